@@ -1,0 +1,17 @@
+// Clock abstraction so replication code can run on a simulated clock in tests.
+
+export interface Clock {
+  now(): number; // milliseconds since epoch
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** RFC 7231 date, as used in Last-Modified. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+/** ISO 8601 with milliseconds, as used in S3 XML bodies. */
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString();
+}
