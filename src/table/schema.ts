@@ -1,0 +1,18 @@
+// The generic table schema: how an entry is keyed and how two versions of it merge (a CRDT).
+// table/ knows nothing of S3; model/ supplies schemas.
+
+export type Replication = 'sharded' | 'everywhere';
+
+export interface TableSchema<E> {
+  readonly name: string;
+  readonly replication: Replication;
+  partitionKey(e: E): string;
+  sortKey(e: E): string;
+  /** Commutative, associative, idempotent: merge(a, b) must equal merge(b, a). */
+  merge(a: E, b: E): E;
+  /** A tombstone may be garbage-collected once every replica holds it. */
+  isTombstone(e: E): boolean;
+}
+
+/** Called inside the write transaction that changed an entry, so derived data stays atomic with it. */
+export type UpdateHook<E> = (before: E | undefined, after: E) => void;
