@@ -1,0 +1,148 @@
+// Block manager: writes object data as content-addressed blocks, streams them back with
+// read-ahead, and keeps local refcounts (driven by block_ref updates) for garbage collection.
+import { Readable } from 'node:stream';
+import type { Db, Tree } from '../db/db.ts';
+import { sha256 } from '../util/hash.ts';
+import { Semaphore } from '../util/async.ts';
+import { chunk } from './chunker.ts';
+import { BlockStore, type BlockStoreOptions } from './store.ts';
+import type { Clock } from '../util/time.ts';
+import { log } from '../util/log.ts';
+
+export interface StoredBlock {
+  hash: Buffer;
+  size: number;
+}
+
+interface Rc {
+  count: number;
+  /** When the count last dropped to zero (or the block was written unreferenced). */
+  zeroSince: number;
+}
+
+export interface BlockManagerOptions extends BlockStoreOptions {
+  blockSize: number;
+  /** Writes in flight per upload: bounds memory to (n + 1) blocks per request. */
+  writeParallelism?: number;
+  gcDelayMs?: number;
+}
+
+export class BlockManager {
+  readonly store: BlockStore;
+  readonly blockSize: number;
+  private readonly rc: Tree<Rc>;
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly parallel: number;
+  readonly gcDelayMs: number;
+  private readonly deleting = new Map<string, Promise<void>>();
+
+  constructor(db: Db, dir: string, clock: Clock, opts: BlockManagerOptions) {
+    this.db = db;
+    this.clock = clock;
+    this.store = new BlockStore(dir, opts);
+    this.blockSize = opts.blockSize;
+    this.parallel = opts.writeParallelism ?? 3;
+    this.gcDelayMs = opts.gcDelayMs ?? 10 * 60_000;
+    this.rc = db.tree<Rc>('block_rc');
+  }
+
+  /** Stores one block; an unreferenced new block gets a zero refcount so GC reclaims it if
+   *  the write that made it never commits (crash, aborted upload). */
+  async putBlock(data: Buffer): Promise<StoredBlock> {
+    const hash = sha256(data);
+    await this.deleting.get(hash.toString('hex'));
+    // Touch the refcount before the file (no await in between with the check above), so GC,
+    // which re-checks zeroSince in its own transaction, never deletes a block being rewritten.
+    this.db.transaction(() => {
+      const cur = this.rc.get(hash);
+      if (!cur || cur.count === 0) this.rc.put(hash, { count: 0, zeroSince: this.clock.now() });
+    });
+    await this.store.put(hash, data);
+    return { hash, size: data.length };
+  }
+
+  /** Cuts a stream into blocks and stores them, a few in flight at once. */
+  async writeStream(stream: AsyncIterable<Buffer>): Promise<{ blocks: StoredBlock[]; size: number }> {
+    const sem = new Semaphore(this.parallel);
+    const pending: Promise<StoredBlock>[] = [];
+    let failed: unknown;
+    let size = 0;
+    for await (const b of chunk(stream, this.blockSize)) {
+      size += b.length;
+      const release = await sem.acquire();
+      if (failed) throw failed;
+      const p = this.putBlock(b).finally(release);
+      p.catch((e) => (failed ??= e));
+      pending.push(p);
+    }
+    const blocks = await Promise.all(pending);
+    return { blocks, size };
+  }
+
+  /** Streams bytes [start, end) of the concatenation of `blocks`, fetching one block ahead. */
+  readRange(blocks: StoredBlock[], start: number, end: number): Readable {
+    const self = this;
+    async function* gen(): AsyncGenerator<Buffer> {
+      let pos = 0;
+      const wanted: { b: StoredBlock; from: number; to: number }[] = [];
+      for (const b of blocks) {
+        const bs = pos;
+        const be = pos + b.size;
+        pos = be;
+        if (be <= start || bs >= end) continue;
+        wanted.push({ b, from: Math.max(0, start - bs), to: Math.min(b.size, end - bs) });
+      }
+      let next = wanted.length > 0 ? self.store.get(wanted[0]!.b.hash) : undefined;
+      for (let i = 0; i < wanted.length; i++) {
+        const data = await next!;
+        next = i + 1 < wanted.length ? self.store.get(wanted[i + 1]!.b.hash) : undefined;
+        next?.catch(() => {}); // surfaced when awaited
+        const w = wanted[i]!;
+        yield w.from === 0 && w.to === data.length ? data : data.subarray(w.from, w.to);
+      }
+    }
+    return Readable.from(gen(), { objectMode: false, highWaterMark: 1 });
+  }
+
+  /** Refcount maintenance, called from the block_ref table's update hook (inside its transaction). */
+  refChanged(hashHex: string, delta: number): void {
+    const hash = Buffer.from(hashHex, 'hex');
+    const cur = this.rc.get(hash) ?? { count: 0, zeroSince: this.clock.now() };
+    const count = Math.max(0, cur.count + delta);
+    this.rc.put(hash, { count, zeroSince: count === 0 ? this.clock.now() : cur.zeroSince });
+  }
+
+  refcount(hash: Buffer): number {
+    return this.rc.get(hash)?.count ?? 0;
+  }
+
+  /** Deletes blocks unreferenced for longer than the GC delay; returns how many. */
+  async gc(limit = 10_000): Promise<number> {
+    const now = this.clock.now();
+    const victims: Buffer[] = [];
+    for (const { key, value } of this.rc.range()) {
+      if (value.count === 0 && now - value.zeroSince >= this.gcDelayMs) victims.push(Buffer.from(key));
+      if (victims.length >= limit) break;
+    }
+    let n = 0;
+    for (const h of victims) {
+      // Re-check in a transaction: a concurrent PUT may have referenced it meanwhile.
+      const gone = this.db.transaction(() => {
+        const cur = this.rc.get(h);
+        if (!cur || cur.count !== 0 || now - cur.zeroSince < this.gcDelayMs) return false;
+        this.rc.remove(h);
+        return true;
+      });
+      if (gone) {
+        const hex = h.toString('hex');
+        const p = this.store.delete(h);
+        this.deleting.set(hex, p);
+        await p.finally(() => this.deleting.delete(hex));
+        n++;
+      }
+    }
+    if (n) log.info({ blocks: n }, 'block gc');
+    return n;
+  }
+}

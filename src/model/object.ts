@@ -1,0 +1,121 @@
+// The object table (sharded by bucket): (bucket id, key) → its versions. Merging takes the union
+// of versions and advances each version's state; then drops what newer complete writes supersede,
+// which gives S3 semantics for unversioned, versioned and suspended buckets alike.
+import type { TableSchema } from '../table/schema.ts';
+
+export type VersionState = 'uploading' | 'complete' | 'aborted';
+
+export interface ObjectMeta {
+  size: number;
+  etag: string; // without quotes
+  /** Stored response headers: content-type, cache-control, content-disposition, content-encoding,
+   *  content-language, expires, x-amz-meta-*, x-amz-website-redirect-location, checksums. */
+  headers: [string, string][];
+}
+
+export interface ObjectVersion {
+  uuid: string; // also the S3 version id (or "null" when nullVersion)
+  ts: number;
+  state: VersionState;
+  /** Written while versioning was not Enabled: replaces the previous null version. */
+  nullVersion: boolean;
+  deleteMarker: boolean;
+  multipart: boolean;
+  meta?: ObjectMeta;
+  /** Inline bytes for small objects; otherwise the data is in the version table under uuid. */
+  inline?: Buffer;
+}
+
+export interface ObjectEntry {
+  bucket: string;
+  key: string;
+  versions: ObjectVersion[];
+}
+
+const RANK: Record<VersionState, number> = { uploading: 0, complete: 1, aborted: 2 };
+
+function mergeVersion(a: ObjectVersion, b: ObjectVersion): ObjectVersion {
+  // A version moves uploading → complete | aborted, never back; the later state carries the data.
+  if (RANK[a.state] !== RANK[b.state]) return RANK[a.state] > RANK[b.state] ? a : b;
+  return a;
+}
+
+export function versionOrder(a: ObjectVersion, b: ObjectVersion): number {
+  return a.ts - b.ts || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
+}
+
+/** Drops versions made invisible forever: an older null version once a newer complete null
+ *  version exists, and non-multipart uploads older than the newest complete version. Monotone,
+ *  so prune(merge(x, y)) is the same whatever was pruned before. */
+export function prune(vs: ObjectVersion[]): ObjectVersion[] {
+  let lastNull: ObjectVersion | undefined;
+  let lastComplete: ObjectVersion | undefined;
+  for (const v of vs) {
+    if (v.state !== 'complete') continue;
+    if (!lastComplete || versionOrder(v, lastComplete) > 0) lastComplete = v;
+    if (v.nullVersion && (!lastNull || versionOrder(v, lastNull) > 0)) lastNull = v;
+  }
+  return vs.filter((v) => {
+    if (lastNull && v.nullVersion && versionOrder(v, lastNull) < 0 && !(v.multipart && v.state === 'uploading')) return false;
+    if (lastComplete && v.state === 'uploading' && !v.multipart && versionOrder(v, lastComplete) < 0) return false;
+    if (lastComplete && v.state === 'aborted' && versionOrder(v, lastComplete) < 0) return false;
+    return true;
+  });
+}
+
+export function mergeObject(a: ObjectEntry, b: ObjectEntry): ObjectEntry {
+  const byId = new Map<string, ObjectVersion>();
+  for (const v of [...a.versions, ...b.versions]) {
+    const cur = byId.get(v.uuid);
+    byId.set(v.uuid, cur ? mergeVersion(cur, v) : v);
+  }
+  const versions = prune([...byId.values()].sort(versionOrder));
+  return { bucket: a.bucket, key: a.key, versions };
+}
+
+export const objectSchema: TableSchema<ObjectEntry> = {
+  name: 'object',
+  replication: 'sharded',
+  partitionKey: (o) => o.bucket,
+  sortKey: (o) => o.key,
+  merge: mergeObject,
+  isTombstone: (o) => o.versions.length === 0,
+};
+
+/** The current version as GET without versionId sees it (may be a delete marker), or undefined. */
+export function currentVersion(o: ObjectEntry | undefined): ObjectVersion | undefined {
+  if (!o) return undefined;
+  for (let i = o.versions.length - 1; i >= 0; i--) {
+    if (o.versions[i]!.state === 'complete') return o.versions[i];
+  }
+  return undefined;
+}
+
+/** The live data version: current and not a delete marker. */
+export function liveVersion(o: ObjectEntry | undefined): ObjectVersion | undefined {
+  const v = currentVersion(o);
+  return v && !v.deleteMarker ? v : undefined;
+}
+
+export function versionIdOf(v: ObjectVersion): string {
+  return v.nullVersion ? 'null' : v.uuid;
+}
+
+export function findVersion(o: ObjectEntry | undefined, versionId: string): ObjectVersion | undefined {
+  if (!o) return undefined;
+  const complete = o.versions.filter((v) => v.state === 'complete');
+  if (versionId === 'null') return complete.filter((v) => v.nullVersion).at(-1);
+  return complete.find((v) => v.uuid === versionId && !v.nullVersion);
+}
+
+/** Bytes and object count an entry contributes to its bucket's counters (all stored versions). */
+export function usage(o: ObjectEntry | undefined): { objects: number; bytes: number } {
+  let objects = 0;
+  let bytes = 0;
+  for (const v of o?.versions ?? []) {
+    if (v.state !== 'complete' || v.deleteMarker) continue;
+    objects++;
+    bytes += v.meta?.size ?? 0;
+  }
+  return { objects, bytes };
+}
