@@ -1,0 +1,77 @@
+// What an S3 operation handler receives, and the helpers to answer with S3 XML or empty bodies.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Store } from '../../model/store.ts';
+import type { Bucket, Perm } from '../../model/bucket.ts';
+import type { AccessKey } from '../../model/key.ts';
+import type { AuthResult, DecodedBody } from './auth/index.ts';
+import { toXml, type XmlNode } from './xml.ts';
+import { S3Error } from './errors.ts';
+
+export interface S3Settings {
+  region: string;
+  rootDomain?: string;
+  /** Largest single PUT body (S3: 5 GiB). */
+  maxPutSize: number;
+}
+
+export interface S3Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  store: Store;
+  settings: S3Settings;
+  requestId: string;
+  method: string;
+  /** Bucket name from the host (virtual-host style) or the first path segment. */
+  bucketName?: string;
+  /** Decoded object key, if any ('' is not a key). */
+  key?: string;
+  query: URLSearchParams;
+  auth: AuthResult;
+  accessKey: AccessKey;
+  /** Resolved bucket for every bucket-level operation except CreateBucket. */
+  bucket?: Bucket;
+  perm: Perm;
+  /** The request body decoded per the auth mode (chunked, checksums, MD5); call at most once. */
+  body(): DecodedBody;
+}
+
+export type Handler = (ctx: S3Ctx) => Promise<void>;
+
+export function sendXml(ctx: S3Ctx, status: number, root: string, body: XmlNode, headers: Record<string, string> = {}): void {
+  const xml = toXml(root, body);
+  ctx.res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml), ...headers });
+  ctx.res.end(xml);
+}
+
+export function sendEmpty(ctx: S3Ctx, status: number, headers: Record<string, string | number> = {}): void {
+  ctx.res.writeHead(status, { 'content-length': 0, ...headers });
+  ctx.res.end();
+}
+
+/** Reads a small request body (XML configs) with a size cap, via the decoded stream. */
+export async function readSmallBody(ctx: S3Ctx, max = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  const s: Readable = ctx.body().stream;
+  for await (const c of s) {
+    n += c.length;
+    if (n > max) throw new S3Error('EntityTooLarge', `request body larger than ${max} bytes`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function requireBucket(ctx: S3Ctx): Bucket {
+  if (!ctx.bucket) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: ctx.bucketName ?? '' });
+  return ctx.bucket;
+}
+
+export function requireKey(ctx: S3Ctx): string {
+  if (ctx.key === undefined) throw new S3Error('InvalidRequest', 'this operation needs an object key');
+  return ctx.key;
+}
+
+export function need(ctx: S3Ctx, what: 'read' | 'write' | 'owner'): void {
+  if (!ctx.perm[what]) throw new S3Error('AccessDenied', `Access Denied: key ${ctx.accessKey.id} lacks ${what} permission on this bucket`);
+}

@@ -1,0 +1,136 @@
+// S3 request routing: finds the bucket (virtual-host or path style) and key, names the
+// operation from method + subresources, authenticates, checks permissions, dispatches.
+import type { IncomingMessage } from 'node:http';
+import { S3Error } from './errors.ts';
+
+/** Subresources S3 defines that Grenier does not implement: answered 501 in S3 XML. */
+const UNSUPPORTED_BUCKET = [
+  'acl', 'policy', 'policyStatus', 'lifecycle', 'tagging', 'encryption', 'logging', 'notification', 'replication',
+  'accelerate', 'requestPayment', 'object-lock', 'ownershipControls', 'publicAccessBlock', 'analytics', 'metrics',
+  'inventory', 'intelligent-tiering',
+];
+const UNSUPPORTED_OBJECT = ['acl', 'tagging', 'retention', 'legal-hold', 'torrent', 'attributes', 'restore', 'select', 'renameObject'];
+
+export interface Target {
+  bucketName?: string;
+  key?: string;
+}
+
+/** Splits host + raw path into bucket and key. Keys are percent-decoded; "//" in keys is kept. */
+export function target(host: string | undefined, rawPath: string, rootDomain: string | undefined): Target {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    throw new S3Error('InvalidURI', 'Couldn\'t parse the specified URI.');
+  }
+  const h = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+  const root = rootDomain?.replace(/^\./, '').toLowerCase();
+  if (root && h.endsWith('.' + root)) {
+    const bucketName = h.slice(0, -root.length - 1);
+    const key = path.slice(1);
+    return key === '' ? { bucketName } : { bucketName, key };
+  }
+  const rest = path.slice(1);
+  if (rest === '') return {};
+  const slash = rest.indexOf('/');
+  if (slash < 0) return { bucketName: rest };
+  const key = rest.slice(slash + 1);
+  const bucketName = rest.slice(0, slash);
+  return key === '' ? { bucketName } : { bucketName, key };
+}
+
+/** The S3 operation name for a request (used for dispatch and metrics). */
+export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): string {
+  const m = req.method ?? 'GET';
+  const has = (k: string) => q.has(k);
+  if (m === 'OPTIONS') return 'Options';
+  if (!t.bucketName) {
+    if (m === 'GET') return 'ListBuckets';
+    throw new S3Error('MethodNotAllowed', `${m} is not allowed on the service`);
+  }
+  if (t.key === undefined) {
+    if (m !== 'POST' && UNSUPPORTED_BUCKET.some(has)) return 'NotImplemented';
+    switch (m) {
+      case 'GET':
+        if (has('location')) return 'GetBucketLocation';
+        if (has('versioning')) return 'GetBucketVersioning';
+        if (has('cors')) return 'GetBucketCors';
+        if (has('website')) return 'GetBucketWebsite';
+        if (has('uploads')) return 'ListMultipartUploads';
+        if (has('versions')) return 'ListObjectVersions';
+        if (q.get('list-type') === '2') return 'ListObjectsV2';
+        return 'ListObjects';
+      case 'HEAD':
+        return 'HeadBucket';
+      case 'PUT':
+        if (has('versioning')) return 'PutBucketVersioning';
+        if (has('cors')) return 'PutBucketCors';
+        if (has('website')) return 'PutBucketWebsite';
+        return 'CreateBucket';
+      case 'DELETE':
+        if (has('cors')) return 'DeleteBucketCors';
+        if (has('website')) return 'DeleteBucketWebsite';
+        return 'DeleteBucket';
+      case 'POST':
+        if (has('delete')) return 'DeleteObjects';
+        if ((req.headers['content-type'] ?? '').startsWith('multipart/form-data')) return 'PostObject';
+        return 'NotImplemented';
+    }
+    throw new S3Error('MethodNotAllowed', `${m} is not allowed on a bucket`);
+  }
+  if (UNSUPPORTED_OBJECT.some(has)) return 'NotImplemented';
+  switch (m) {
+    case 'GET':
+      return has('uploadId') ? 'ListParts' : 'GetObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'PUT':
+      if (has('uploadId') || has('partNumber'))
+        return req.headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
+      return req.headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
+    case 'POST':
+      if (has('uploads')) return 'CreateMultipartUpload';
+      if (has('uploadId')) return 'CompleteMultipartUpload';
+      return 'NotImplemented';
+    case 'DELETE':
+      return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
+  }
+  throw new S3Error('MethodNotAllowed', `${m} is not allowed on an object`);
+}
+
+/** Which permission each operation needs on its bucket ('none' = checked by the handler). */
+export const PERMISSION: Record<string, 'read' | 'write' | 'owner' | 'none'> = {
+  ListBuckets: 'none',
+  CreateBucket: 'none',
+  HeadBucket: 'read',
+  GetBucketLocation: 'read',
+  ListObjects: 'read',
+  ListObjectsV2: 'read',
+  ListObjectVersions: 'read',
+  ListMultipartUploads: 'read',
+  GetObject: 'read',
+  HeadObject: 'read',
+  ListParts: 'read',
+  PutObject: 'write',
+  CopyObject: 'write',
+  DeleteObject: 'write',
+  DeleteObjects: 'write',
+  CreateMultipartUpload: 'write',
+  UploadPart: 'write',
+  UploadPartCopy: 'write',
+  CompleteMultipartUpload: 'write',
+  AbortMultipartUpload: 'write',
+  PostObject: 'write',
+  DeleteBucket: 'owner',
+  GetBucketVersioning: 'read',
+  PutBucketVersioning: 'owner',
+  GetBucketCors: 'read',
+  PutBucketCors: 'owner',
+  DeleteBucketCors: 'owner',
+  GetBucketWebsite: 'read',
+  PutBucketWebsite: 'owner',
+  DeleteBucketWebsite: 'owner',
+  NotImplemented: 'none',
+  Options: 'none',
+};
