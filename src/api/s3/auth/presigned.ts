@@ -64,8 +64,12 @@ export function verifyPresigned(
     });
   }
 
-  // The SDKs hoist a signed x-amz-content-sha256 into the query under either spelling.
-  const contentSha = pairs.find(([k]) => k.toLowerCase() === 'x-amz-content-sha256')?.[1];
+  // The SDKs hoist x-amz-content-sha256 into the query (under either spelling) unless told not to,
+  // in which case it is a signed header; absent both, a presigned payload is unsigned.
+  const headerSha = req.headers['x-amz-content-sha256'];
+  const contentSha =
+    pairs.find(([k]) => k.toLowerCase() === 'x-amz-content-sha256')?.[1] ??
+    (signed.includes('x-amz-content-sha256') && typeof headerSha === 'string' ? headerSha : undefined);
   let payloadHash = 'UNSIGNED-PAYLOAD';
   let payload: PayloadMode = { kind: 'unsigned' };
   if (contentSha !== undefined && contentSha !== 'UNSIGNED-PAYLOAD') {

@@ -102,9 +102,10 @@ export function canonicalQuery(pairs: readonly QueryPair[], exclude?: string): s
 
 export function canonicalHeaderValue(v: string | string[] | undefined): string {
   if (v === undefined) return '';
-  const s = Array.isArray(v) ? v.join(',') : v;
+  // Repeated headers: each value trimmed, then joined with ',' (SigV4 rule).
+  if (Array.isArray(v)) return v.map((x) => canonicalHeaderValue(x)).join(',');
   // Same trimming as the AWS SDKs: CR/LF to spaces, runs of spaces/tabs collapsed, ends trimmed.
-  return s.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+  return v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
 
 export function canonicalHeaders(headers: IncomingHttpHeaders, signed: readonly string[]): string {
