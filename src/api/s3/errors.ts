@@ -45,6 +45,9 @@ const STATUS: Record<string, number> = {
   SignatureDoesNotMatch: 403,
   XAmzContentSHA256Mismatch: 400,
   ConditionalRequestConflict: 409,
+  InvalidURI: 400,
+  IllegalVersioningConfigurationException: 400,
+  InvalidLocationConstraint: 400,
 };
 
 export class S3Error extends Error {
@@ -52,11 +55,17 @@ export class S3Error extends Error {
   readonly status: number;
   /** Extra elements added to the <Error> document (e.g. BucketName, Key). */
   readonly extra: Record<string, string>;
+  /** Response headers that go with the error (e.g. x-amz-delete-marker, content-range). */
+  headers: Record<string, string> = {};
   constructor(code: string, message: string, extra: Record<string, string> = {}) {
     super(message);
     this.name = 'S3Error';
     this.code = code;
     this.status = STATUS[code] ?? 400;
     this.extra = extra;
+  }
+  withHeaders(h: Record<string, string>): this {
+    this.headers = { ...this.headers, ...h };
+    return this;
   }
 }

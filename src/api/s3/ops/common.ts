@@ -1,0 +1,106 @@
+// Pieces shared by the operations that create object versions (PUT, copy, multipart, POST):
+// version stamping, stored headers, quota checks, conditional-write checks.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Store } from '../../../model/store.ts';
+import type { Bucket } from '../../../model/bucket.ts';
+import { liveVersion, type ObjectMeta, type ObjectVersion } from '../../../model/object.ts';
+import { S3Error } from '../errors.ts';
+
+export function versioningEnabled(b: Bucket): boolean {
+  return b.versioning.v === 'Enabled';
+}
+
+/** A fresh version: its uuid is the S3 version id unless versioning is off/suspended ("null"). */
+export function newVersion(store: Store, b: Bucket, init: Partial<ObjectVersion> = {}): ObjectVersion {
+  return {
+    uuid: store.newUuid(),
+    ts: store.ts(),
+    state: 'uploading',
+    nullVersion: !versioningEnabled(b),
+    deleteMarker: false,
+    multipart: false,
+    ...init,
+  };
+}
+
+export async function putVersion(store: Store, b: Bucket, key: string, v: ObjectVersion): Promise<void> {
+  await store.objects.insert({ bucket: b.id, key, versions: [v] });
+}
+
+const KEPT = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-website-redirect-location'];
+
+/** The request headers an object keeps and returns on GET. S3 limits user metadata to 2 KB. */
+export function storedHeaders(h: IncomingHttpHeaders): [string, string][] {
+  const out: [string, string][] = [];
+  let metaSize = 0;
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    const val = Array.isArray(v) ? v.join(',') : v;
+    if (KEPT.includes(k)) out.push([k, val]);
+    else if (k.startsWith('x-amz-meta-')) {
+      metaSize += k.length - 11 + Buffer.byteLength(val);
+      out.push([k, val]);
+    }
+  }
+  if (metaSize > 2048) throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size (2 KB).');
+  if (!out.some(([k]) => k === 'content-type')) out.push(['content-type', 'binary/octet-stream']);
+  // Content-Encoding aws-chunked is transport framing, not a property of the object.
+  return out
+    .map(([k, v]): [string, string] => (k === 'content-encoding' ? [k, v.split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked').join(',')] : [k, v]))
+    .filter(([k, v]) => !(k === 'content-encoding' && v === ''))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function formatBytes(n: number): string {
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let x = n;
+  while (x >= 1000 && i < u.length - 1) {
+    x /= 1000;
+    i++;
+  }
+  return `${Math.round(x * 10) / 10} ${u[i]}`;
+}
+
+/** Refuses a write that would take the bucket over its quota; `replaced` is what the write frees. */
+export function checkQuota(store: Store, b: Bucket, addBytes: number, addObjects: number): void {
+  const q = b.quotas.v;
+  if (q.maxSize === null && q.maxObjects === null) return;
+  const u = store.counters.get(b.id);
+  if (q.maxSize !== null && addBytes > 0 && u.bytes + addBytes > q.maxSize)
+    throw new S3Error(
+      'QuotaExceeded',
+      `Bucket quota exceeded: this write needs ${formatBytes(addBytes)}, ${formatBytes(u.bytes)} of ${formatBytes(q.maxSize)} are used. ` +
+        'Delete objects, or raise the quota (grenier site quota <site> --max-size … up to 200 MB, or --request for more).',
+    );
+  if (q.maxObjects !== null && addObjects > 0 && u.objects + addObjects > q.maxObjects)
+    throw new S3Error('QuotaExceeded', `Bucket quota exceeded: ${u.objects} of ${q.maxObjects} objects are stored. Delete objects or ask for a higher quota.`);
+}
+
+/** If-None-Match: * and If-Match on PUT (conditional writes). */
+export async function checkWritePreconditions(store: Store, b: Bucket, key: string, h: IncomingHttpHeaders): Promise<void> {
+  const inm = h['if-none-match'];
+  const im = h['if-match'];
+  if (inm === undefined && im === undefined) return;
+  const cur = liveVersion(await store.objects.get(b.id, key));
+  if (inm !== undefined) {
+    if (inm.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT only supports "*"');
+    if (cur) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+  }
+  if (im !== undefined) {
+    if (!cur) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (!etagMatches(im, cur.meta!.etag)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  }
+}
+
+/** Matches an If-Match / If-None-Match header value (list of quoted etags, or *) against an etag. */
+export function etagMatches(header: string, etag: string): boolean {
+  return header.split(',').some((t) => {
+    const x = t.trim().replace(/^W\//, '');
+    return x === '*' || x.replace(/^"|"$/g, '') === etag;
+  });
+}
+
+export function headersOf(meta: ObjectMeta): Record<string, string> {
+  return Object.fromEntries(meta.headers);
+}

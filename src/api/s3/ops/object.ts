@@ -1,0 +1,224 @@
+// S3 object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
+import { pipeline } from 'node:stream/promises';
+import type { S3Ctx } from '../context.ts';
+import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml } from '../context.ts';
+import { S3Error } from '../errors.ts';
+import { children, childText, parseXml } from '../xml.ts';
+import type { Bucket } from '../../../model/bucket.ts';
+import type { ObjectVersion } from '../../../model/object.ts';
+import { findVersion, currentVersion, versionIdOf } from '../../../model/object.ts';
+import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders } from './common.ts';
+import { checkConditions, objectHeaders, parseRange, selectVersion } from './object-read.ts';
+import { checkCopyConditions, resolveCopySource } from './copy-source.ts';
+import { isoDate } from '../../../util/time.ts';
+import type { StoredBlock } from '../../../block/manager.ts';
+
+export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+const MAX_KEY_BYTES = 1024;
+
+function checkKey(key: string): void {
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError', 'Your key is too long (max 1024 bytes).');
+}
+
+/** Declared decoded size of the body, for early quota and size checks. */
+function declaredSize(ctx: S3Ctx): number | undefined {
+  const h = ctx.req.headers;
+  const v = h['x-amz-decoded-content-length'] ?? (ctx.auth.payload.kind.startsWith('streaming') ? undefined : h['content-length']);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new S3Error('InvalidArgument', `invalid content length "${v}"`);
+  return n;
+}
+
+function versionHeader(b: Bucket, v: ObjectVersion): Record<string, string> {
+  return b.versioning.v !== null ? { 'x-amz-version-id': versionIdOf(v) } : {};
+}
+
+/** Commits a version whose data is inline or already in blocks: version table, refs, then the object entry. */
+async function commitData(ctx: S3Ctx, b: Bucket, key: string, v: ObjectVersion, data: { inline?: Buffer; blocks: StoredBlock[] }): Promise<void> {
+  if (!data.inline) {
+    let offset = 0;
+    const refs = data.blocks.map((x) => {
+      const r = { part: 0, offset, hash: x.hash, size: x.size };
+      offset += x.size;
+      return r;
+    });
+    await ctx.store.saveVersionBlocks(v.uuid, refs);
+  }
+  await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline });
+}
+
+export async function PutObject(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  checkKey(key);
+  const declared = declaredSize(ctx);
+  if (declared !== undefined && declared > MAX_PUT_SIZE)
+    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size (5 GiB); use multipart upload.');
+  if (declared === undefined && ctx.req.headers['transfer-encoding'] === undefined && ctx.req.headers['content-length'] === undefined)
+    throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  await checkWritePreconditions(ctx.store, b, key, ctx.req.headers);
+  const headers = storedHeaders(ctx.req.headers);
+  checkQuota(ctx.store, b, declared ?? 0, 1);
+  const v = newVersion(ctx.store, b);
+  const body = ctx.body();
+  const data = await ctx.store.writeData(body.stream);
+  const r = body.result();
+  if (r.size > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your upload exceeds the maximum allowed size (5 GiB).');
+  checkQuota(ctx.store, b, r.size, 1);
+  const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
+  v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
+  await commitData(ctx, b, key, v, data);
+  sendEmpty(ctx, 200, { etag: `"${r.md5Hex}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders) });
+}
+
+async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const o = await ctx.store.objects.get(b.id, key);
+  const v = selectVersion(o, key, ctx.query.get('versionId'));
+  const meta = v.meta!;
+  const headers = objectHeaders(v, ctx.query, b.versioning.v !== null, ctx.req.headers['x-amz-checksum-mode'] === 'ENABLED');
+  if (checkConditions(ctx.req.headers, meta.etag, v.ts) === 'not-modified') {
+    const keep = ['etag', 'last-modified', 'x-amz-version-id', 'cache-control', 'expires'];
+    ctx.res.writeHead(304, Object.fromEntries(Object.entries(headers).filter(([k]) => keep.includes(k))));
+    ctx.res.end();
+    return;
+  }
+  const partNumber = ctx.query.get('partNumber');
+  if (partNumber !== null && partNumber !== '1') throw new S3Error('NotImplemented', 'GET by partNumber is only supported for part 1');
+  const range = parseRange(ctx.req.headers.range, meta.size);
+  const start = range?.start ?? 0;
+  const end = range?.end ?? meta.size;
+  if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${meta.size}`;
+  headers['content-length'] = String(end - start);
+  if (!withBody || end === start) {
+    ctx.res.writeHead(range ? 206 : 200, headers);
+    ctx.res.end();
+    return;
+  }
+  const stream = await ctx.store.readData(v, start, end);
+  ctx.res.writeHead(range ? 206 : 200, headers);
+  try {
+    await pipeline(stream, ctx.res);
+  } catch (e) {
+    // Headers are gone: the only honest signal left is a truncated response.
+    ctx.res.destroy(e as Error);
+  }
+}
+
+export async function GetObject(ctx: S3Ctx): Promise<void> {
+  await getOrHead(ctx, true);
+}
+
+export async function HeadObject(ctx: S3Ctx): Promise<void> {
+  await getOrHead(ctx, false);
+}
+
+interface DeleteOutcome {
+  versionId?: string;
+  deleteMarker: boolean;
+}
+
+/** Deletes one key (new delete marker) or one version (removed for good), S3-style. */
+async function deleteOne(ctx: S3Ctx, b: Bucket, key: string, versionId: string | null): Promise<DeleteOutcome> {
+  const o = await ctx.store.objects.get(b.id, key);
+  if (versionId !== null) {
+    if (versionId === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string');
+    const v = findVersion(o, versionId);
+    if (!v) return { versionId, deleteMarker: false };
+    // 'aborted' is the terminal state: the version disappears and its data is released.
+    await putVersion(ctx.store, b, key, { ...v, state: 'aborted' });
+    return { versionId, deleteMarker: v.deleteMarker };
+  }
+  const cur = currentVersion(o);
+  if (b.versioning.v === null && (!cur || cur.deleteMarker)) return { deleteMarker: false };
+  const marker = newVersion(ctx.store, b, { state: 'complete', deleteMarker: true });
+  await putVersion(ctx.store, b, key, marker);
+  return b.versioning.v === null ? { deleteMarker: false } : { versionId: versionIdOf(marker), deleteMarker: true };
+}
+
+export async function DeleteObject(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const r = await deleteOne(ctx, b, key, ctx.query.get('versionId'));
+  const h: Record<string, string> = {};
+  if (r.versionId) h['x-amz-version-id'] = r.versionId;
+  if (r.deleteMarker) h['x-amz-delete-marker'] = 'true';
+  sendEmpty(ctx, 204, h);
+}
+
+export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const doc = parseXml(await readSmallBody(ctx, 2 * 1024 * 1024));
+  if (doc.name !== 'Delete') throw new S3Error('MalformedXML', 'expected a Delete document');
+  const quiet = childText(doc, 'Quiet') === 'true';
+  const objs = children(doc, 'Object');
+  if (objs.length === 0) throw new S3Error('MalformedXML', 'the Delete document lists no Object');
+  if (objs.length > 1000) throw new S3Error('MalformedXML', 'at most 1000 objects may be deleted per request');
+  const deleted: Record<string, unknown>[] = [];
+  const errors: Record<string, unknown>[] = [];
+  for (const el of objs) {
+    const key = childText(el, 'Key');
+    const versionId = childText(el, 'VersionId') ?? null;
+    if (!key) {
+      errors.push({ Key: '', Code: 'InvalidArgument', Message: 'an Object has no Key' });
+      continue;
+    }
+    try {
+      const r = await deleteOne(ctx, b, el.children.find((c) => c.name === 'Key')!.text, versionId);
+      if (quiet) continue;
+      const d: Record<string, unknown> = { Key: key };
+      if (versionId !== null) {
+        d.VersionId = versionId;
+        if (r.deleteMarker) {
+          d.DeleteMarker = true;
+          d.DeleteMarkerVersionId = versionId;
+        }
+      } else if (r.deleteMarker) {
+        d.DeleteMarker = true;
+        d.DeleteMarkerVersionId = r.versionId;
+      }
+      deleted.push(d);
+    } catch (e) {
+      const se = e instanceof S3Error ? e : new S3Error('InternalError', 'internal error');
+      errors.push({ Key: key, VersionId: versionId ?? undefined, Code: se.code, Message: se.message });
+    }
+  }
+  sendXml(ctx, 200, 'DeleteResult', { Deleted: deleted as never, Error: errors as never });
+}
+
+export async function CopyObject(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  checkKey(key);
+  const src = await resolveCopySource(ctx);
+  const sv = src.version;
+  checkCopyConditions(ctx.req.headers, sv);
+  const directive = String(ctx.req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown metadata directive "${directive}"`);
+  if (src.bucket.id === b.id && src.key === key && directive === 'COPY' && !ctx.query.has('versionId') && sv === currentVersion(await ctx.store.objects.get(b.id, key)))
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  await checkWritePreconditions(ctx.store, b, key, ctx.req.headers);
+  const meta = sv.meta!;
+  checkQuota(ctx.store, b, meta.size, 1);
+  const headers = directive === 'REPLACE' ? storedHeaders(ctx.req.headers) : meta.headers;
+  const v = newVersion(ctx.store, b);
+  v.meta = { size: meta.size, etag: meta.etag, headers };
+  if (sv.inline) {
+    await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: sv.inline });
+  } else {
+    // Same content, same blocks: the copy only adds references.
+    const ve = await ctx.store.versions.get(sv.uuid, '');
+    if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
+    await ctx.store.saveVersionBlocks(v.uuid, ve.blocks);
+    await putVersion(ctx.store, b, key, { ...v, state: 'complete' });
+  }
+  const h: Record<string, string> = { ...versionHeader(b, v) };
+  if (src.bucket.versioning.v !== null) h['x-amz-copy-source-version-id'] = versionIdOf(sv);
+  sendXml(ctx, 200, 'CopyObjectResult', { ETag: `"${meta.etag}"`, LastModified: isoDate(v.ts) }, h);
+}
+

@@ -1,0 +1,124 @@
+// The S3 API listener: per request, route → authenticate → resolve bucket and permission →
+// run the operation, turning every failure into an S3 XML error (never a crash).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../../model/store.ts';
+import type { Perm } from '../../model/bucket.ts';
+import { S3Error } from './errors.ts';
+import { toXml } from './xml.ts';
+import { operation, PERMISSION, target } from './router.ts';
+import { authenticate, decodeBody, type DecodedBody } from './auth/index.ts';
+import { applyCors, preflight } from './cors.ts';
+import type { S3Ctx, S3Settings } from './context.ts';
+import { HANDLERS } from './ops/index.ts';
+import { ModelError } from '../../model/bucket-ops.ts';
+import { apiDuration, apiRequests } from '../../util/metrics.ts';
+import { log } from '../../util/log.ts';
+
+const NO_PERM: Perm = { read: false, write: false, owner: false };
+const MODEL_CODES = new Set(['InvalidBucketName', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'BucketNotEmpty']);
+
+export function createS3Server(store: Store, settings: S3Settings): Server {
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    void handle(store, settings, req, res);
+  });
+  return server;
+}
+
+function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, resource: string, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy(e);
+    return;
+  }
+  const xml = toXml('Error', { Code: e.code, Message: e.message, ...e.extra, Resource: resource, RequestId: requestId }, false);
+  const headers: Record<string, string | number> = { ...e.headers, 'x-amz-request-id': requestId };
+  if (e.status === 304) {
+    res.writeHead(304, headers);
+    res.end();
+  } else if (req.method === 'HEAD') {
+    res.writeHead(e.status, { ...headers, 'x-amz-error-code': e.code });
+    res.end();
+  } else {
+    res.writeHead(e.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
+  }
+  // Unread request bodies would otherwise stall keep-alive connections.
+  if (!req.complete) req.resume();
+}
+
+function toS3Error(e: unknown): S3Error {
+  if (e instanceof S3Error) return e;
+  if (e instanceof ModelError && MODEL_CODES.has(e.code)) return new S3Error(e.code, e.message);
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') return new S3Error('InsufficientStorage', 'The node is out of disk space; the write was not stored.');
+  log.error({ err: e }, 's3 internal error');
+  return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
+}
+
+async function handle(store: Store, settings: S3Settings, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const url = req.url ?? '/';
+  const qi = url.indexOf('?');
+  const rawPath = qi < 0 ? url : url.slice(0, qi);
+  const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
+  let op = 'Unknown';
+  res.setHeader('x-amz-request-id', requestId);
+  res.setHeader('server', 'Grenier');
+  try {
+    const query = new URLSearchParams(rawQuery);
+    const t = target(req.headers.host, rawPath, settings.rootDomain);
+    op = operation(req, t, query);
+    if (op === 'Options') {
+      preflight(req, res, t.bucketName ? await store.bucketByName(t.bucketName) : undefined);
+      return;
+    }
+    if (op === 'NotImplemented') throw new S3Error('NotImplemented', 'A header or query you provided implies functionality that is not implemented.');
+    let decoded: DecodedBody | undefined;
+    const ctx = { req, res, store, settings, requestId, method: req.method!, query, ...t, perm: NO_PERM } as S3Ctx;
+    if (op !== 'PostObject') {
+      const auth = authenticate(
+        { method: req.method!, rawPath, rawQuery, headers: req.headers },
+        (id) => keySecret(store, id),
+        settings.region,
+        Date.now(),
+      );
+      const key = await store.key(auth.accessKeyId);
+      if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
+      ctx.auth = auth;
+      ctx.accessKey = key;
+      ctx.body = () => {
+        if (decoded) throw new Error('request body read twice');
+        decoded = decodeBody(auth, req.headers, req);
+        return decoded;
+      };
+    }
+    if (t.bucketName && op !== 'CreateBucket' && op !== 'PostObject') {
+      const b = await store.bucketByName(t.bucketName);
+      if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: t.bucketName });
+      ctx.bucket = b;
+      ctx.perm = b.keys[ctx.accessKey.id]?.v ?? NO_PERM;
+      const need = PERMISSION[op] ?? 'owner';
+      if (need !== 'none' && !ctx.perm[need]) throw new S3Error('AccessDenied', 'Access Denied');
+      applyCors(req, res, b);
+    }
+    const h = HANDLERS[op];
+    if (!h) throw new S3Error('NotImplemented', `${op} is not implemented`);
+    await h(ctx);
+  } catch (e) {
+    const err = toS3Error(e);
+    errorResponse(res, req, err, rawPath, requestId);
+  } finally {
+    const done = () => {
+      apiRequests.inc({ api: 's3', op, status: String(res.statusCode) });
+      apiDuration.observe({ api: 's3', op }, (performance.now() - started) / 1000);
+    };
+    if (res.writableFinished) done();
+    else res.once('close', done);
+  }
+}
+
+/** Secret for a key id; sync because SigV4 verification is sync — keys are a local "everywhere" table. */
+function keySecret(store: Store, id: string): string | undefined {
+  const k = store.keys.local.get('key', id);
+  return k && !k.deleted.v ? k.secret : undefined;
+}

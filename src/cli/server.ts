@@ -1,0 +1,60 @@
+// `grenier server`: runs a node from a config file, or on first run writes and uses the embedded
+// single-node dev config under ./data, creating a first access key and printing how to connect.
+import { resolve } from 'node:path';
+import { loadConfig, splitAddr, type Config } from '../config/config.ts';
+import { ensureDevConfig } from '../config/dev.ts';
+import { GrenierNode } from '../node.ts';
+import { createKey } from '../model/bucket-ops.ts';
+import { log } from '../util/log.ts';
+
+function url(addr: string): string {
+  const { host, port } = splitAddr(addr);
+  const h = host === '::' || host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+export async function runServer(opts: { config?: string }): Promise<void> {
+  const path = opts.config ?? process.env.GRENIER_CONFIG;
+  let cfgPath: string;
+  let dev = false;
+  if (path) cfgPath = resolve(path);
+  else {
+    const r = ensureDevConfig(resolve('data'));
+    cfgPath = r.path;
+    dev = true;
+    if (r.created) log.info({ path: cfgPath }, 'wrote a single-node dev config');
+  }
+  const config: Config = loadConfig(cfgPath);
+  const node = new GrenierNode(config);
+  await node.start();
+  if (dev) {
+    const keys = (await node.store.keys.range('key')).filter((k) => !k.deleted.v);
+    const key = keys.find((k) => k.name.v === 'dev') ?? (await createKey(node.store, 'dev', { allowCreateBucket: true }));
+    const lines = [
+      '',
+      'Grenier is running (single-node dev mode).',
+      `  config          ${cfgPath}`,
+      `  S3 endpoint     ${url(config.s3_api.api_bind_addr)}   (region ${config.s3_api.s3_region})`,
+      `  web endpoint    ${url(config.s3_web.bind_addr)}   (sites as <bucket>${config.s3_web.root_domain ?? ''})`,
+      `  admin API       ${url(config.admin.api_bind_addr)}   (token ${config.admin.admin_token})`,
+      `  access key id   ${key.id}`,
+      `  secret key      ${key.secret}`,
+      '',
+      `  try: AWS_ACCESS_KEY_ID=${key.id} AWS_SECRET_ACCESS_KEY=${key.secret} aws --endpoint-url ${url(config.s3_api.api_bind_addr)} --region ${config.s3_api.s3_region} s3 mb s3://hello`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } else {
+    process.stdout.write(`grenier node ${node.nodeId.slice(0, 16)} listening: S3 ${url(config.s3_api.api_bind_addr)}, admin ${url(config.admin.api_bind_addr)}\n`);
+  }
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sig }, 'stopping');
+    await node.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,88 @@
+// Composition root: builds every part of a node from its Config, starts the listeners, stops cleanly.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Config } from './config/config.ts';
+import { splitAddr } from './config/config.ts';
+import { Store } from './model/store.ts';
+import { createS3Server } from './api/s3/server.ts';
+import { createAdminServer } from './api/admin/server.ts';
+import { MAX_PUT_SIZE } from './api/s3/ops/object.ts';
+import { log } from './util/log.ts';
+
+export const VERSION = '0.1.0';
+
+/** The node's persistent ed25519 identity; its id is the raw public key in hex. */
+export function loadNodeKey(metadataDir: string): { id: string; privateKeyPem: string } {
+  const path = join(metadataDir, 'node_key.pem');
+  mkdirSync(metadataDir, { recursive: true });
+  if (!existsSync(path)) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  const pem = readFileSync(path, 'utf8');
+  const pub = createPublicKey(createPrivateKey(pem)).export({ format: 'der', type: 'spki' });
+  return { id: pub.subarray(pub.length - 32).toString('hex'), privateKeyPem: pem };
+}
+
+function listen(server: Server, addr: string, what: string): Promise<void> {
+  const { host, port } = splitAddr(addr);
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new Error(`${what}: cannot listen on ${addr}: ${(e as NodeJS.ErrnoException).code ?? e}`)));
+    server.listen(port, host, () => resolve());
+  });
+}
+
+export class GrenierNode {
+  readonly config: Config;
+  readonly store: Store;
+  readonly nodeId: string;
+  readonly startedAt = Date.now();
+  private servers: Server[] = [];
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(config: Config) {
+    this.config = config;
+    this.nodeId = loadNodeKey(config.metadata_dir).id;
+    this.store = new Store({
+      metadataDir: config.metadata_dir,
+      dataDir: config.data_dir,
+      blockSize: config.block_size,
+      compression: config.compression_level,
+      dataFsync: config.data_fsync,
+      metadataFsync: config.metadata_fsync,
+      inlineThreshold: config.inline_threshold,
+    });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, maxPutSize: MAX_PUT_SIZE });
+    const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION });
+    await listen(s3, c.s3_api.api_bind_addr, 'S3 API');
+    this.servers.push(s3);
+    await listen(admin, c.admin.api_bind_addr, 'admin API');
+    this.servers.push(admin);
+    const gc = setInterval(() => {
+      this.store.blocks.gc().catch((e) => log.error({ err: e }, 'block gc failed'));
+    }, 60_000);
+    gc.unref();
+    this.timers.push(gc);
+    log.info({ node: this.nodeId.slice(0, 16), s3: c.s3_api.api_bind_addr, admin: c.admin.api_bind_addr }, 'grenier node started');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+    await this.store.close();
+  }
+}

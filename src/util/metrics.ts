@@ -1,0 +1,20 @@
+// Prometheus metrics shared by every listener (prom-client's registry, one per process).
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const apiRequests = new Counter({
+  name: 'api_requests_total',
+  help: 'API requests by listener, operation and status code',
+  labelNames: ['api', 'op', 'status'],
+  registers: [registry],
+});
+
+export const apiDuration = new Histogram({
+  name: 'api_request_duration_seconds',
+  help: 'API request duration by listener and operation',
+  labelNames: ['api', 'op'],
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+  registers: [registry],
+});
