@@ -1,0 +1,391 @@
+// S3 multipart uploads. An upload is an object version in state 'uploading' (uuid = UploadId)
+// plus an mpu entry listing the parts; each part streams into its own version's blocks, and
+// completing reuses those blocks under the upload id, so no byte is copied or held in memory.
+import { createHash } from 'node:crypto';
+import type { Bucket } from '../../../model/bucket.ts';
+import { latestParts, type MpuEntry, type PartInfo } from '../../../model/mpu.ts';
+import type { ObjectVersion } from '../../../model/object.ts';
+import type { BlockRef } from '../../../model/version.ts';
+import type { StoredBlock } from '../../../block/manager.ts';
+import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml, type S3Ctx } from '../context.ts';
+import { S3Error } from '../errors.ts';
+import { children, childText, parseXml, type XmlNode } from '../xml.ts';
+import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders, versioningEnabled } from './common.ts';
+import { checkCopyConditions, parseCopyRange, resolveCopySource } from './copy-source.ts';
+
+/** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+export const MAX_PART_NUMBER = 10_000;
+const MAX_LIST = 1000;
+
+function headerOf(ctx: S3Ctx, name: string): string | undefined {
+  const v = ctx.req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function iso(ts: number): string {
+  return new Date(ts).toISOString();
+}
+
+/** S3's encoding-type=url: percent-encode, but keep "/" readable as AWS does. */
+function urlEncode(s: string): string {
+  return encodeURIComponent(s).replace(/%2F/g, '/');
+}
+
+function encoder(ctx: S3Ctx): (s: string) => string {
+  const et = ctx.query.get('encoding-type');
+  if (et === null) return (s) => s;
+  if (et !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: et });
+  return urlEncode;
+}
+
+function intParam(ctx: S3Ctx, name: string, dflt: number, min: number, max: number): number {
+  const v = ctx.query.get(name);
+  if (v === null) return dflt;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < min)
+    throw new S3Error('InvalidArgument', `Argument ${name} must be an integer between ${min} and 2147483647`, { ArgumentName: name, ArgumentValue: v });
+  return Math.min(Number(v), max);
+}
+
+function uploadIdParam(ctx: S3Ctx): string {
+  const id = ctx.query.get('uploadId');
+  if (id === null || id === '') throw new S3Error('InvalidArgument', 'uploadId is required', { ArgumentName: 'uploadId' });
+  return id;
+}
+
+function noSuchUpload(uploadId: string): S3Error {
+  return new S3Error(
+    'NoSuchUpload',
+    'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    { UploadId: uploadId },
+  );
+}
+
+/** The live mpu entry of this bucket + key, or NoSuchUpload. */
+async function openUpload(ctx: S3Ctx, b: Bucket, key: string, uploadId: string): Promise<MpuEntry> {
+  // Upload ids are our own hex uuids; anything else cannot exist (and must not reach the db as a key).
+  if (!/^[0-9a-f]{32}$/.test(uploadId)) throw noSuchUpload(uploadId);
+  const m = await ctx.store.mpus.get(uploadId, '');
+  if (!m || m.deleted || m.bucket !== b.id || m.key !== key) throw noSuchUpload(uploadId);
+  return m;
+}
+
+async function uploadingVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: string): Promise<ObjectVersion | undefined> {
+  const o = await ctx.store.objects.get(b.id, key);
+  return o?.versions.find((v) => v.uuid === uploadId && v.multipart && v.state === 'uploading');
+}
+
+function partNumberParam(ctx: S3Ctx): number {
+  const v = ctx.query.get('partNumber');
+  if (v === null || !/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > MAX_PART_NUMBER)
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, {
+      ArgumentName: 'partNumber',
+      ArgumentValue: v ?? '',
+    });
+  return Number(v);
+}
+
+export async function CreateMultipartUpload(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const headers = storedHeaders(ctx.req.headers);
+  const v = newVersion(ctx.store, b, { multipart: true, meta: { size: 0, etag: '', headers } });
+  // The mpu entry first: an upload visible in listings must already accept parts.
+  await ctx.store.mpus.insert({ uploadId: v.uuid, bucket: b.id, key, deleted: false, parts: {} });
+  await putVersion(ctx.store, b, key, v);
+  sendXml(ctx, 200, 'InitiateMultipartUploadResult', { Bucket: ctx.bucketName ?? '', Key: key, UploadId: v.uuid });
+}
+
+/** Counts bytes as they pass and refuses more than MAX_PART_SIZE, so an oversized part fails
+ *  while streaming rather than after filling the disk. */
+async function* capped(src: AsyncIterable<Buffer>, onChunk?: (b: Buffer) => void): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const c of src) {
+    n += c.length;
+    if (n > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
+    onChunk?.(c);
+    yield c;
+  }
+}
+
+/** Records a streamed part under the upload; if the upload finished meanwhile, releases it. */
+async function savePart(ctx: S3Ctx, m: MpuEntry, part: number, stored: StoredBlock[], info: Omit<PartInfo, 'part' | 'ts' | 'version'>): Promise<PartInfo> {
+  const store = ctx.store;
+  const version = store.newUuid();
+  let offset = 0;
+  const blocks: BlockRef[] = stored.map((s) => {
+    const r = { part, offset, hash: s.hash, size: s.size };
+    offset += s.size;
+    return r;
+  });
+  await store.saveVersionBlocks(version, blocks);
+  const p: PartInfo = { part, ts: store.ts(), version, ...info };
+  const merged = await store.mpus.insert({ ...m, deleted: false, parts: { [`${part}:${p.ts}`]: p } });
+  if (merged.deleted) {
+    // Completed or aborted while this part streamed: nothing will ever release it but us.
+    await store.versions.insert({ uuid: version, deleted: true, blocks: [] });
+    throw noSuchUpload(m.uploadId);
+  }
+  return p;
+}
+
+function declaredLength(ctx: S3Ctx): number | undefined {
+  const v = headerOf(ctx, 'x-amz-decoded-content-length') ?? headerOf(ctx, 'content-length');
+  return v !== undefined && /^\d{1,16}$/.test(v.trim()) ? Number(v) : undefined;
+}
+
+export async function UploadPart(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const part = partNumberParam(ctx);
+  const m = await openUpload(ctx, b, key, uploadIdParam(ctx));
+  const len = declaredLength(ctx);
+  if (len !== undefined && len > MAX_PART_SIZE)
+    throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { ProposedSize: String(len), MaxSizeAllowed: String(MAX_PART_SIZE) });
+  // Parts are not counted until completion, but one that alone breaks the quota is refused early.
+  if (len !== undefined) checkQuota(ctx.store, b, len, 0);
+  const body = ctx.body();
+  const { blocks } = await ctx.store.blocks.writeStream(capped(body.stream));
+  const r = body.result();
+  const p = await savePart(ctx, m, part, blocks, {
+    etag: r.md5Hex,
+    size: r.size,
+    ...(Object.keys(r.checksums).length > 0 ? { checksums: r.checksums } : {}),
+  });
+  const headers: Record<string, string> = { etag: `"${p.etag}"` };
+  for (const [alg, value] of Object.entries(r.checksums)) headers[`x-amz-checksum-${alg}`] = value;
+  sendEmpty(ctx, 200, headers);
+}
+
+export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const part = partNumberParam(ctx);
+  const m = await openUpload(ctx, b, key, uploadIdParam(ctx));
+  const src = await resolveCopySource(ctx);
+  checkCopyConditions(ctx.req.headers, src.version);
+  const size = src.version.meta?.size ?? 0;
+  const { start, end } = parseCopyRange(headerOf(ctx, 'x-amz-copy-source-range'), size);
+  if (end - start > MAX_PART_SIZE)
+    throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes; use x-amz-copy-source-range`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
+  checkQuota(ctx.store, b, end - start, 0);
+  const md5 = createHash('md5');
+  const data: AsyncIterable<Buffer> = end > start ? await ctx.store.readData(src.version, start, end) : (async function* () {})();
+  const { blocks, size: copied } = await ctx.store.blocks.writeStream(capped(data, (c) => md5.update(c)));
+  if (copied !== end - start) throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
+  const p = await savePart(ctx, m, part, blocks, { etag: md5.digest('hex'), size: copied });
+  const headers: Record<string, string> = {};
+  if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
+  sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: iso(p.ts) }, headers);
+}
+
+interface RequestedPart {
+  part: number;
+  etag: string;
+}
+
+function parseCompleteBody(xml: string): RequestedPart[] {
+  const root = parseXml(xml);
+  if (root.name !== 'CompleteMultipartUpload')
+    throw new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: root element is ${root.name}, expected CompleteMultipartUpload`);
+  const parts = children(root, 'Part').map((el): RequestedPart => {
+    const n = childText(el, 'PartNumber');
+    const etag = childText(el, 'ETag');
+    if (n === undefined || etag === undefined) throw new S3Error('MalformedXML', 'Each Part needs a PartNumber and an ETag');
+    if (!/^\d{1,9}$/.test(n)) throw new S3Error('MalformedXML', `PartNumber ${n} is not an integer`);
+    return { part: Number(n), etag: etag.replace(/^"|"$/g, '').toLowerCase() };
+  });
+  if (parts.length === 0)
+    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema: it lists no Part');
+  return parts;
+}
+
+function completeLocation(ctx: S3Ctx, key: string): string {
+  const host = headerOf(ctx, 'host') ?? 'localhost';
+  const proto = headerOf(ctx, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
+  const bucket = ctx.bucketName ?? '';
+  const path = host.startsWith(`${bucket}.`) ? urlEncode(key) : `${bucket}/${urlEncode(key)}`;
+  return `${proto}://${host}/${path}`;
+}
+
+export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
+  const store = ctx.store;
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const uploadId = uploadIdParam(ctx);
+  let m = await openUpload(ctx, b, key, uploadId);
+  // 10,000 parts of ~120 bytes of XML each fit well within 2 MiB.
+  const requested = parseCompleteBody(await readSmallBody(ctx, 2 * 1024 * 1024));
+  m = await openUpload(ctx, b, key, uploadId); // re-read: parts may have arrived while the body did
+  const v = await uploadingVersion(ctx, b, key, uploadId);
+  if (!v) throw noSuchUpload(uploadId);
+
+  const have = new Map(latestParts(m).map((p) => [p.part, p]));
+  const chosen: PartInfo[] = [];
+  for (let i = 0; i < requested.length; i++) {
+    const r = requested[i]!;
+    if (i > 0 && r.part <= requested[i - 1]!.part)
+      throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', { UploadId: uploadId });
+    const p = have.get(r.part);
+    if (!p || p.etag !== r.etag)
+      throw new S3Error(
+        'InvalidPart',
+        `One or more of the specified parts could not be found: part ${r.part} ${p ? `has ETag "${p.etag}", not "${r.etag}"` : 'was not uploaded'}.`,
+        { UploadId: uploadId, PartNumber: String(r.part), ETag: r.etag },
+      );
+    chosen.push(p);
+  }
+  for (let i = 0; i < chosen.length - 1; i++) {
+    const p = chosen[i]!;
+    if (p.size < MIN_PART_SIZE)
+      throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed object size: part ${p.part} has ${p.size} bytes, every part but the last needs at least ${MIN_PART_SIZE}.`, {
+        ProposedSize: String(p.size),
+        MinSizeAllowed: String(MIN_PART_SIZE),
+        PartNumber: String(p.part),
+        ETag: p.etag,
+      });
+  }
+  const size = chosen.reduce((n, p) => n + p.size, 0);
+  const etag =
+    createHash('md5')
+      .update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex'))))
+      .digest('hex') + `-${chosen.length}`;
+  checkQuota(store, b, size, 1);
+  await checkWritePreconditions(store, b, key, ctx.req.headers);
+
+  const blocks: BlockRef[] = [];
+  for (const p of chosen) {
+    const pv = await store.versions.get(p.version, '');
+    if (!pv || pv.deleted) throw noSuchUpload(uploadId); // released by a concurrent complete/abort
+    for (const blk of pv.blocks) blocks.push({ ...blk, part: p.part });
+  }
+  // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
+  await store.saveVersionBlocks(uploadId, blocks);
+  // A fresh timestamp makes the completed object newer than writes made while it uploaded, as in S3.
+  const done: ObjectVersion = { ...v, ts: store.ts(), state: 'complete', meta: { size, etag, headers: v.meta?.headers ?? [] } };
+  await putVersion(store, b, key, done);
+  await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
+
+  const headers: Record<string, string> = {};
+  if (versioningEnabled(b) && !done.nullVersion) headers['x-amz-version-id'] = done.uuid;
+  sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${etag}"` }, headers);
+}
+
+export async function AbortMultipartUpload(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const uploadId = uploadIdParam(ctx);
+  await openUpload(ctx, b, key, uploadId);
+  const v = await uploadingVersion(ctx, b, key, uploadId);
+  if (v) await putVersion(ctx.store, b, key, { ...v, state: 'aborted' });
+  await ctx.store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
+  sendEmpty(ctx, 204);
+}
+
+export async function ListMultipartUploads(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const enc = encoder(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const keyMarker = ctx.query.get('key-marker') ?? '';
+  // Without a key marker the upload id marker means nothing (S3 ignores it too).
+  const uploadIdMarker = keyMarker !== '' ? (ctx.query.get('upload-id-marker') ?? '') : '';
+  const maxUploads = intParam(ctx, 'max-uploads', MAX_LIST, 0, MAX_LIST);
+
+  type Item = { kind: 'upload'; key: string; v: ObjectVersion } | { kind: 'prefix'; prefix: string };
+  const items: Item[] = [];
+  // Within one key, uploads are ordered by upload id, so a marker stays meaningful even after
+  // the upload it names has completed.
+  let after: string | undefined = keyMarker !== '' ? keyMarker : undefined;
+  // With an upload id marker the marker key itself still has uploads to list.
+  let includeMarkerKey = uploadIdMarker !== '';
+  let lastPrefix: string | undefined;
+  scan: while (items.length <= maxUploads) {
+    const q: { prefix: string; limit: number; after?: string; start?: string } = { prefix, limit: MAX_LIST };
+    if (after !== undefined) {
+      if (includeMarkerKey) q.start = after;
+      else q.after = after;
+    }
+    includeMarkerKey = false;
+    const batch = await ctx.store.objects.range(b.id, q);
+    if (batch.length === 0) break;
+    for (const o of batch) {
+      after = o.key;
+      const uploads = o.versions
+        .filter((v) => v.multipart && v.state === 'uploading')
+        .filter((v) => o.key !== keyMarker || (uploadIdMarker !== '' && v.uuid > uploadIdMarker))
+        .sort((x, y) => (x.uuid < y.uuid ? -1 : 1));
+      if (uploads.length === 0) continue;
+      if (delimiter !== '') {
+        const i = o.key.indexOf(delimiter, prefix.length);
+        if (i >= 0) {
+          const cp = o.key.slice(0, i + delimiter.length);
+          if (cp === lastPrefix || cp <= keyMarker) continue;
+          lastPrefix = cp;
+          items.push({ kind: 'prefix', prefix: cp });
+          if (items.length > maxUploads) break scan;
+          continue;
+        }
+      }
+      for (const v of uploads) {
+        items.push({ kind: 'upload', key: o.key, v });
+        if (items.length > maxUploads) break scan;
+      }
+    }
+    if (batch.length < MAX_LIST) break;
+  }
+
+  const truncated = maxUploads > 0 && items.length > maxUploads;
+  const page = items.slice(0, maxUploads);
+  const last = page.at(-1);
+  const body: XmlNode = {
+    Bucket: ctx.bucketName ?? '',
+    KeyMarker: enc(keyMarker),
+    UploadIdMarker: uploadIdMarker,
+    Prefix: enc(prefix),
+    Delimiter: delimiter !== '' ? enc(delimiter) : undefined,
+    MaxUploads: maxUploads,
+    IsTruncated: truncated,
+  };
+  if (truncated && last) {
+    body['NextKeyMarker'] = enc(last.kind === 'upload' ? last.key : last.prefix);
+    body['NextUploadIdMarker'] = last.kind === 'upload' ? last.v.uuid : '';
+  }
+  if (ctx.query.get('encoding-type') === 'url') body['EncodingType'] = 'url';
+  body['Upload'] = page
+    .filter((x) => x.kind === 'upload')
+    .map((x) => ({ Key: enc(x.key), UploadId: x.v.uuid, StorageClass: 'STANDARD', Initiated: iso(x.v.ts) }));
+  body['CommonPrefixes'] = page.filter((x) => x.kind === 'prefix').map((x) => ({ Prefix: enc(x.prefix) }));
+  sendXml(ctx, 200, 'ListMultipartUploadsResult', body);
+}
+
+export async function ListParts(ctx: S3Ctx): Promise<void> {
+  const b = requireBucket(ctx);
+  const key = requireKey(ctx);
+  const enc = encoder(ctx);
+  const uploadId = uploadIdParam(ctx);
+  const m = await openUpload(ctx, b, key, uploadId);
+  const marker = intParam(ctx, 'part-number-marker', 0, 0, MAX_PART_NUMBER);
+  const maxParts = intParam(ctx, 'max-parts', MAX_LIST, 0, MAX_LIST);
+  const rest = latestParts(m).filter((p) => p.part > marker);
+  const page = rest.slice(0, maxParts);
+  const truncated = rest.length > page.length;
+  const body: XmlNode = {
+    Bucket: ctx.bucketName ?? '',
+    Key: enc(key),
+    UploadId: uploadId,
+    PartNumberMarker: marker,
+    NextPartNumberMarker: page.at(-1)?.part ?? marker,
+    MaxParts: maxParts,
+    IsTruncated: truncated,
+    StorageClass: 'STANDARD',
+  };
+  if (ctx.query.get('encoding-type') === 'url') body['EncodingType'] = 'url';
+  body['Part'] = page.map((p) => {
+    const x: XmlNode = { PartNumber: p.part, LastModified: iso(p.ts), ETag: `"${p.etag}"`, Size: p.size };
+    for (const [alg, value] of Object.entries(p.checksums ?? {})) x[`Checksum${alg.toUpperCase()}`] = value;
+    return x;
+  });
+  sendXml(ctx, 200, 'ListPartsResult', body);
+}
