@@ -121,11 +121,11 @@ export class ChunkedDecoder {
 
   private sizeLine(l: string): void {
     const semi = l.indexOf(';');
-    const hex = (semi < 0 ? l : l.slice(0, semi)).trim();
+    const hex = semi < 0 ? l : l.slice(0, semi);
     if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw malformed(`bad chunk size '${hex.slice(0, 40)}'`);
     const size = parseInt(hex, 16);
     if (this.opts.signed) {
-      const ext = semi < 0 ? '' : l.slice(semi + 1).trim();
+      const ext = semi < 0 ? '' : l.slice(semi + 1);
       const m = /^chunk-signature=([0-9a-fA-F]{64})$/.exec(ext);
       if (!m) throw new S3Error('SignatureDoesNotMatch', 'Chunk is missing a valid chunk-signature extension.');
       this.chunkSig = m[1]!.toLowerCase();
