@@ -1,0 +1,89 @@
+// Admin API plumbing: the JSON error type, body reading with size and syntax checks, and
+// field validators whose messages name the offending field so callers can fix their request.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class AdminError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const badRequest = (message: string): AdminError => new AdminError(400, 'InvalidRequest', message);
+
+const MAX_BODY = 1024 * 1024;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads the request body as a JSON object; an empty body is `{}` so optional-only bodies may be omitted. */
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const parts: Buffer[] = [];
+  let len = 0;
+  for await (const chunk of req) {
+    len += (chunk as Buffer).length;
+    if (len > MAX_BODY) throw new AdminError(413, 'PayloadTooLarge', `request body exceeds ${MAX_BODY} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(parts).toString('utf8').trim();
+  if (text === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+export function str(body: Record<string, unknown>, field: string, required: true): string;
+export function str(body: Record<string, unknown>, field: string, required?: false): string | undefined;
+export function str(body: Record<string, unknown>, field: string, required = false): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) {
+    if (required) throw badRequest(`missing field "${field}"`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw badRequest(`field "${field}" must be a string`);
+  if (required && v === '') throw badRequest(`field "${field}" must not be empty`);
+  return v;
+}
+
+export function bool(body: Record<string, unknown>, field: string, prefix = ''): boolean | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw badRequest(`field "${prefix}${field}" must be true or false`);
+  return v;
+}
+
+export function obj(body: Record<string, unknown>, field: string, required = false): Record<string, unknown> | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) {
+    if (required) throw badRequest(`missing field "${field}"`);
+    return undefined;
+  }
+  if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`field "${field}" must be an object`);
+  return v as Record<string, unknown>;
+}
+
+/** A non-negative integer or null (meaning "no limit"); undefined when absent. */
+export function limit(body: Record<string, unknown>, field: string, prefix = ''): number | null | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw badRequest(`field "${prefix}${field}" must be a non-negative integer or null`);
+  return v;
+}

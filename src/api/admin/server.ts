@@ -1,0 +1,101 @@
+// The admin API listener: routes /v2/<Operation> to its handler behind the bearer admin token,
+// plus the unauthenticated /health and the Prometheus /metrics; every failure is a JSON error.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../../util/hash.ts';
+import { apiDuration, apiRequests, registry } from '../../util/metrics.ts';
+import { log } from '../../util/log.ts';
+import { ModelError } from '../../model/bucket-ops.ts';
+import { AdminError, readJson, sendJson, sendText } from './http.ts';
+import { fromModelError, type AdminDeps, type Handler } from './context.ts';
+import { CLUSTER_OPS } from './cluster.ts';
+import { KEY_OPS } from './key.ts';
+import { BUCKET_OPS } from './bucket.ts';
+
+export type { AdminDeps, NodeRole } from './context.ts';
+
+const OPS: Record<string, Handler> = { ...CLUSTER_OPS, ...KEY_OPS, ...BUCKET_OPS };
+const READS = new Set(['GetClusterStatus', 'GetClusterHealth', 'GetNodeInfo', 'ListKeys', 'GetKeyInfo', 'ListBuckets', 'GetBucketInfo']);
+
+export function createAdminServer(deps: AdminDeps): Server {
+  return createServer({ headersTimeout: 30_000, requestTimeout: 60_000 }, (req, res) => {
+    void handle(deps, req, res);
+  });
+}
+
+/** Compares digests so neither the content nor the length of the token leaks through timing. */
+function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(sha256(given), sha256(expected));
+}
+
+/** Throws unless the request carries `Authorization: Bearer <expected>`. */
+function requireToken(req: IncomingMessage, expected: string): void {
+  const h = req.headers.authorization;
+  if (!h) throw new AdminError(401, 'Unauthorized', 'missing "Authorization: Bearer <token>" header');
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (!m) throw new AdminError(401, 'Unauthorized', 'the Authorization header must be "Bearer <token>"');
+  if (!tokenMatches(m[1]!, expected)) throw new AdminError(403, 'Forbidden', 'invalid token');
+}
+
+function toAdminError(e: unknown): AdminError {
+  if (e instanceof AdminError) return e;
+  if (e instanceof ModelError) return fromModelError(e);
+  log.error({ err: e }, 'admin api internal error');
+  return new AdminError(500, 'InternalError', `internal error: ${(e as Error)?.message ?? String(e)}`);
+}
+
+async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  // Split by hand: new URL() would read a path like //host/x as a host.
+  const raw = req.url ?? '/';
+  const qi = raw.indexOf('?');
+  const path = qi < 0 ? raw : raw.slice(0, qi);
+  const query = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
+  let op = 'Unknown';
+  try {
+    if (path === '/health') {
+      op = 'Health';
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AdminError(405, 'MethodNotAllowed', 'use GET /health');
+      // Garage's semantics: 200 while this node can serve requests. A lone node always can.
+      sendText(res, 200, 'ok\n');
+      return;
+    }
+    if (path === '/metrics') {
+      op = 'Metrics';
+      const token = deps.config.admin.metrics_token ?? deps.config.admin.admin_token;
+      if (token) requireToken(req, token);
+      sendText(res, 200, await registry.metrics(), registry.contentType);
+      return;
+    }
+    const m = /^\/v2\/([A-Za-z]+)$/.exec(path);
+    const handler = m ? OPS[m[1]!] : undefined;
+    if (!m || !handler) throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${req.method} ${path}`);
+    op = m[1]!;
+    const adminToken = deps.config.admin.admin_token;
+    if (!adminToken) throw new AdminError(403, 'Forbidden', 'the admin API is disabled: set admin.admin_token in the config');
+    requireToken(req, adminToken);
+    const method = READS.has(op) ? 'GET' : 'POST';
+    if (req.method !== method) {
+      res.setHeader('allow', method);
+      throw new AdminError(405, 'MethodNotAllowed', `${op} takes ${method}, not ${req.method}`);
+    }
+    const body = method === 'POST' ? await readJson(req) : {};
+    const out = await handler({ deps, req, query, body });
+    if (out === undefined) {
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
+    } else sendJson(res, 200, out);
+  } catch (e) {
+    const err = toAdminError(e);
+    if (res.headersSent) res.destroy(err);
+    else {
+      if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      sendJson(res, err.status, { code: err.code, message: err.message });
+    }
+    // Unread request bodies would otherwise stall keep-alive connections.
+    if (!req.complete) req.resume();
+  } finally {
+    apiRequests.inc({ api: 'admin', op, status: String(res.statusCode) });
+    apiDuration.observe({ api: 'admin', op }, (performance.now() - started) / 1000);
+  }
+}
