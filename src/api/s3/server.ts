@@ -11,6 +11,7 @@ import { authenticate, decodeBody, type DecodedBody } from './auth/index.ts';
 import { applyCors, preflight } from './cors.ts';
 import type { S3Ctx, S3Settings } from './context.ts';
 import { HANDLERS } from './ops/index.ts';
+import { keySecret } from './ops/common.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
@@ -115,10 +116,4 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     if (res.writableFinished) done();
     else res.once('close', done);
   }
-}
-
-/** Secret for a key id; sync because SigV4 verification is sync — keys are a local "everywhere" table. */
-function keySecret(store: Store, id: string): string | undefined {
-  const k = store.keys.local.get('key', id);
-  return k && !k.deleted.v ? k.secret : undefined;
 }

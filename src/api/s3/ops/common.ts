@@ -104,3 +104,9 @@ export function etagMatches(header: string, etag: string): boolean {
 export function headersOf(meta: ObjectMeta): Record<string, string> {
   return Object.fromEntries(meta.headers);
 }
+
+/** Secret for a key id; sync because SigV4 verification is sync — keys are a local "everywhere" table. */
+export function keySecret(store: Store, id: string): string | undefined {
+  const k = store.keys.local.get('key', id);
+  return k && !k.deleted.v ? k.secret : undefined;
+}
