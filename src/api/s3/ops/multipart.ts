@@ -4,13 +4,14 @@
 import { createHash } from 'node:crypto';
 import type { Bucket } from '../../../model/bucket.ts';
 import { latestParts, type MpuEntry, type PartInfo } from '../../../model/mpu.ts';
-import type { ObjectVersion } from '../../../model/object.ts';
+import { versionIdOf, type ObjectVersion } from '../../../model/object.ts';
+import { isoDate } from '../../../util/time.ts';
 import type { BlockRef } from '../../../model/version.ts';
 import type { StoredBlock } from '../../../block/manager.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml, type S3Ctx } from '../context.ts';
 import { S3Error } from '../errors.ts';
 import { children, childText, parseXml, type XmlNode } from '../xml.ts';
-import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders, versioningEnabled } from './common.ts';
+import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders } from './common.ts';
 import { checkCopyConditions, parseCopyRange, resolveCopySource } from './copy-source.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
@@ -22,10 +23,6 @@ const MAX_LIST = 1000;
 function headerOf(ctx: S3Ctx, name: string): string | undefined {
   const v = ctx.req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
-}
-
-function iso(ts: number): string {
-  return new Date(ts).toISOString();
 }
 
 /** S3's encoding-type=url: percent-encode, but keep "/" readable as AWS does. */
@@ -176,8 +173,8 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
   if (copied !== end - start) throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
   const p = await savePart(ctx, m, part, blocks, { etag: md5.digest('hex'), size: copied });
   const headers: Record<string, string> = {};
-  if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
-  sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: iso(p.ts) }, headers);
+  if (src.bucket.versioning.v !== null) headers['x-amz-copy-source-version-id'] = versionIdOf(src.version);
+  sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: isoDate(p.ts) }, headers);
 }
 
 interface RequestedPart {
@@ -268,7 +265,7 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
   await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
 
   const headers: Record<string, string> = {};
-  if (versioningEnabled(b) && !done.nullVersion) headers['x-amz-version-id'] = done.uuid;
+  if (b.versioning.v !== null) headers['x-amz-version-id'] = versionIdOf(done);
   sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${etag}"` }, headers);
 }
 
@@ -355,7 +352,7 @@ export async function ListMultipartUploads(ctx: S3Ctx): Promise<void> {
   if (ctx.query.get('encoding-type') === 'url') body['EncodingType'] = 'url';
   body['Upload'] = page
     .filter((x) => x.kind === 'upload')
-    .map((x) => ({ Key: enc(x.key), UploadId: x.v.uuid, StorageClass: 'STANDARD', Initiated: iso(x.v.ts) }));
+    .map((x) => ({ Key: enc(x.key), UploadId: x.v.uuid, StorageClass: 'STANDARD', Initiated: isoDate(x.v.ts) }));
   body['CommonPrefixes'] = page.filter((x) => x.kind === 'prefix').map((x) => ({ Prefix: enc(x.prefix) }));
   sendXml(ctx, 200, 'ListMultipartUploadsResult', body);
 }
@@ -383,7 +380,7 @@ export async function ListParts(ctx: S3Ctx): Promise<void> {
   };
   if (ctx.query.get('encoding-type') === 'url') body['EncodingType'] = 'url';
   body['Part'] = page.map((p) => {
-    const x: XmlNode = { PartNumber: p.part, LastModified: iso(p.ts), ETag: `"${p.etag}"`, Size: p.size };
+    const x: XmlNode = { PartNumber: p.part, LastModified: isoDate(p.ts), ETag: `"${p.etag}"`, Size: p.size };
     for (const [alg, value] of Object.entries(p.checksums ?? {})) x[`Checksum${alg.toUpperCase()}`] = value;
     return x;
   });
