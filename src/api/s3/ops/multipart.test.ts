@@ -459,3 +459,33 @@ test('overwriting a completed multipart object releases its blocks', { todo: 'st
     await env.close();
   }
 });
+
+test('two concurrent completes with different part lists: one wins whole, the other finds no upload', async () => {
+  const env = await testEnv();
+  try {
+    const b = await env.bucket('bkt');
+    for (let round = 0; round < 2; round++) {
+      const key = `k${round}`;
+      const id = await create(env, b, key);
+      const p1 = pseudoRandom(5 * MiB, 20 + round);
+      const p2 = Buffer.from('tail');
+      await part(env, b, key, id, 1, p1);
+      await part(env, b, key, id, 2, p2);
+      const lists: [number, string][][] = [[[2, md5(p2)]], [[1, md5(p1)], [2, md5(p2)]]];
+      if (round === 1) lists.reverse();
+      const results = await Promise.allSettled(lists.map((l) => complete(env, b, key, id, completeXml(l))));
+      const won = results.findIndex((r) => r.status === 'fulfilled');
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const lost = results[1 - won]!;
+      assert.ok(lost.status === 'rejected' && lost.reason instanceof S3Error && lost.reason.code === 'NoSuchUpload');
+      const expected = Buffer.concat(lists[won]!.map(([n]) => (n === 1 ? p1 : p2)));
+      const v = liveVersion(await env.store.objects.get(b.id, key))!;
+      assert.equal(v.meta!.size, expected.length);
+      assert.ok((await readAll(await env.store.readData(v, 0, v.meta!.size))).equals(expected));
+      const stored = await env.store.versions.get(id, '');
+      assert.equal(stored!.blocks.reduce((n, x) => n + x.size, 0), expected.length, 'no blocks of the losing list are merged in');
+    }
+  } finally {
+    await env.close();
+  }
+});

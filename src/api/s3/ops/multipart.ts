@@ -73,6 +73,21 @@ async function uploadingVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: st
   return o?.versions.find((v) => v.uuid === uploadId && v.multipart && v.state === 'uploading');
 }
 
+/** Serialises the finishing steps of one upload on this node, so two Completes (or a Complete and
+ *  an Abort) cannot both pass the "still open" check and merge different part lists into one version. */
+const finishing = new Map<string, Promise<unknown>>();
+async function withUploadLock<T>(uploadId: string, fn: () => Promise<T>): Promise<T> {
+  const prev = finishing.get(uploadId) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => {});
+  finishing.set(uploadId, tail);
+  try {
+    return await run;
+  } finally {
+    if (finishing.get(uploadId) === tail) finishing.delete(uploadId);
+  }
+}
+
 function partNumberParam(ctx: S3Ctx): number {
   const v = ctx.query.get('partNumber');
   if (v === null || !/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > MAX_PART_NUMBER)
@@ -211,59 +226,61 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const uploadId = uploadIdParam(ctx);
-  let m = await openUpload(ctx, b, key, uploadId);
+  await openUpload(ctx, b, key, uploadId);
   // 10,000 parts of ~120 bytes of XML each fit well within 2 MiB.
   const requested = parseCompleteBody(await readSmallBody(ctx, 2 * 1024 * 1024));
-  m = await openUpload(ctx, b, key, uploadId); // re-read: parts may have arrived while the body did
-  const v = await uploadingVersion(ctx, b, key, uploadId);
-  if (!v) throw noSuchUpload(uploadId);
+  const { done, etag } = await withUploadLock(uploadId, async () => {
+    const m = await openUpload(ctx, b, key, uploadId); // re-read: parts may have arrived while the body did
+    const v = await uploadingVersion(ctx, b, key, uploadId);
+    if (!v) throw noSuchUpload(uploadId);
 
-  const have = new Map(latestParts(m).map((p) => [p.part, p]));
-  const chosen: PartInfo[] = [];
-  for (let i = 0; i < requested.length; i++) {
-    const r = requested[i]!;
-    if (i > 0 && r.part <= requested[i - 1]!.part)
-      throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', { UploadId: uploadId });
-    const p = have.get(r.part);
-    if (!p || p.etag !== r.etag)
-      throw new S3Error(
-        'InvalidPart',
-        `One or more of the specified parts could not be found: part ${r.part} ${p ? `has ETag "${p.etag}", not "${r.etag}"` : 'was not uploaded'}.`,
-        { UploadId: uploadId, PartNumber: String(r.part), ETag: r.etag },
-      );
-    chosen.push(p);
-  }
-  for (let i = 0; i < chosen.length - 1; i++) {
-    const p = chosen[i]!;
-    if (p.size < MIN_PART_SIZE)
-      throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed object size: part ${p.part} has ${p.size} bytes, every part but the last needs at least ${MIN_PART_SIZE}.`, {
-        ProposedSize: String(p.size),
-        MinSizeAllowed: String(MIN_PART_SIZE),
-        PartNumber: String(p.part),
-        ETag: p.etag,
-      });
-  }
-  const size = chosen.reduce((n, p) => n + p.size, 0);
-  const etag =
-    createHash('md5')
-      .update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex'))))
-      .digest('hex') + `-${chosen.length}`;
-  checkQuota(store, b, size, 1);
-  await checkWritePreconditions(store, b, key, ctx.req.headers);
+    const have = new Map(latestParts(m).map((p) => [p.part, p]));
+    const chosen: PartInfo[] = [];
+    for (let i = 0; i < requested.length; i++) {
+      const r = requested[i]!;
+      if (i > 0 && r.part <= requested[i - 1]!.part)
+        throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', { UploadId: uploadId });
+      const p = have.get(r.part);
+      if (!p || p.etag !== r.etag)
+        throw new S3Error(
+          'InvalidPart',
+          `One or more of the specified parts could not be found: part ${r.part} ${p ? `has ETag "${p.etag}", not "${r.etag}"` : 'was not uploaded'}.`,
+          { UploadId: uploadId, PartNumber: String(r.part), ETag: r.etag },
+        );
+      chosen.push(p);
+    }
+    for (let i = 0; i < chosen.length - 1; i++) {
+      const p = chosen[i]!;
+      if (p.size < MIN_PART_SIZE)
+        throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed object size: part ${p.part} has ${p.size} bytes, every part but the last needs at least ${MIN_PART_SIZE}.`, {
+          ProposedSize: String(p.size),
+          MinSizeAllowed: String(MIN_PART_SIZE),
+          PartNumber: String(p.part),
+          ETag: p.etag,
+        });
+    }
+    const size = chosen.reduce((n, p) => n + p.size, 0);
+    const etag =
+      createHash('md5')
+        .update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex'))))
+        .digest('hex') + `-${chosen.length}`;
+    checkQuota(store, b, size, 1);
+    await checkWritePreconditions(store, b, key, ctx.req.headers);
 
-  const blocks: BlockRef[] = [];
-  for (const p of chosen) {
-    const pv = await store.versions.get(p.version, '');
-    if (!pv || pv.deleted) throw noSuchUpload(uploadId); // released by a concurrent complete/abort
-    for (const blk of pv.blocks) blocks.push({ ...blk, part: p.part });
-  }
-  // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
-  await store.saveVersionBlocks(uploadId, blocks);
-  // A fresh timestamp makes the completed object newer than writes made while it uploaded, as in S3.
-  const done: ObjectVersion = { ...v, ts: store.ts(), state: 'complete', meta: { size, etag, headers: v.meta?.headers ?? [] } };
-  await putVersion(store, b, key, done);
-  await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
-
+    const blocks: BlockRef[] = [];
+    for (const p of chosen) {
+      const pv = await store.versions.get(p.version, '');
+      if (!pv || pv.deleted) throw noSuchUpload(uploadId); // released by a concurrent complete/abort
+      for (const blk of pv.blocks) blocks.push({ ...blk, part: p.part });
+    }
+    // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
+    await store.saveVersionBlocks(uploadId, blocks);
+    // A fresh timestamp makes the completed object newer than writes made while it uploaded, as in S3.
+    const done: ObjectVersion = { ...v, ts: store.ts(), state: 'complete', meta: { size, etag, headers: v.meta?.headers ?? [] } };
+    await putVersion(store, b, key, done);
+    await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
+    return { done, etag };
+  });
   const headers: Record<string, string> = {};
   if (b.versioning.v !== null) headers['x-amz-version-id'] = versionIdOf(done);
   sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${etag}"` }, headers);
@@ -273,10 +290,12 @@ export async function AbortMultipartUpload(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const uploadId = uploadIdParam(ctx);
-  await openUpload(ctx, b, key, uploadId);
-  const v = await uploadingVersion(ctx, b, key, uploadId);
-  if (v) await putVersion(ctx.store, b, key, { ...v, state: 'aborted' });
-  await ctx.store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
+  await withUploadLock(uploadId, async () => {
+    await openUpload(ctx, b, key, uploadId);
+    const v = await uploadingVersion(ctx, b, key, uploadId);
+    if (v) await putVersion(ctx.store, b, key, { ...v, state: 'aborted' });
+    await ctx.store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
+  });
   sendEmpty(ctx, 204);
 }
 
