@@ -1,0 +1,110 @@
+// `grenier key …`: create, list, inspect, import, delete access keys and toggle their
+// create-bucket right, over the admin API.
+import type { Command } from 'commander';
+import { clientFor, CliError, type AdminClient } from './client.ts';
+import { date, perms, printFields, printJson, printTable } from './output.ts';
+import type { KeyInfo, KeyListItem } from './types.ts';
+
+/** Resolves a key id, id prefix or name to the key's info, as the API's search does. */
+export function findKey(c: AdminClient, pattern: string, showSecret = false): Promise<KeyInfo> {
+  return c.get<KeyInfo>('GetKeyInfo', { search: pattern, showSecretKey: showSecret ? 'true' : undefined });
+}
+
+function printKey(k: KeyInfo): void {
+  const fields: [string, string][] = [
+    ['Key name', k.name],
+    ['Key ID', k.accessKeyId],
+  ];
+  if (k.secretAccessKey) fields.push(['Secret key', k.secretAccessKey]);
+  fields.push(['Created', date(k.created)], ['Can create buckets', k.permissions.createBucket ? 'yes' : 'no']);
+  printFields(fields);
+  process.stdout.write('\nBuckets:\n');
+  printTable(
+    ['perms', 'aliases', 'id'],
+    k.buckets.map((b) => [perms(b.permissions), b.globalAliases.join(', '), b.id]),
+    '(no bucket permissions)',
+  );
+}
+
+export function registerKey(program: Command): void {
+  const key = program.command('key').description('manage access keys');
+
+  key
+    .command('create')
+    .description('create an access key (its secret is shown now)')
+    .argument('[name]', 'a name to recognise the key by')
+    .option('--create-bucket', 'allow the key to create buckets')
+    .option('--json', 'print the API response as JSON')
+    .action(async (name: string | undefined, o: { createBucket?: boolean; json?: boolean }, cmd: Command) => {
+      const k = await clientFor(cmd).post<KeyInfo>('CreateKey', { name, allow: o.createBucket ? { createBucket: true } : undefined });
+      if (o.json) return printJson(k);
+      printKey(k);
+    });
+
+  key
+    .command('list')
+    .description('list access keys')
+    .option('--json', 'print the API response as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const keys = await clientFor(cmd).get<KeyListItem[]>('ListKeys');
+      if (o.json) return printJson(keys);
+      printTable(['id', 'created', 'name'], keys.map((k) => [k.id, date(k.created), k.name]), '(no keys)');
+    });
+
+  key
+    .command('info')
+    .description('show a key and its bucket permissions')
+    .argument('<pattern>', 'key id, unique id prefix, or name')
+    .option('--show-secret', 'also print the secret key')
+    .option('--json', 'print the API response as JSON')
+    .action(async (pattern: string, o: { showSecret?: boolean; json?: boolean }, cmd: Command) => {
+      const k = await findKey(clientFor(cmd), pattern, o.showSecret);
+      if (o.json) return printJson(k);
+      printKey(k);
+    });
+
+  key
+    .command('delete')
+    .description('delete a key (its bucket permissions go with it)')
+    .argument('<pattern>', 'key id, unique id prefix, or name')
+    .option('--yes', 'really delete')
+    .option('--json', 'print the deleted key as JSON')
+    .action(async (pattern: string, o: { yes?: boolean; json?: boolean }, cmd: Command) => {
+      const c = clientFor(cmd);
+      const k = await findKey(c, pattern);
+      if (!o.yes) throw new CliError(`this would delete key ${k.accessKeyId} ("${k.name}"); add --yes to really do it`);
+      await c.post('DeleteKey', {}, { id: k.accessKeyId });
+      if (o.json) return printJson(k);
+      process.stdout.write(`Deleted key ${k.accessKeyId} ("${k.name}").\n`);
+    });
+
+  key
+    .command('import')
+    .description('import an existing key pair (e.g. from Garage)')
+    .argument('<id>', 'access key id (GK + 24 hex)')
+    .argument('<secret>', 'secret key (64 hex)')
+    .option('-n, --name <name>', 'a name for the key')
+    .option('--json', 'print the API response as JSON')
+    .action(async (id: string, secret: string, o: { name?: string; json?: boolean }, cmd: Command) => {
+      const k = await clientFor(cmd).post<KeyInfo>('ImportKey', { accessKeyId: id, secretAccessKey: secret, name: o.name });
+      if (o.json) return printJson(k);
+      process.stdout.write(`Imported key ${k.accessKeyId} ("${k.name}").\n`);
+    });
+
+  for (const allow of [true, false]) {
+    key
+      .command(allow ? 'allow' : 'deny')
+      .description(allow ? 'grant a key the right to create buckets' : 'revoke a key’s right to create buckets')
+      .argument('<pattern>', 'key id, unique id prefix, or name')
+      .option('--create-bucket', 'the create-bucket right (the only key-level right)')
+      .option('--json', 'print the API response as JSON')
+      .action(async (pattern: string, o: { createBucket?: boolean; json?: boolean }, cmd: Command) => {
+        if (!o.createBucket) throw new CliError('nothing to change: add --create-bucket', 2);
+        const c = clientFor(cmd);
+        const k = await findKey(c, pattern);
+        const out = await c.post<KeyInfo>('UpdateKey', { [allow ? 'allow' : 'deny']: { createBucket: true } }, { id: k.accessKeyId });
+        if (o.json) return printJson(out);
+        process.stdout.write(`Key ${k.accessKeyId} ${allow ? 'may now' : 'may no longer'} create buckets.\n`);
+      });
+  }
+}

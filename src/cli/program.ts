@@ -1,0 +1,46 @@
+// The `grenier` command tree (commander), and the mapping of failures to one `error:` line on
+// stderr with exit code 1 for failed operations and 2 for usage mistakes.
+import { Command, CommanderError } from 'commander';
+import { CliError } from './client.ts';
+import { registerKey } from './key.ts';
+import { registerBucket } from './bucket.ts';
+import { registerStatus } from './status.ts';
+import { GrenierError } from '../util/errors.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('grenier')
+    .description('Grenier: S3-compatible object store and static web host')
+    .version('0.1.0', '-V, --version')
+    .option('-c, --config <file>', 'node config file (default: $GRENIER_CONFIG, $GRENIER_ADMIN_URL, or ./data/grenier.toml)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('server')
+    .description('run a node (without a config: a single-node dev setup under ./data)')
+    .action(async (_o: unknown, cmd: Command) => {
+      // Loaded on demand so that admin commands do not pull in the whole storage stack.
+      const { runServer } = await import('./server.ts');
+      await runServer({ config: cmd.optsWithGlobals().config as string | undefined });
+    });
+  registerStatus(program);
+  registerKey(program);
+  registerBucket(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander already printed its message (or the help / version).
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const known = e instanceof CliError || e instanceof GrenierError;
+    const message = known || !process.env.GRENIER_DEBUG ? ((e as Error)?.message ?? String(e)) : ((e as Error)?.stack ?? String(e));
+    process.stderr.write(`error: ${message}\n`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}

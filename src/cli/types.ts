@@ -1,0 +1,69 @@
+// The admin API response shapes the CLI reads (Garage admin API v2 names).
+
+export interface Perm {
+  read: boolean;
+  write: boolean;
+  owner: boolean;
+}
+
+export interface KeyListItem {
+  id: string;
+  name: string;
+  created?: string;
+}
+
+export interface KeyInfo {
+  accessKeyId: string;
+  name: string;
+  created?: string;
+  secretAccessKey?: string;
+  permissions: { createBucket?: boolean };
+  buckets: { id: string; globalAliases: string[]; permissions: Perm }[];
+}
+
+export interface BucketListItem {
+  id: string;
+  created?: string;
+  globalAliases: string[];
+}
+
+export interface BucketInfo {
+  id: string;
+  created?: string;
+  globalAliases: string[];
+  websiteAccess: boolean;
+  websiteConfig: { indexDocument: string | null; errorDocument: string | null } | null;
+  keys: { accessKeyId: string; name: string; permissions: Perm }[];
+  objects: number;
+  bytes: number;
+  quotas: { maxSize: number | null; maxObjects: number | null };
+}
+
+export interface FreeSpace {
+  available: number;
+  total: number;
+}
+
+export interface ClusterStatus {
+  layoutVersion: number;
+  nodes: {
+    id: string;
+    addr: string | null;
+    hostname?: string | null;
+    isUp: boolean;
+    role: { zone: string; capacity: number | null; tags: string[] } | null;
+    dataPartition: FreeSpace | null;
+    metadataPartition: FreeSpace | null;
+  }[];
+}
+
+export interface ClusterHealth {
+  status: string;
+  knownNodes: number;
+  connectedNodes: number;
+  storageNodes: number;
+  storageNodesOk: number;
+  partitions: number;
+  partitionsQuorum: number;
+  partitionsAllOk: number;
+}
