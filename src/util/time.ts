@@ -2,9 +2,17 @@
 
 export interface Clock {
   now(): number; // milliseconds since epoch
+  /** Resolves after ms of this clock's time. */
+  sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) =>
+    new Promise((r) => {
+      setTimeout(r, ms).unref?.();
+    }),
+};
 
 /** RFC 7231 date, as used in Last-Modified. */
 export function httpDate(ms: number): string {

@@ -1,0 +1,118 @@
+// Typed calls over a Transport: local short-circuit, deadlines, quorum calls that return as soon
+// as enough replicas answered (the rest finish in the background), and peer preference by RTT.
+import type { Clock } from '../util/time.ts';
+import type { CallOptions, Handler, NodeId, PeerView, Transport } from './transport.ts';
+
+export class QuorumError extends Error {
+  readonly successes: number;
+  readonly needed: number;
+  readonly errors: string[];
+  constructor(what: string, successes: number, needed: number, errors: string[]) {
+    super(`${what}: quorum not reached (${successes} of ${needed} needed; errors: ${errors.slice(0, 3).join('; ') || 'none'})`);
+    this.name = 'QuorumError';
+    this.successes = successes;
+    this.needed = needed;
+    this.errors = errors;
+  }
+}
+
+export interface QuorumOptions extends CallOptions {
+  quorum: number;
+}
+
+export class Rpc {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly id: NodeId;
+  private readonly handlers = new Map<string, Handler>();
+  /** Zone of each node, for same-zone preference (filled from the layout). */
+  zoneOf: (id: NodeId) => string | undefined = () => undefined;
+
+  constructor(transport: Transport, clock: Clock) {
+    this.transport = transport;
+    this.clock = clock;
+    this.id = transport.id;
+  }
+
+  register(endpoint: string, h: Handler): void {
+    this.handlers.set(endpoint, h);
+    this.transport.register(endpoint, h);
+  }
+
+  async call<T>(to: NodeId, endpoint: string, msg: unknown, opts: CallOptions = {}): Promise<T> {
+    if (to === this.id) {
+      const h = this.handlers.get(endpoint);
+      if (!h) throw new Error(`no local handler for ${endpoint}`);
+      return (await h(this.id, endpoint, msg)) as T;
+    }
+    return (await this.transport.call(to, endpoint, msg, { timeoutMs: 30_000, ...opts })) as T;
+  }
+
+  /** Calls every node; resolves with the first `quorum` results, or throws QuorumError once that is impossible. */
+  quorum<T>(nodes: NodeId[], endpoint: string, msg: unknown, opts: QuorumOptions): Promise<{ node: NodeId; value: T }[]> {
+    const need = Math.min(opts.quorum, nodes.length);
+    return new Promise((resolve, reject) => {
+      const ok: { node: NodeId; value: T }[] = [];
+      const errors: string[] = [];
+      let done = false;
+      if (need <= 0) {
+        resolve([]);
+        return;
+      }
+      for (const n of nodes) {
+        this.call<T>(n, endpoint, msg, opts).then(
+          (value) => {
+            if (done) return;
+            ok.push({ node: n, value });
+            if (ok.length >= need) {
+              done = true;
+              resolve(ok);
+            }
+          },
+          (e: Error) => {
+            if (done) return;
+            errors.push(`${n.slice(0, 8)}: ${e.message}`);
+            if (nodes.length - errors.length < need) {
+              done = true;
+              reject(new QuorumError(endpoint, ok.length, need, errors));
+            }
+          },
+        );
+      }
+    });
+  }
+
+  /** Calls every node and waits for all answers (or errors), each within its deadline. */
+  async all<T>(nodes: NodeId[], endpoint: string, msg: unknown, opts: CallOptions = {}): Promise<{ node: NodeId; value?: T; error?: string }[]> {
+    return Promise.all(
+      nodes.map((n) =>
+        this.call<T>(n, endpoint, msg, opts).then(
+          (value) => ({ node: n, value }),
+          (e: Error) => ({ node: n, error: e.message }),
+        ),
+      ),
+    );
+  }
+
+  peer(id: NodeId): PeerView | undefined {
+    return this.transport.peers().find((p) => p.id === id);
+  }
+
+  isUp(id: NodeId): boolean {
+    return id === this.id || this.peer(id)?.connected === true;
+  }
+
+  /** Orders nodes by preference for reads: self, then same zone, then up nodes by RTT, then the rest. */
+  preferred(nodes: NodeId[]): NodeId[] {
+    const myZone = this.zoneOf(this.id);
+    const peers = new Map(this.transport.peers().map((p) => [p.id, p]));
+    const score = (n: NodeId): number => {
+      if (n === this.id) return -1;
+      const p = peers.get(n);
+      if (!p?.connected) return 1e12;
+      const sameZone = myZone !== undefined && this.zoneOf(n) === myZone;
+      return (sameZone ? 0 : 1e6) + (p.rttMs ?? 1e5);
+    };
+    return [...nodes].sort((a, b) => score(a) - score(b) || (a < b ? -1 : 1));
+  }
+}
