@@ -70,10 +70,9 @@ export class Store {
       if (!before) return;
       const kept = new Set(after.versions.map((v) => v.uuid));
       for (const v of before.versions) {
-        if (!kept.has(v.uuid) && !v.inline && !v.deleteMarker && !v.multipart)
-          this.versions.local.mergeIn({ uuid: v.uuid, deleted: true, blocks: [] });
-        else if (!kept.has(v.uuid) && v.multipart)
-          this.mpus.local.mergeIn({ uploadId: v.uuid, bucket: after.bucket, key: after.key, deleted: true, parts: {} });
+        if (kept.has(v.uuid)) continue;
+        if (!v.inline && !v.deleteMarker) this.versions.local.mergeIn({ uuid: v.uuid, deleted: true, blocks: [] });
+        if (v.multipart) this.mpus.local.mergeIn({ uploadId: v.uuid, bucket: after.bucket, key: after.key, deleted: true, parts: {} });
       }
       for (const v of after.versions) {
         if (v.state === 'aborted' && !v.inline) this.versions.local.mergeIn({ uuid: v.uuid, deleted: true, blocks: [] });

@@ -439,7 +439,7 @@ test('complete refuses to take the bucket over its quota, and the upload survive
   }
 });
 
-test('overwriting a completed multipart object releases its blocks', { todo: 'store.ts object hook never releases the version data of a multipart version that disappears' }, async () => {
+test('overwriting a completed multipart object releases its blocks', async () => {
   const env = await testEnv();
   try {
     const b = await env.bucket('bkt');
