@@ -308,3 +308,25 @@ test('admin API is closed when no admin token is configured; metrics fall back',
     await adminOnly.close();
   }
 });
+
+test('/check?domain= accepts only website buckets, by full name or under root_domain', async () => {
+  const web = await startTestAdmin();
+  const check = async (d: string) => (await fetch(`${web.url}/check?domain=${encodeURIComponent(d)}`)).status;
+  try {
+    (web.config.s3_web as { root_domain?: string }).root_domain = '.web.example';
+    const call2 = (p: string, body: unknown) =>
+      fetch(web.url + p, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+    const site = await call2('/v2/CreateBucket', { globalAlias: 'blog.example.org' });
+    await call2('/v2/CreateBucket', { globalAlias: 'private' });
+    await call2('/v2/AddBucketAlias', { bucketId: site.id, globalAlias: 'blog' });
+    assert.equal(await check('blog.example.org'), 400, 'website access not enabled yet');
+    await call2(`/v2/UpdateBucket?id=${site.id}`, { websiteAccess: { enabled: true } });
+    assert.equal(await check('blog.example.org'), 200);
+    assert.equal(await check('blog.web.example'), 200);
+    assert.equal(await check('private'), 400);
+    assert.equal(await check('nothing.example.org'), 400);
+    assert.equal((await fetch(`${web.url}/check`)).status, 400);
+  } finally {
+    await web.close();
+  }
+});

@@ -1,5 +1,6 @@
 // The admin API listener: routes /v2/<Operation> to its handler behind the bearer admin token,
-// plus the unauthenticated /health and the Prometheus /metrics; every failure is a JSON error.
+// plus the unauthenticated /health and /check (Garage's on-demand TLS hook) and the Prometheus
+// /metrics; every failure is a JSON error.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../util/hash.ts';
@@ -37,6 +38,20 @@ function requireToken(req: IncomingMessage, expected: string): void {
   if (!tokenMatches(m[1]!, expected)) throw new AdminError(403, 'Forbidden', 'invalid token');
 }
 
+/** Garage's GET /check?domain= for reverse proxies issuing TLS certificates on demand (Caddy's
+ *  `ask`): succeeds only for a bucket with website access, named fully or under s3_web.root_domain. */
+async function checkDomain(deps: AdminDeps, domain: string | null): Promise<void> {
+  if (!domain) throw new AdminError(400, 'InvalidRequest', 'missing query parameter "domain"');
+  const root = deps.config.s3_web.root_domain;
+  const names = [domain.toLowerCase()];
+  if (root && names[0]!.endsWith(root) && names[0]!.length > root.length) names.push(names[0]!.slice(0, -root.length));
+  for (const n of names) {
+    const b = await deps.store.bucketByName(n);
+    if (b?.website.v) return;
+  }
+  throw new AdminError(400, 'InvalidRequest', `domain "${domain}" is not a website bucket on this cluster`);
+}
+
 function toAdminError(e: unknown): AdminError {
   if (e instanceof AdminError) return e;
   if (e instanceof ModelError) return fromModelError(e);
@@ -58,6 +73,12 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new AdminError(405, 'MethodNotAllowed', 'use GET /health');
       // Garage's semantics: 200 while this node can serve requests. A lone node always can.
       sendText(res, 200, 'ok\n');
+      return;
+    }
+    if (path === '/check') {
+      op = 'CheckDomain';
+      await checkDomain(deps, query.get('domain'));
+      sendText(res, 200, 'Domain is managed by Grenier\n');
       return;
     }
     if (path === '/metrics') {
