@@ -15,4 +15,5 @@ export const blockRefSchema: TableSchema<BlockRefEntry> = {
   sortKey: (r) => r.version,
   merge: (a, b) => ({ block: a.block, version: a.version, deleted: a.deleted || b.deleted }),
   isTombstone: (r) => r.deleted,
+  pkHash: (pk) => Buffer.from(pk, 'hex'),
 };

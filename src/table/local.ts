@@ -28,9 +28,40 @@ export class LocalTable<E> {
     this.tree = db.tree<E>(`table:${schema.name}`);
   }
 
+  pkHash(pk: string): Buffer {
+    return this.schema.pkHash ? this.schema.pkHash(pk) : sha256(pk);
+  }
+
   /** The storage key: the first byte of the pk hash is the entry's partition (ARCHITECTURE §3). */
-  static key(pk: string, sk: string): Buffer {
-    return Buffer.concat([sha256(pk), Buffer.from(sk, 'utf8')]);
+  key(pk: string, sk: string): Buffer {
+    return Buffer.concat([this.pkHash(pk), Buffer.from(sk, 'utf8')]);
+  }
+
+  partitionOf(pk: string): number {
+    return this.pkHash(pk)[0]!;
+  }
+
+  storageKeyOf(e: E): Buffer {
+    return this.key(this.schema.partitionKey(e), this.schema.sortKey(e));
+  }
+
+  getByStorageKey(k: Buffer): E | undefined {
+    return this.tree.get(k);
+  }
+
+  /** Raw (storage key, entry) pairs with keys in [start, end): for Merkle sync and GC. */
+  *rawRange(start: Buffer, end: Buffer): Generator<{ key: Buffer; value: E }> {
+    yield* this.tree.range({ start, end });
+  }
+
+  /** Deletes an entry only if it is still exactly `expect` (tombstone GC). */
+  removeIfEqual(k: Buffer, expect: (e: E) => boolean): boolean {
+    return this.db.transaction(() => {
+      const cur = this.tree.get(k);
+      if (cur === undefined || !expect(cur)) return false;
+      this.tree.remove(k);
+      return true;
+    });
   }
 
   onUpdate(hook: UpdateHook<E>): void {
@@ -38,7 +69,7 @@ export class LocalTable<E> {
   }
 
   get(pk: string, sk: string): E | undefined {
-    return this.tree.get(LocalTable.key(pk, sk));
+    return this.tree.get(this.key(pk, sk));
   }
 
   /** Merges `e` into what is stored and returns the merged entry; hooks run in the same transaction. */
@@ -52,7 +83,7 @@ export class LocalTable<E> {
 
   /** For use inside an enclosing Db.transaction. */
   mergeIn(e: E): E {
-    const k = LocalTable.key(this.schema.partitionKey(e), this.schema.sortKey(e));
+    const k = this.storageKeyOf(e);
     const before = this.tree.get(k);
     const after = before === undefined ? e : this.schema.merge(before, e);
     this.tree.put(k, after);
@@ -62,7 +93,7 @@ export class LocalTable<E> {
 
   /** Entries of one partition key in sort-key order. */
   *range(pk: string, q: RangeQuery = {}): Generator<E> {
-    const h = sha256(pk);
+    const h = this.pkHash(pk);
     const prefix = Buffer.concat([h, Buffer.from(q.prefix ?? '', 'utf8')]);
     let lo = prefix;
     if (q.start !== undefined && Buffer.compare(Buffer.concat([h, Buffer.from(q.start, 'utf8')]), lo) > 0)
@@ -91,10 +122,7 @@ export class LocalTable<E> {
     for (const { value } of this.tree.range()) yield value;
   }
 
-  /** Removes an entry (tombstone GC only). */
-  remove(pk: string, sk: string): void {
-    this.db.transaction(() => this.tree.remove(LocalTable.key(pk, sk)));
-  }
+
 }
 
 /** Smallest buffer greater than every buffer starting with p. */

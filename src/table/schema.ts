@@ -12,6 +12,9 @@ export interface TableSchema<E> {
   merge(a: E, b: E): E;
   /** A tombstone may be garbage-collected once every replica holds it. */
   isTombstone(e: E): boolean;
+  /** 32 bytes placing the partition key; its first byte is the partition. Default: SHA-256(pk).
+   *  block_ref overrides it so its entries live on the nodes that hold the block itself. */
+  pkHash?(pk: string): Buffer;
 }
 
 /** Called inside the write transaction that changed an entry, so derived data stays atomic with it. */

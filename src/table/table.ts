@@ -1,28 +1,284 @@
-// The table interface the rest of the program uses. Async on purpose: today it reads and writes
-// the local store; replication (quorum reads/writes, read repair) slots in behind it.
-import type { Db } from '../db/db.ts';
+// The table the rest of the program uses. Without a cluster it is the local store; with one,
+// reads ask R replicas and merge (repairing stale ones), writes wait for W acks in every active
+// layout version's node set, and replicas that missed a write get it from a persistent queue.
+import { pack } from 'msgpackr';
+import type { Db, Tree } from '../db/db.ts';
 import { LocalTable, type RangeQuery } from './local.ts';
 import type { TableSchema } from './schema.ts';
+import type { ReplicationContext } from './replication.ts';
+import type { NodeId } from '../rpc/transport.ts';
+import { MerkleCache, valueHash } from './merkle.ts';
+import { log } from '../util/log.ts';
 
 export type { RangeQuery };
+
+export class WriteQuorumError extends Error {
+  constructor(msg: string) {
+    super(msg);
+    this.name = 'WriteQuorumError';
+  }
+}
+
+function sameBytes(a: unknown, b: unknown): boolean {
+  return Buffer.compare(pack(a), pack(b)) === 0;
+}
 
 export class Table<E> {
   readonly local: LocalTable<E>;
   readonly schema: TableSchema<E>;
+  readonly merkle: MerkleCache;
+  private repl?: ReplicationContext;
+  private readonly db: Db;
+  /** Entries some replica still lacks: key = node id (32 bytes) ‖ storage key, value = the entry
+   *  (merged with what was already queued), so non-replica nodes keep nothing in the table itself. */
+  private readonly pending: Tree<E>;
+
   constructor(db: Db, schema: TableSchema<E>) {
+    this.db = db;
     this.schema = schema;
     this.local = new LocalTable(db, schema);
+    this.merkle = new MerkleCache(this.local);
+    this.pending = db.tree<E>(`pending:${schema.name}`);
   }
+
+  get name(): string {
+    return this.schema.name;
+  }
+
+  private ep(op: string): string {
+    return `table/${this.schema.name}/${op}`;
+  }
+
+  /** Turns on replication; registers this table's RPC endpoints. */
+  replicate(ctx: ReplicationContext): void {
+    this.repl = ctx;
+    const rpc = ctx.rpc;
+    rpc.register(this.ep('get'), async (_f, _e, m) => {
+      const { pk, sk } = m as { pk: string; sk: string };
+      return this.local.get(pk, sk) ?? null;
+    });
+    rpc.register(this.ep('range'), async (_f, _e, m) => {
+      const { pk, q } = m as { pk: string; q: RangeQuery };
+      return [...this.local.range(pk, q)];
+    });
+    rpc.register(this.ep('put'), async (_f, _e, m) => {
+      this.local.insertMany(m as E[]);
+      return true;
+    });
+    rpc.register(this.ep('root'), async (_f, _e, m) => this.merkle.root(m as number));
+    rpc.register(this.ep('buckets'), async (_f, _e, m) => this.merkle.buckets(m as number));
+    rpc.register(this.ep('items'), async (_f, _e, m) => {
+      const { p, b } = m as { p: number; b: number };
+      return this.merkle.items(p, b);
+    });
+    rpc.register(this.ep('fetch'), async (_f, _e, m) => (m as Buffer[]).map((k) => this.local.getByStorageKey(Buffer.from(k)) ?? null));
+    rpc.register(this.ep('gc-check'), async (_f, _e, m) => {
+      const { k, h } = m as { k: Buffer; h: Buffer };
+      const cur = this.local.getByStorageKey(Buffer.from(k));
+      return cur !== undefined && valueHash(cur).equals(Buffer.from(h));
+    });
+    rpc.register(this.ep('gc-delete'), async (_f, _e, m) => {
+      const { k, h } = m as { k: Buffer; h: Buffer };
+      return this.local.removeIfEqual(Buffer.from(k), (cur) => valueHash(cur).equals(Buffer.from(h)));
+    });
+  }
+
+  get replicated(): boolean {
+    return this.repl !== undefined;
+  }
+
+  private everywhere(): boolean {
+    return this.schema.replication === 'everywhere';
+  }
+
+  /** Node sets and per-set quorum for writing a partition. */
+  private writePlan(partition: number): { sets: NodeId[][]; quorum: (set: NodeId[]) => number } {
+    const r = this.repl!;
+    if (this.everywhere()) {
+      const all = r.placement.allNodes();
+      return { sets: [all.length ? all : [r.rpc.id]], quorum: (s) => Math.floor(s.length / 2) + 1 };
+    }
+    return { sets: r.placement.writeSets(partition), quorum: (s) => Math.min(r.quorums.write, s.length) };
+  }
+
+  private readPlan(partition: number): NodeId[] {
+    return this.repl!.placement.readNodes(partition);
+  }
+
+  /** True when this node must answer reads alone (no cluster, or an "everywhere" table). */
+  private readsLocal(partition: number): boolean {
+    if (!this.repl || this.everywhere()) return true;
+    const nodes = this.readPlan(partition);
+    return nodes.length === 1 && nodes[0] === this.repl.rpc.id;
+  }
+
   async get(pk: string, sk: string): Promise<E | undefined> {
-    return this.local.get(pk, sk);
+    const p = this.local.partitionOf(pk);
+    if (this.readsLocal(p)) return this.local.get(pk, sk);
+    const r = this.repl!;
+    const nodes = r.rpc.preferred(this.readPlan(p));
+    const replies = await r.rpc.quorum<E | null>(nodes, this.ep('get'), { pk, sk }, { quorum: r.quorums.read, timeoutMs: r.timeoutMs });
+    let merged: E | undefined;
+    for (const x of replies) if (x.value !== null) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
+    if (merged !== undefined) this.repair(replies, merged);
+    return merged;
   }
-  async insert(e: E): Promise<E> {
-    return this.local.insert(e);
+
+  /** Read repair: replicas that answered something else get the merged entry. */
+  private repair(replies: { node: NodeId; value: E | null }[], merged: E): void {
+    const stale = replies.filter((x) => x.value === null || !sameBytes(x.value, merged)).map((x) => x.node);
+    if (stale.length === 0) return;
+    for (const n of stale) {
+      this.repl!.rpc.call(n, this.ep('put'), [merged], { timeoutMs: this.repl!.timeoutMs, priority: 'background' }).catch(() => {
+        this.db.transaction(() => this.enqueue(n, merged));
+      });
+    }
   }
-  async insertMany(es: E[]): Promise<E[]> {
-    return this.local.insertMany(es);
-  }
+
   async range(pk: string, q: RangeQuery = {}): Promise<E[]> {
-    return [...this.local.range(pk, q)];
+    const p = this.local.partitionOf(pk);
+    if (this.readsLocal(p)) return [...this.local.range(pk, q)];
+    const r = this.repl!;
+    const nodes = r.rpc.preferred(this.readPlan(p));
+    const replies = await r.rpc.quorum<E[]>(nodes, this.ep('range'), { pk, q }, { quorum: r.quorums.read, timeoutMs: r.timeoutMs });
+    // Each replica returned its first `limit` entries; the union's first `limit` are all among them.
+    const bySk = new Map<string, E>();
+    for (const x of replies) {
+      for (const e of x.value) {
+        const sk = this.schema.sortKey(e);
+        const cur = bySk.get(sk);
+        bySk.set(sk, cur === undefined ? e : this.schema.merge(cur, e));
+      }
+    }
+    const cmp = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    let keys = [...bySk.keys()].sort(cmp);
+    if (q.reverse) keys.reverse();
+    if (q.limit !== undefined) keys = keys.slice(0, q.limit);
+    const out = keys.map((k) => bySk.get(k)!);
+    // Repair replicas that missed or had stale copies of returned entries.
+    for (const e of out) {
+      const sk = this.schema.sortKey(e);
+      const per = replies.map((x) => ({ node: x.node, value: x.value.find((y) => this.schema.sortKey(y) === sk) ?? null }));
+      this.repair(per, e);
+    }
+    return out;
+  }
+
+  async insert(e: E): Promise<E> {
+    await this.insertMany([e]);
+    return this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e)) ?? e;
+  }
+
+  async insertMany(es: E[]): Promise<E[]> {
+    if (!this.repl) return this.local.insertMany(es);
+    const byPartition = new Map<number, E[]>();
+    for (const e of es) {
+      const p = this.local.storageKeyOf(e)[0]!;
+      let l = byPartition.get(p);
+      if (!l) byPartition.set(p, (l = []));
+      l.push(e);
+    }
+    await Promise.all([...byPartition].map(([p, l]) => this.write(p, l)));
+    return es;
+  }
+
+  /** Sends entries to every node of every write set; resolves once each set has its quorum. */
+  private write(partition: number, es: E[]): Promise<void> {
+    const r = this.repl!;
+    const { sets, quorum } = this.writePlan(partition);
+    const nodes = [...new Set(sets.flat())];
+    const acked = new Set<NodeId>();
+    const failed = new Set<NodeId>();
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const check = () => {
+        if (done) return;
+        if (sets.every((s) => s.filter((n) => acked.has(n)).length >= quorum(s))) {
+          done = true;
+          resolve();
+        } else if (sets.some((s) => s.filter((n) => !failed.has(n)).length < quorum(s))) {
+          done = true;
+          reject(new WriteQuorumError(`${this.name}: write quorum not reached (${acked.size} acks, ${failed.size} failures of ${nodes.length} nodes)`));
+        }
+      };
+      for (const n of nodes) {
+        r.rpc.call(n, this.ep('put'), es, { timeoutMs: r.timeoutMs }).then(
+          () => {
+            acked.add(n);
+            check();
+          },
+          (err: Error) => {
+            failed.add(n);
+            // A replica that missed the write gets it later from the queue (even if the write failed
+            // overall: what was written on some nodes must converge everywhere).
+            this.db.transaction(() => {
+              for (const e of es) this.enqueue(n, e);
+            });
+            log.debug({ table: this.name, node: n.slice(0, 8), err: err.message }, 'replica write failed; queued');
+            check();
+          },
+        );
+      }
+      check();
+    });
+  }
+
+  /** Must run inside a Db transaction. */
+  private enqueue(node: NodeId, e: E): void {
+    const k = Buffer.concat([Buffer.from(node, 'hex'), this.local.storageKeyOf(e)]);
+    const cur = this.pending.get(k);
+    this.pending.put(k, cur === undefined ? e : this.schema.merge(cur, e));
+  }
+
+  /** Inserts from inside another table's update hook (same transaction): merged locally when this
+   *  node holds the partition, queued for the other replicas (the queue worker sends them). */
+  queueInsert(e: E): void {
+    if (!this.repl) {
+      this.local.mergeIn(e);
+      return;
+    }
+    const nodes = new Set(this.writePlan(this.local.storageKeyOf(e)[0]!).sets.flat());
+    if (nodes.has(this.repl.rpc.id)) this.local.mergeIn(e);
+    for (const n of nodes) if (n !== this.repl.rpc.id) this.enqueue(n, e);
+  }
+
+  /** Sends queued entries to replicas that are reachable; returns how many were delivered. */
+  async drainQueue(limit = 1000): Promise<number> {
+    if (!this.repl) return 0;
+    const r = this.repl;
+    const byNode = new Map<NodeId, { k: Buffer; e: E }[]>();
+    let n = 0;
+    for (const { key, value } of this.pending.range({ limit })) {
+      const node = key.subarray(0, 32).toString('hex');
+      if (!r.rpc.isUp(node)) continue;
+      let l = byNode.get(node);
+      if (!l) byNode.set(node, (l = []));
+      l.push({ k: Buffer.from(key), e: value });
+      n++;
+    }
+    let delivered = 0;
+    await Promise.all(
+      [...byNode].map(async ([node, items]) => {
+        try {
+          await r.rpc.call(node, this.ep('put'), items.map((x) => x.e), { timeoutMs: r.timeoutMs, priority: 'background' });
+          // Remove only what was sent: an entry re-queued meanwhile (merged, so different) stays.
+          this.db.transaction(() => {
+            for (const x of items) {
+              const cur = this.pending.get(x.k);
+              if (cur !== undefined && sameBytes(cur, x.e)) this.pending.remove(x.k);
+            }
+          });
+          delivered += items.length;
+        } catch {
+          // Still down or slow: retried on the next pass.
+        }
+      }),
+    );
+    return n === 0 ? 0 : delivered;
+  }
+
+  queueLength(): number {
+    return this.pending.count();
   }
 }
+

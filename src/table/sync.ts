@@ -1,0 +1,114 @@
+// Anti-entropy and tombstone GC for one replicated table: per partition, compare Merkle roots
+// with the other replicas, then bucket hashes, then exchange only the entries that differ;
+// tombstones are removed once every replica holds exactly the same one.
+import type { Table } from './table.ts';
+import type { ReplicationContext } from './replication.ts';
+import type { NodeId } from '../rpc/transport.ts';
+import { partitionEnd, valueHash } from './merkle.ts';
+import { PARTITION_COUNT } from './partitions.ts';
+
+export interface SyncStats {
+  partitions: number;
+  bucketsDiffering: number;
+  pushed: number;
+  pulled: number;
+  errors: number;
+}
+
+/** The partitions this node replicates for a table, with the other replicas of each. */
+function partitionsOf<E>(t: Table<E>, ctx: ReplicationContext): { p: number; peers: NodeId[] }[] {
+  const me = ctx.rpc.id;
+  const out: { p: number; peers: NodeId[] }[] = [];
+  if (t.schema.replication === 'everywhere') {
+    const peers = ctx.placement.allNodes().filter((n) => n !== me);
+    // Only one partition holds anything for an everywhere table (constant pk), but any could.
+    for (let p = 0; p < PARTITION_COUNT; p++) out.push({ p, peers });
+    return out;
+  }
+  for (let p = 0; p < PARTITION_COUNT; p++) {
+    const nodes = new Set(ctx.placement.writeSets(p).flat());
+    if (!nodes.has(me)) continue;
+    nodes.delete(me);
+    out.push({ p, peers: [...nodes] });
+  }
+  return out;
+}
+
+/** One full anti-entropy pass over every partition this node holds. */
+export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (n: NodeId) => boolean): Promise<SyncStats> {
+  const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0 };
+  const ep = (op: string) => `table/${t.name}/${op}`;
+  const call = <T>(n: NodeId, op: string, m: unknown) => ctx.rpc.call<T>(n, ep(op), m, { timeoutMs: ctx.timeoutMs, priority: 'background' });
+  for (const { p, peers } of partitionsOf(t, ctx)) {
+    stats.partitions++;
+    const myRoot = t.merkle.root(p);
+    for (const peer of peers) {
+      if (!isUp(peer)) continue;
+      try {
+        const theirRoot = Buffer.from(await call<Buffer>(peer, 'root', p));
+        if (theirRoot.equals(myRoot)) continue;
+        const theirs = (await call<Buffer[]>(peer, 'buckets', p)).map((b) => Buffer.from(b));
+        const mine = t.merkle.buckets(p);
+        for (let b = 0; b < 256; b++) {
+          if (mine[b]!.equals(theirs[b]!)) continue;
+          stats.bucketsDiffering++;
+          const remote = new Map((await call<[Buffer, Buffer][]>(peer, 'items', { p, b })).map(([k, h]) => [Buffer.from(k).toString('hex'), Buffer.from(h)]));
+          const local = new Map(t.merkle.items(p, b).map(([k, h]) => [k.toString('hex'), h]));
+          const push: E[] = [];
+          const pull: Buffer[] = [];
+          for (const [k, h] of local) {
+            const rh = remote.get(k);
+            if (!rh || !rh.equals(h)) push.push(t.local.getByStorageKey(Buffer.from(k, 'hex'))!);
+            if (rh && !rh.equals(h)) pull.push(Buffer.from(k, 'hex'));
+          }
+          for (const k of remote.keys()) if (!local.has(k)) pull.push(Buffer.from(k, 'hex'));
+          if (pull.length) {
+            const got = (await call<(E | null)[]>(peer, 'fetch', pull)).filter((e): e is E => e !== null);
+            if (got.length) t.local.insertMany(got);
+            stats.pulled += got.length;
+          }
+          if (push.length) {
+            // Send the merged versions, so both sides converge in one round.
+            const merged = push.map((e) => t.local.get(t.schema.partitionKey(e), t.schema.sortKey(e)) ?? e);
+            await call(peer, 'put', merged);
+            stats.pushed += merged.length;
+          }
+        }
+      } catch {
+        stats.errors++;
+      }
+    }
+  }
+  return stats;
+}
+
+/** Removes tombstones that every replica holds identically; returns how many were removed here. */
+export async function gcTombstones<E>(t: Table<E>, ctx: ReplicationContext | undefined, limit = 1000): Promise<number> {
+  let removed = 0;
+  const me = ctx?.rpc.id;
+  for (let p = 0; p < 256 && removed < limit; p++) {
+    const nodes = ctx
+      ? t.schema.replication === 'everywhere'
+        ? ctx.placement.allNodes()
+        : [...new Set(ctx.placement.writeSets(p).flat())]
+      : [];
+    if (ctx && !nodes.includes(me!)) continue;
+    const tombs: { k: Buffer; h: Buffer }[] = [];
+    for (const { key, value } of t.local.rawRange(Buffer.from([p]), partitionEnd(p))) {
+      if (t.schema.isTombstone(value)) tombs.push({ k: Buffer.from(key), h: valueHash(value) });
+      if (tombs.length >= limit) break;
+    }
+    for (const tb of tombs) {
+      if (ctx) {
+        const others = nodes.filter((n) => n !== me);
+        const checks = await Promise.all(
+          others.map((n) => ctx.rpc.call<boolean>(n, `table/${t.name}/gc-check`, tb, { timeoutMs: ctx.timeoutMs, priority: 'background' }).catch(() => false)),
+        );
+        if (!checks.every(Boolean)) continue;
+        await Promise.all(others.map((n) => ctx.rpc.call(n, `table/${t.name}/gc-delete`, tb, { timeoutMs: ctx.timeoutMs }).catch(() => false)));
+      }
+      if (t.local.removeIfEqual(tb.k, (cur) => valueHash(cur).equals(tb.h))) removed++;
+    }
+  }
+  return removed;
+}
