@@ -34,6 +34,8 @@ export interface WebsiteConfig {
   errorDocument?: string;
   redirectAllRequestsTo?: { hostName: string; protocol?: string };
   routingRules?: RoutingRule[];
+  /** Cache-Control sent with the site's files (an object's own cache-control header wins). */
+  cacheControl?: string;
 }
 
 export type Versioning = 'Enabled' | 'Suspended' | null;

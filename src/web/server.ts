@@ -1,0 +1,255 @@
+// The website listener: Host → site, path → key (index and error documents, redirects), then
+// the object streamed with HTTP caching, ranges and precompressed variants. GET and HEAD only.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Store } from '../model/store.ts';
+import { liveVersion, type ObjectVersion } from '../model/object.ts';
+import { acceptsEncoding, evaluateConditions, parseRange } from '../util/http.ts';
+import { apiDuration, apiRequests } from '../util/metrics.ts';
+import { httpDate } from '../util/time.ts';
+import { log } from '../util/log.ts';
+import { SiteResolver, normalizeHost, type Site } from './sites.ts';
+import { decodePath } from './path.ts';
+import { redirectAll, routingRedirect, type Redirect, type RequestOrigin } from './routing.ts';
+import { contentTypeFor } from './mime.ts';
+
+export interface WebOptions {
+  rootDomain?: string;
+  /** Index document for sites that do not set one. */
+  index: string;
+  /** Host cache capacity (default 100,000). */
+  cacheCapacity?: number;
+}
+
+/** Precompressed variants in order of preference: `<key>.br`, then `<key>.gz`. */
+const VARIANTS: [coding: string, suffix: string][] = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+];
+
+/** Stored object headers a website visitor gets back as they are. */
+const PASSED = new Set(['content-language', 'content-disposition', 'expires']);
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  op: string;
+  head: boolean;
+}
+
+export class WebHandler {
+  readonly store: Store;
+  readonly sites: SiteResolver;
+  private readonly index: string;
+
+  constructor(store: Store, opts: WebOptions) {
+    this.store = store;
+    this.index = opts.index || 'index.html';
+    this.sites = new SiteResolver(store, { rootDomain: opts.rootDomain, capacity: opts.cacheCapacity });
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const ctx: Ctx = { req, res, op: 'Unknown', head: req.method === 'HEAD' };
+    const done = () => {
+      apiRequests.inc({ api: 'web', op: ctx.op, status: String(res.statusCode) });
+      apiDuration.observe({ api: 'web', op: ctx.op }, (performance.now() - started) / 1000);
+    };
+    res.once('close', done);
+    this.serve(ctx).catch((e: unknown) => {
+      log.error({ err: e, host: req.headers.host, url: req.url }, 'web request failed');
+      ctx.op = 'InternalError';
+      if (!res.headersSent) page(ctx, 500, 'Internal error', 'The server could not serve this page. Please try again later.');
+      else res.destroy();
+    });
+  };
+
+  private async serve(ctx: Ctx): Promise<void> {
+    const { req, res } = ctx;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      ctx.op = 'MethodNotAllowed';
+      res.setHeader('allow', 'GET, HEAD');
+      return page(ctx, 405, 'Method not allowed', 'Websites answer GET and HEAD requests only.');
+    }
+    const host = normalizeHost(req.headers.host);
+    if (!host) {
+      ctx.op = 'BadRequest';
+      return page(ctx, 400, 'Bad request', 'The request has no valid Host header.');
+    }
+    const site = this.sites.resolve(host);
+    if (!site) {
+      ctx.op = 'NoSuchWebsite';
+      return page(ctx, 404, 'No website here', `No website is configured for the host “${host}”.`);
+    }
+    const p = decodePath(req.url);
+    if (!p.ok) {
+      ctx.op = 'BadRequest';
+      return page(ctx, 400, 'Bad request', `This address cannot be served: ${p.reason}.`);
+    }
+    const w = site.website;
+    const fwd = req.headers['x-forwarded-proto'];
+    const origin: RequestOrigin = { host: req.headers.host!, protocol: fwd === 'https' ? 'https' : 'http' };
+    const rawPathAndQuery = p.rawPath + (p.query ? `?${p.query}` : '');
+
+    const all = redirectAll(w, rawPathAndQuery, origin);
+    if (all) return redirect(ctx, all);
+    const before = routingRedirect(w, p.key, undefined, origin);
+    if (before) return redirect(ctx, before);
+
+    const isDir = p.key === '' || p.key.endsWith('/');
+    const index = w.indexDocument || this.index;
+    const key = isDir ? p.key + index : p.key;
+    const v = await this.live(site, key);
+    if (v) {
+      const to = v.meta!.headers.find(([k]) => k === 'x-amz-website-redirect-location')?.[1];
+      if (to && /^(\/|https?:\/\/)/i.test(to)) return redirect(ctx, { status: 301, location: to });
+      return this.sendObject(ctx, site, key, v);
+    }
+    // S3 website behaviour: "dir" that is a folder with an index redirects to "dir/".
+    if (!isDir && (await this.live(site, `${p.key}/${index}`))) {
+      return redirect(ctx, { status: 302, location: p.rawPath + '/' + (p.query ? `?${p.query}` : '') });
+    }
+    const after = routingRedirect(w, p.key, 404, origin);
+    if (after) return redirect(ctx, after);
+    return this.notFound(ctx, site);
+  }
+
+  private async live(site: Site, key: string): Promise<ObjectVersion | undefined> {
+    if (key === '' || Buffer.byteLength(key) > 1024) return undefined;
+    const v = liveVersion(await this.store.objects.get(site.bucketId, key));
+    return v?.meta ? v : undefined;
+  }
+
+  private async sendObject(ctx: Ctx, site: Site, key: string, v: ObjectVersion): Promise<void> {
+    const { req, res } = ctx;
+    const stored = new Map(v.meta!.headers);
+    const h: Record<string, string> = {
+      'content-type': contentTypeFor(key, stored.get('content-type')),
+      vary: 'Accept-Encoding',
+    };
+    const cc = stored.get('cache-control') ?? site.website.cacheControl;
+    if (cc) h['cache-control'] = cc;
+    for (const [k, val] of stored) if (PASSED.has(k) || k.startsWith('x-amz-meta-')) h[k] = val;
+
+    let body = v;
+    const enc = stored.get('content-encoding');
+    if (enc) h['content-encoding'] = enc;
+    else {
+      const ae = req.headers['accept-encoding'];
+      for (const [coding, suffix] of VARIANTS) {
+        if (!acceptsEncoding(ae, coding)) continue;
+        const alt = await this.live(site, key + suffix);
+        if (!alt) continue;
+        body = alt;
+        h['content-encoding'] = coding;
+        break;
+      }
+    }
+    const meta = body.meta!;
+    h.etag = `"${meta.etag}"`;
+    h['last-modified'] = httpDate(body.ts);
+    h['accept-ranges'] = 'bytes';
+
+    const cond = evaluateConditions(req.headers, meta.etag, body.ts);
+    if (cond.status === 'not-modified') {
+      ctx.op = 'NotModified';
+      delete h['content-type'];
+      delete h['content-encoding'];
+      res.writeHead(304, h);
+      res.end();
+      return;
+    }
+    if (cond.status === 'precondition-failed') {
+      ctx.op = 'PreconditionFailed';
+      return page(ctx, 412, 'Precondition failed', `The ${cond.condition} condition does not hold for this file.`);
+    }
+
+    const size = meta.size;
+    const range = ifRangeHolds(req, meta.etag, body.ts) ? parseRange(req.headers.range, size) : undefined;
+    if (range === 'unsatisfiable') {
+      ctx.op = 'InvalidRange';
+      res.setHeader('content-range', `bytes */${size}`);
+      return page(ctx, 416, 'Range not satisfiable', `The requested range is outside this file (${size} bytes).`);
+    }
+    ctx.op = ctx.head ? 'HeadObject' : 'GetObject';
+    const start = range?.start ?? 0;
+    const end = range?.end ?? size;
+    h['content-length'] = String(end - start);
+    if (range) h['content-range'] = `bytes ${start}-${end - 1}/${size}`;
+    await this.stream(ctx, range ? 206 : 200, h, body, start, end);
+  }
+
+  private async notFound(ctx: Ctx, site: Site): Promise<void> {
+    ctx.op = 'NotFound';
+    const doc = site.website.errorDocument;
+    const v = doc ? await this.live(site, doc.replace(/^\/+/, '')) : undefined;
+    if (!v) return page(ctx, 404, 'Not found', 'There is no page at this address.');
+    const stored = new Map(v.meta!.headers);
+    const h: Record<string, string> = {
+      'content-type': contentTypeFor(doc!, stored.get('content-type')),
+      'content-length': String(v.meta!.size),
+      'cache-control': 'no-cache',
+    };
+    const enc = stored.get('content-encoding');
+    if (enc) h['content-encoding'] = enc;
+    await this.stream(ctx, 404, h, v, 0, v.meta!.size);
+  }
+
+  /** Sends headers, then the body with back-pressure; a failure after the headers can only cut the connection. */
+  private async stream(ctx: Ctx, status: number, h: Record<string, string>, v: ObjectVersion, start: number, end: number): Promise<void> {
+    const { res } = ctx;
+    if (ctx.head || end <= start) {
+      res.writeHead(status, h);
+      res.end();
+      return;
+    }
+    const data = await this.store.readData(v, start, end);
+    res.writeHead(status, h);
+    try {
+      await pipeline(data, res);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') log.warn({ err: e, url: ctx.req.url }, 'web: body stream failed');
+      res.destroy();
+    }
+  }
+}
+
+/** If-Range (RFC 9110 §13.1.5): the range applies only if the representation is unchanged. */
+function ifRangeHolds(req: IncomingMessage, etag: string, lastModified: number): boolean {
+  const v = req.headers['if-range'];
+  if (v === undefined) return true;
+  const s = (Array.isArray(v) ? v.join(',') : v).trim();
+  if (s.startsWith('"')) return s === `"${etag}"`;
+  if (s.startsWith('W/')) return false;
+  const t = Date.parse(s);
+  return !Number.isNaN(t) && Math.floor(lastModified / 1000) * 1000 <= t;
+}
+
+function redirect(ctx: Ctx, r: Redirect): void {
+  ctx.op = 'Redirect';
+  ctx.res.setHeader('location', r.location);
+  page(ctx, r.status, 'Moved', `This page has moved to <a href="${esc(r.location)}">${esc(r.location)}</a>.`, true);
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A small self-contained HTML page for errors and redirects (body omitted for HEAD). */
+function page(ctx: Ctx, status: number, title: string, message: string, trustedHtml = false): void {
+  const body = Buffer.from(
+    `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${esc(title)}</title></head>` +
+      `<body><h1>${status} ${esc(title)}</h1><p>${trustedHtml ? message : esc(message)}</p></body></html>\n`,
+  );
+  const { res } = ctx;
+  res.statusCode = status;
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('content-length', String(body.length));
+  if (status >= 400) res.setHeader('cache-control', 'no-store');
+  res.end(ctx.head ? undefined : body);
+}
+
+/** The web listener's server (not listening yet: the node binds it to [s3_web] bind_addr). */
+export function createWebServer(store: Store, opts: WebOptions): Server {
+  return createServer(new WebHandler(store, opts).handle);
+}
