@@ -20,6 +20,11 @@ interface Rc {
   zeroSince: number;
 }
 
+export interface BlockRemote {
+  put(hash: Buffer, data: Buffer): Promise<void>;
+  get(hash: Buffer): Promise<Buffer>;
+}
+
 export interface BlockManagerOptions extends BlockStoreOptions {
   blockSize: number;
   /** Writes in flight per upload: bounds memory to (n + 1) blocks per request. */
@@ -36,6 +41,8 @@ export class BlockManager {
   private readonly parallel: number;
   readonly gcDelayMs: number;
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Set when the node is part of a cluster: puts go to the block's replicas, gets to the closest. */
+  remote?: BlockRemote;
 
   constructor(db: Db, dir: string, clock: Clock, opts: BlockManagerOptions) {
     this.db = db;
@@ -51,6 +58,16 @@ export class BlockManager {
    *  the write that made it never commits (crash, aborted upload). */
   async putBlock(data: Buffer): Promise<StoredBlock> {
     const hash = sha256(data);
+    if (this.remote) {
+      await this.remote.put(hash, data);
+      return { hash, size: data.length };
+    }
+    await this.putLocal(hash, data);
+    return { hash, size: data.length };
+  }
+
+  /** Stores a block on this node's disk (the RPC handler of remote puts calls this too). */
+  async putLocal(hash: Buffer, data: Buffer): Promise<void> {
     await this.deleting.get(hash.toString('hex'));
     // Touch the refcount before the file (no await in between with the check above), so GC,
     // which re-checks zeroSince in its own transaction, never deletes a block being rewritten.
@@ -59,7 +76,11 @@ export class BlockManager {
       if (!cur || cur.count === 0) this.rc.put(hash, { count: 0, zeroSince: this.clock.now() });
     });
     await this.store.put(hash, data);
-    return { hash, size: data.length };
+  }
+
+  /** Reads a block: from this disk, or through the cluster (closest replica first) when replicated. */
+  getBlock(hash: Buffer): Promise<Buffer> {
+    return this.remote ? this.remote.get(hash) : this.store.get(hash);
   }
 
   /** Cuts a stream into blocks and stores them, a few in flight at once. */
@@ -93,10 +114,10 @@ export class BlockManager {
         if (be <= start || bs >= end) continue;
         wanted.push({ b, from: Math.max(0, start - bs), to: Math.min(b.size, end - bs) });
       }
-      let next = wanted.length > 0 ? self.store.get(wanted[0]!.b.hash) : undefined;
+      let next = wanted.length > 0 ? self.getBlock(wanted[0]!.b.hash) : undefined;
       for (let i = 0; i < wanted.length; i++) {
         const data = await next!;
-        next = i + 1 < wanted.length ? self.store.get(wanted[i + 1]!.b.hash) : undefined;
+        next = i + 1 < wanted.length ? self.getBlock(wanted[i + 1]!.b.hash) : undefined;
         next?.catch(() => {}); // surfaced when awaited
         const w = wanted[i]!;
         yield w.from === 0 && w.to === data.length ? data : data.subarray(w.from, w.to);
@@ -115,6 +136,15 @@ export class BlockManager {
 
   refcount(hash: Buffer): number {
     return this.rc.get(hash)?.count ?? 0;
+  }
+
+  /** Blocks this node holds references to (refcount > 0): what it should store. */
+  *referenced(): Generator<Buffer> {
+    for (const { key, value } of this.rc.range()) if (value.count > 0) yield Buffer.from(key);
+  }
+
+  rcCount(): number {
+    return this.rc.count();
   }
 
   /** Deletes blocks unreferenced for longer than the GC delay; returns how many. */

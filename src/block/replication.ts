@@ -1,0 +1,158 @@
+// Block replication: a block goes to its partition's nodes and the put returns after W acks,
+// the remaining replicas finishing in the background within a bounded memory budget; reads go
+// to the closest replica (self, same zone, lowest RTT) and verify the hash, falling back on error.
+import type { Rpc } from '../rpc/rpc.ts';
+import type { NodeId } from '../rpc/transport.ts';
+import type { BlockManager, BlockRemote } from './manager.ts';
+import { BlockCorrupted, BlockMissing } from './store.ts';
+import { sha256 } from '../util/hash.ts';
+import { log } from '../util/log.ts';
+
+export interface BlockPlacement {
+  readNodes(partition: number): NodeId[];
+  writeSets(partition: number): NodeId[][];
+}
+
+export interface BlockReplicationOptions {
+  writeQuorum: number;
+  timeoutMs: number;
+  /** Bytes of blocks whose last replicas may still be in flight after the put returned. */
+  backgroundBytes: number;
+}
+
+export class BlockReplication implements BlockRemote {
+  private readonly mgr: BlockManager;
+  private readonly rpc: Rpc;
+  readonly placement: BlockPlacement;
+  private readonly opts: BlockReplicationOptions;
+  private bgBytes = 0;
+  /** Called when a replica could not get a block in time: the resync worker retries it. */
+  onMissedReplica: (node: NodeId, hash: Buffer) => void = () => {};
+
+  constructor(mgr: BlockManager, rpc: Rpc, placement: BlockPlacement, opts: BlockReplicationOptions) {
+    this.mgr = mgr;
+    this.rpc = rpc;
+    this.placement = placement;
+    this.opts = opts;
+    rpc.register('block/put', async (_f, _e, m) => {
+      const { hash, data } = m as { hash: Buffer; data: Buffer };
+      const h = Buffer.from(hash);
+      const d = Buffer.from(data);
+      if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
+      await mgr.putLocal(h, d);
+      return true;
+    });
+    rpc.register('block/get', async (_f, _e, m) => {
+      const h = Buffer.from(m as Buffer);
+      try {
+        return await mgr.store.get(h);
+      } catch (e) {
+        if (e instanceof BlockCorrupted) await mgr.store.quarantine(h);
+        throw e;
+      }
+    });
+    rpc.register('block/has', async (_f, _e, m) => (m as Buffer[]).map((h) => mgr.store.has(Buffer.from(h))));
+  }
+
+  /** Every node that should hold a block's partition (all active layout versions). */
+  holders(hash: Buffer): NodeId[] {
+    return [...new Set(this.placement.writeSets(hash[0]!).flat())];
+  }
+
+  put(hash: Buffer, data: Buffer): Promise<void> {
+    const sets = this.placement.writeSets(hash[0]!);
+    const nodes = [...new Set(sets.flat())];
+    const q = (s: NodeId[]) => Math.min(this.opts.writeQuorum, s.length);
+    // Over the background budget, wait for every replica: memory stays bounded under load.
+    const waitAll = this.bgBytes + data.length > this.opts.backgroundBytes;
+    return new Promise((resolve, reject) => {
+      const acked = new Set<NodeId>();
+      const failed = new Set<NodeId>();
+      let done = false;
+      let outstanding = nodes.length;
+      let inBackground = false;
+      const finishOne = () => {
+        outstanding--;
+        if (outstanding === 0 && inBackground) this.bgBytes -= data.length;
+      };
+      const check = () => {
+        if (done) return;
+        const quorumOk = sets.every((s) => s.filter((n) => acked.has(n)).length >= q(s));
+        if (quorumOk && (!waitAll || outstanding === 0)) {
+          done = true;
+          if (outstanding > 0) {
+            inBackground = true;
+            this.bgBytes += data.length;
+          }
+          resolve();
+        } else if (sets.some((s) => s.filter((n) => !failed.has(n)).length < q(s))) {
+          done = true;
+          reject(new Error(`block ${hash.toString('hex').slice(0, 16)}: write quorum not reached (${acked.size} acks of ${nodes.length})`));
+        }
+      };
+      for (const n of nodes) {
+        const p =
+          n === this.rpc.id
+            ? this.mgr.putLocal(hash, data)
+            : this.rpc.call(n, 'block/put', { hash, data }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' });
+        p.then(
+          () => {
+            acked.add(n);
+            finishOne();
+            check();
+          },
+          (e: Error) => {
+            failed.add(n);
+            finishOne();
+            this.onMissedReplica(n, hash);
+            log.debug({ node: n.slice(0, 8), err: e.message }, 'block replica write failed');
+            check();
+          },
+        );
+      }
+      check();
+    });
+  }
+
+  async get(hash: Buffer): Promise<Buffer> {
+    if (this.mgr.store.has(hash)) {
+      try {
+        return await this.mgr.store.get(hash);
+      } catch (e) {
+        if (e instanceof BlockCorrupted) await this.mgr.store.quarantine(hash);
+        else if (!(e instanceof BlockMissing)) throw e;
+      }
+    }
+    const candidates = [...new Set([...this.placement.readNodes(hash[0]!), ...this.holders(hash)])].filter((n) => n !== this.rpc.id);
+    const errors: string[] = [];
+    for (const n of this.rpc.preferred(candidates)) {
+      try {
+        const d = Buffer.from(await this.rpc.call<Buffer>(n, 'block/get', hash, { timeoutMs: this.opts.timeoutMs }));
+        if (!sha256(d).equals(hash)) {
+          errors.push(`${n.slice(0, 8)}: corrupted`);
+          continue;
+        }
+        return d;
+      } catch (e) {
+        errors.push(`${n.slice(0, 8)}: ${(e as Error).message}`);
+      }
+    }
+    throw new BlockMissing(`${hash.toString('hex')} (no replica could serve it: ${errors.join('; ') || 'no replicas'})`);
+  }
+
+  /** Which of `hashes` a node has. */
+  async has(node: NodeId, hashes: Buffer[]): Promise<boolean[]> {
+    if (node === this.rpc.id) return hashes.map((h) => this.mgr.store.has(h));
+    return this.rpc.call<boolean[]>(node, 'block/has', hashes, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
+  }
+
+  /** Sends a block to one node (resync hand-over). */
+  async pushTo(node: NodeId, hash: Buffer, data: Buffer): Promise<void> {
+    if (node === this.rpc.id) await this.mgr.putLocal(hash, data);
+    else await this.rpc.call(node, 'block/put', { hash, data }, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
+  }
+
+  backgroundBytes(): number {
+    return this.bgBytes;
+  }
+}
