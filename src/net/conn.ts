@@ -1,0 +1,492 @@
+// One authenticated connection to a peer: hello exchange, request multiplexing, and a sender
+// that cuts big messages into chunks and interleaves them by priority so a block transfer never
+// holds back a small RPC; it honours socket back-pressure and bounds what it queues.
+import type { TLSSocket } from 'node:tls';
+import type { KeyObject } from 'node:crypto';
+import { log } from '../util/log.ts';
+import { signHello, verifyHello, type Role } from './auth.ts';
+import {
+  CHUNK_SIZE,
+  FrameReader,
+  MAX_MESSAGE,
+  ProtocolError,
+  T_CANCEL,
+  T_HELLO,
+  T_PING,
+  T_PONG,
+  T_REQ,
+  T_RES,
+  encodeFrame,
+  packr,
+  type Frame,
+  type Hello,
+} from './protocol.ts';
+import { NODE_ID_RE, NetError, type NodeId, type Priority } from './types.ts';
+
+/** Beyond this many queued bytes, new messages wait (their deadline still runs). */
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** Partially received messages a peer may have open at once. */
+const MAX_PARTIALS = 4096;
+const SMOOTHING = 0.125; // TCP's SRTT gain
+
+export const PRIORITIES: Record<Priority, number> = { high: 0, normal: 1, background: 2 };
+
+export interface Identity {
+  id: NodeId;
+  key: KeyObject;
+  advertisedAddr: string | undefined;
+  port: number;
+}
+
+export interface ConnHooks {
+  onEstablished(conn: Conn): void;
+  onClose(conn: Conn, err: Error | undefined): void;
+  onRequest(conn: Conn, endpoint: string, msg: unknown): Promise<unknown>;
+}
+
+interface Outgoing {
+  kind: typeof T_REQ | typeof T_RES;
+  id: number;
+  data: Buffer;
+  offset: number;
+  prio: number;
+  state: 'waiting' | 'queued' | 'done';
+  canceled: boolean;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  out: Outgoing;
+  chunks: Buffer[];
+  size: number;
+}
+
+interface Partial {
+  chunks: Buffer[];
+  size: number;
+}
+
+export function formatAddr(host: string, port: number): string {
+  const h = host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+  return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
+}
+
+export class Conn {
+  readonly role: Role;
+  readonly socket: TLSSocket;
+  /** "ip:port" of the other end, for logs. */
+  readonly remote: string;
+  /** Set once the peer proved its id. */
+  peerId: NodeId | undefined;
+  /** Where the peer says it can be dialed (or its IP + listening port). */
+  peerAddr: string | undefined;
+  state: 'hello' | 'open' | 'closed' = 'hello';
+  retiring = false;
+  lastRecv = Date.now();
+  srtt: number | undefined;
+  closeError: Error | undefined;
+
+  private readonly me: Identity;
+  private readonly expectedId: NodeId | undefined;
+  private readonly hooks: ConnHooks;
+  private readonly reader = new FrameReader();
+  private helloTimer: NodeJS.Timeout | undefined;
+  private retireTimer: NodeJS.Timeout | undefined;
+  private nextReqId = 1;
+  private nextNonce = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly partials = new Map<number, Partial>();
+  private readonly inflight = new Map<number, { canceled: boolean; out?: Outgoing }>();
+  private readonly pings = new Map<number, number>();
+  private readonly control: Buffer[] = [];
+  private readonly queues: Outgoing[][] = [[], [], []];
+  private readonly admitQueue: Outgoing[] = [];
+  private queuedBytes = 0;
+  private waitingDrain = false;
+  private pumping = false;
+
+  private readonly dialedAddr: string | undefined;
+
+  constructor(
+    socket: TLSSocket,
+    role: Role,
+    me: Identity,
+    hooks: ConnHooks,
+    expectedId: NodeId | undefined,
+    helloTimeoutMs: number,
+    dialedAddr?: string,
+  ) {
+    this.socket = socket;
+    this.dialedAddr = dialedAddr;
+    this.role = role;
+    this.me = me;
+    this.hooks = hooks;
+    this.expectedId = expectedId;
+    this.remote = formatAddr(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => {
+      this.closeError ??= e;
+    });
+    socket.on('close', () => this.onSocketClose());
+    socket.on('drain', () => {
+      this.waitingDrain = false;
+      this.pump();
+    });
+    this.helloTimer = setTimeout(() => this.fail(new Error('no valid hello before the deadline')), helloTimeoutMs);
+    const hello: Hello = {
+      v: 1,
+      id: me.id,
+      addr: me.advertisedAddr,
+      port: me.port,
+      sig: signHello(socket, role, me.key),
+    };
+    this.control.push(encodeFrame({ t: T_HELLO, hello }));
+    this.pump();
+  }
+
+  get dialer(): NodeId | undefined {
+    return this.role === 'client' ? this.me.id : this.peerId;
+  }
+
+  /** Closes the connection, logging why when it is the peer's fault. */
+  fail(err: Error): void {
+    if (this.state === 'closed') return;
+    log.warn({ peer: this.remote, node: this.peerId?.slice(0, 16), err: err.message }, 'net: closing connection');
+    this.closeError ??= err;
+    this.socket.destroy();
+  }
+
+  close(reason?: Error): void {
+    if (this.state === 'closed') return;
+    this.closeError ??= reason;
+    this.socket.destroy();
+  }
+
+  /** Stop using this duplicate connection; end it once nothing is in flight on it. */
+  retire(maxWaitMs: number): void {
+    if (this.retiring || this.state === 'closed') return;
+    this.retiring = true;
+    this.retireTimer = setTimeout(() => this.close(new Error('retired')), maxWaitMs);
+    this.retireTimer.unref();
+    this.checkRetired();
+  }
+
+  private checkRetired(): void {
+    if (!this.retiring || this.state === 'closed') return;
+    if (this.pending.size || this.inflight.size || this.control.length || this.queues.some((q) => q.length)) return;
+    this.socket.end();
+  }
+
+  ping(): void {
+    if (this.state !== 'open') return;
+    const nonce = this.nextNonce++;
+    this.pings.set(nonce, performance.now());
+    // Pongs that never come must not pile up.
+    if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value!);
+    this.control.push(encodeFrame({ t: T_PING, nonce }));
+    this.pump();
+  }
+
+  call(endpoint: string, msg: unknown, timeoutMs: number, priority: Priority): Promise<unknown> {
+    if (this.state !== 'open') return Promise.reject(new NetError('ConnectionClosed', `connection to ${this.peerId} is closed`));
+    let data: Buffer;
+    try {
+      data = packr.pack([endpoint, PRIORITIES[priority], msg]);
+    } catch (e) {
+      return Promise.reject(new NetError('BadMessage', `cannot encode message: ${(e as Error).message}`));
+    }
+    if (data.length > MAX_MESSAGE) return Promise.reject(new NetError('TooLarge', `message of ${data.length} bytes exceeds ${MAX_MESSAGE}`));
+    const id = this.nextReqId++;
+    const out: Outgoing = { kind: T_REQ, id, data, offset: 0, prio: PRIORITIES[priority], state: 'waiting', canceled: false };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.cancelOut(out, true);
+        reject(new NetError('Timeout', `${endpoint} to ${this.peerId?.slice(0, 16)}: no answer within ${timeoutMs} ms`));
+        this.checkRetired();
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, out, chunks: [], size: 0 });
+      this.enqueue(out);
+    });
+  }
+
+  // ---- receiving ----
+
+  private onData(d: Buffer): void {
+    if (this.socket.destroyed) return;
+    this.lastRecv = Date.now();
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(d);
+    } catch (e) {
+      this.fail(e as Error);
+      return;
+    }
+    for (const f of frames) {
+      if (this.socket.destroyed) return;
+      try {
+        this.onFrame(f);
+      } catch (e) {
+        this.fail(e instanceof ProtocolError ? e : new ProtocolError(`while handling frame: ${(e as Error).message}`));
+        return;
+      }
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.state === 'hello') {
+      if (f.t !== T_HELLO) throw new ProtocolError('expected hello');
+      this.onHello(f.hello);
+      return;
+    }
+    switch (f.t) {
+      case T_HELLO:
+        throw new ProtocolError('second hello');
+      case T_REQ:
+        this.onReqChunk(f.id, f.final, f.data);
+        return;
+      case T_RES:
+        this.onResChunk(f.id, f.final, f.data);
+        return;
+      case T_PING:
+        this.control.push(encodeFrame({ t: T_PONG, nonce: f.nonce }));
+        this.pump();
+        return;
+      case T_PONG: {
+        const sent = this.pings.get(f.nonce);
+        if (sent === undefined) return;
+        this.pings.delete(f.nonce);
+        const rtt = performance.now() - sent;
+        this.srtt = this.srtt === undefined ? rtt : this.srtt + SMOOTHING * (rtt - this.srtt);
+        return;
+      }
+      case T_CANCEL: {
+        this.partials.delete(f.id);
+        const h = this.inflight.get(f.id);
+        if (h) {
+          h.canceled = true;
+          if (h.out) this.cancelOut(h.out, false);
+          this.inflight.delete(f.id);
+          this.checkRetired();
+        }
+        return;
+      }
+    }
+  }
+
+  private onHello(h: Hello): void {
+    const peerRole: Role = this.role === 'client' ? 'server' : 'client';
+    if (!NODE_ID_RE.test(h.id) || !verifyHello(this.socket, peerRole, h.id, h.sig))
+      throw new ProtocolError(`hello claiming node ${h.id.slice(0, 64)} has no valid signature (forged id or replayed signature)`);
+    if (h.id === this.me.id) {
+      this.closeError = new NetError('Self', 'connected to ourselves');
+      this.socket.destroy();
+      return;
+    }
+    if (this.expectedId !== undefined && h.id !== this.expectedId) {
+      this.fail(new NetError('WrongPeer', `expected node ${this.expectedId.slice(0, 16)}, peer proved ${h.id.slice(0, 16)}`));
+      return;
+    }
+    clearTimeout(this.helloTimer);
+    this.peerId = h.id;
+    // The peer's advertised address wins; else the address we dialed; else its IP + listening port.
+    this.peerAddr = h.addr ?? this.dialedAddr ?? (this.socket.remoteAddress ? formatAddr(this.socket.remoteAddress, h.port) : undefined);
+    this.state = 'open';
+    this.hooks.onEstablished(this);
+  }
+
+  private gather(map: Map<number, Partial>, id: number, data: Buffer): Partial {
+    let p = map.get(id);
+    if (!p) {
+      if (map.size >= MAX_PARTIALS) throw new ProtocolError('too many partial messages');
+      p = { chunks: [], size: 0 };
+      map.set(id, p);
+    }
+    p.size += data.length;
+    if (p.size > MAX_MESSAGE) throw new ProtocolError(`message ${id} exceeds ${MAX_MESSAGE} bytes`);
+    p.chunks.push(data);
+    return p;
+  }
+
+  private onReqChunk(id: number, final: boolean, data: Buffer): void {
+    if (this.inflight.has(id)) throw new ProtocolError(`request id ${id} reused while in flight`);
+    const p = this.gather(this.partials, id, data);
+    if (!final) return;
+    this.partials.delete(id);
+    let v: unknown;
+    try {
+      v = packr.unpack(p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks));
+    } catch (e) {
+      throw new ProtocolError(`bad request body: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'string' || ![0, 1, 2].includes(v[1] as number))
+      throw new ProtocolError('bad request envelope');
+    const [endpoint, prio, msg] = v as [string, number, unknown];
+    const entry: { canceled: boolean; out?: Outgoing } = { canceled: false };
+    this.inflight.set(id, entry);
+    const reply = (body: unknown[]): void => {
+      if (entry.canceled || this.state === 'closed') return;
+      let out: Buffer;
+      try {
+        out = packr.pack(body);
+      } catch (e) {
+        out = packr.pack([0, { message: `cannot encode response: ${(e as Error).message}`, code: 'BadResponse' }]);
+      }
+      if (out.length > MAX_MESSAGE) out = packr.pack([0, { message: `response of ${out.length} bytes is too large`, code: 'TooLarge' }]);
+      entry.out = { kind: T_RES, id, data: out, offset: 0, prio, state: 'waiting', canceled: false };
+      this.enqueue(entry.out);
+    };
+    let p2: Promise<unknown>;
+    try {
+      p2 = this.hooks.onRequest(this, endpoint, msg);
+    } catch (e) {
+      p2 = Promise.reject(e);
+    }
+    p2.then(
+      (value) => reply([1, value]),
+      (e: unknown) => {
+        const err = e as { message?: unknown; code?: unknown };
+        const message = e instanceof Error ? e.message : typeof err?.message === 'string' ? err.message : String(e);
+        const code = err && typeof err === 'object' && err.code !== undefined ? String(err.code) : 'RemoteError';
+        reply([0, { message, code }]);
+      },
+    );
+  }
+
+  private onResChunk(id: number, final: boolean, data: Buffer): void {
+    const pend = this.pending.get(id);
+    if (!pend) return; // late answer to a call that timed out: dropped
+    pend.size += data.length;
+    if (pend.size > MAX_MESSAGE) throw new ProtocolError(`response ${id} exceeds ${MAX_MESSAGE} bytes`);
+    pend.chunks.push(data);
+    if (!final) return;
+    this.pending.delete(id);
+    clearTimeout(pend.timer);
+    let v: unknown;
+    try {
+      v = packr.unpack(pend.chunks.length === 1 ? pend.chunks[0]! : Buffer.concat(pend.chunks));
+    } catch (e) {
+      pend.reject(new NetError('BadResponse', 'undecodable response'));
+      throw new ProtocolError(`bad response body: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(v) || v.length !== 2 || (v[0] !== 0 && v[0] !== 1)) {
+      pend.reject(new NetError('BadResponse', 'malformed response'));
+      throw new ProtocolError('bad response envelope');
+    }
+    if (v[0] === 1) pend.resolve(v[1]);
+    else {
+      const e = v[1] as { message?: unknown; code?: unknown } | null;
+      pend.reject(new NetError(typeof e?.code === 'string' ? e.code : 'RemoteError', typeof e?.message === 'string' ? e.message : 'remote error', true));
+    }
+    this.checkRetired();
+  }
+
+  // ---- sending ----
+
+  private enqueue(out: Outgoing): void {
+    if (this.state === 'closed') return;
+    if (this.admitQueue.length === 0 && (this.queuedBytes === 0 || this.queuedBytes + out.data.length <= MAX_QUEUED_BYTES)) this.admit(out);
+    else this.admitQueue.push(out);
+    this.pump();
+  }
+
+  private admit(out: Outgoing): void {
+    out.state = 'queued';
+    this.queuedBytes += out.data.length;
+    this.queues[out.prio]!.push(out);
+  }
+
+  private admitWaiting(): void {
+    while (this.admitQueue.length) {
+      const out = this.admitQueue[0]!;
+      if (out.canceled) {
+        this.admitQueue.shift();
+        continue;
+      }
+      if (this.queuedBytes !== 0 && this.queuedBytes + out.data.length > MAX_QUEUED_BYTES) return;
+      this.admitQueue.shift();
+      this.admit(out);
+    }
+  }
+
+  /** Withdraws what is left of a message; tells the peer if it had seen part of it. */
+  private cancelOut(out: Outgoing, notify: boolean): void {
+    if (out.canceled) return;
+    out.canceled = true;
+    if (out.state === 'queued') this.queuedBytes -= out.data.length - out.offset;
+    const seen = out.offset > 0;
+    out.state = 'done';
+    this.admitWaiting();
+    if (notify && seen && this.state === 'open') {
+      this.control.push(encodeFrame({ t: T_CANCEL, id: out.id }));
+      this.pump();
+    }
+  }
+
+  private nextFrame(): Buffer | undefined {
+    if (this.control.length) return this.control.shift();
+    if (this.state !== 'open') return undefined; // nothing but the hello before authentication
+    for (const q of this.queues) {
+      while (q.length) {
+        const out = q.shift()!;
+        if (out.canceled) continue;
+        const end = Math.min(out.offset + CHUNK_SIZE, out.data.length);
+        const chunk = out.data.subarray(out.offset, end);
+        out.offset = end;
+        this.queuedBytes -= chunk.length;
+        const final = end === out.data.length;
+        // Round-robin within a priority: a big message yields after every chunk.
+        if (final) {
+          out.state = 'done';
+          if (out.kind === T_RES) this.inflight.delete(out.id);
+        } else q.push(out);
+        this.admitWaiting();
+        return encodeFrame({ t: out.kind, id: out.id, final, data: chunk });
+      }
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    if (this.pumping || this.waitingDrain || this.state === 'closed') return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const f = this.nextFrame();
+        if (!f) break;
+        if (!this.socket.write(f)) {
+          this.waitingDrain = true;
+          break;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.checkRetired();
+  }
+
+  private onSocketClose(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.helloTimer);
+    clearTimeout(this.retireTimer);
+    const why = this.closeError?.message ?? 'closed by peer';
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new NetError('ConnectionClosed', `connection to ${this.peerId?.slice(0, 16) ?? this.remote} lost: ${why}`));
+    }
+    this.pending.clear();
+    this.partials.clear();
+    for (const h of this.inflight.values()) h.canceled = true;
+    this.inflight.clear();
+    this.queues.forEach((q) => (q.length = 0));
+    this.admitQueue.length = 0;
+    this.control.length = 0;
+    this.queuedBytes = 0;
+    this.hooks.onClose(this, this.closeError);
+  }
+}

@@ -1,0 +1,127 @@
+// Wire format between nodes: u32-length-prefixed msgpack frames, and a reader that rejects
+// anything malformed so a bad peer can only ever break its own connection.
+import { Packr } from 'msgpackr';
+
+// Records would make frames depend on each other; plain msgpack keeps every frame self-contained.
+export const packr = new Packr({ useRecords: false });
+
+/** Big messages travel as chunks of this size so they interleave with small ones. */
+export const CHUNK_SIZE = 64 * 1024;
+/** A frame is one chunk plus a small header; anything bigger is a protocol violation. */
+export const MAX_FRAME = CHUNK_SIZE + 1024;
+/** The largest logical message (a 64 MiB block plus its envelope). */
+export const MAX_MESSAGE = 64 * 1024 * 1024 + 64 * 1024;
+
+export const T_HELLO = 0;
+export const T_REQ = 1;
+export const T_RES = 2;
+export const T_PING = 3;
+export const T_PONG = 4;
+export const T_CANCEL = 5;
+
+export interface Hello {
+  v: number;
+  id: string;
+  addr: string | undefined; // advertised public address, if configured
+  port: number; // listening port, combined with the socket's remote IP when addr is absent
+  sig: Buffer;
+}
+
+export type Frame =
+  | { t: typeof T_HELLO; hello: Hello }
+  | { t: typeof T_REQ | typeof T_RES; id: number; final: boolean; data: Buffer }
+  | { t: typeof T_PING | typeof T_PONG; nonce: number }
+  | { t: typeof T_CANCEL; id: number };
+
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+function withLength(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+export function encodeFrame(f: Frame): Buffer {
+  switch (f.t) {
+    case T_HELLO:
+      return withLength(packr.pack([T_HELLO, f.hello]));
+    case T_REQ:
+    case T_RES:
+      return withLength(packr.pack([f.t, f.id, f.final ? 1 : 0, f.data]));
+    case T_PING:
+    case T_PONG:
+      return withLength(packr.pack([f.t, f.nonce]));
+    case T_CANCEL:
+      return withLength(packr.pack([T_CANCEL, f.id]));
+  }
+}
+
+const isId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** Decodes and validates one frame body (without its length prefix). */
+export function decodeFrame(body: Buffer): Frame {
+  let v: unknown;
+  try {
+    v = packr.unpack(body);
+  } catch (e) {
+    throw new ProtocolError(`bad msgpack: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v) || v.length < 2) throw new ProtocolError('frame is not an array');
+  const t = v[0];
+  switch (t) {
+    case T_HELLO: {
+      const h = v[1] as Record<string, unknown> | null;
+      if (
+        v.length !== 2 ||
+        typeof h !== 'object' ||
+        h === null ||
+        typeof h.v !== 'number' ||
+        typeof h.id !== 'string' ||
+        !(h.addr === undefined || h.addr === null || typeof h.addr === 'string') ||
+        !isId(h.port) ||
+        !Buffer.isBuffer(h.sig)
+      )
+        throw new ProtocolError('bad hello');
+      return { t, hello: { v: h.v, id: h.id, addr: typeof h.addr === 'string' ? h.addr : undefined, port: h.port, sig: h.sig } };
+    }
+    case T_REQ:
+    case T_RES:
+      if (v.length !== 4 || !isId(v[1]) || (v[2] !== 0 && v[2] !== 1) || !Buffer.isBuffer(v[3]))
+        throw new ProtocolError('bad data frame');
+      return { t, id: v[1], final: v[2] === 1, data: v[3] };
+    case T_PING:
+    case T_PONG:
+      if (v.length !== 2 || !isId(v[1])) throw new ProtocolError('bad ping');
+      return { t, nonce: v[1] };
+    case T_CANCEL:
+      if (v.length !== 2 || !isId(v[1])) throw new ProtocolError('bad cancel');
+      return { t, id: v[1] };
+    default:
+      throw new ProtocolError(`unknown frame type ${String(t)}`);
+  }
+}
+
+/** Splits a byte stream into frames; throws ProtocolError on the first bad one. */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  push(data: Buffer): Frame[] {
+    this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
+    const out: Frame[] = [];
+    while (this.buf.length >= 4) {
+      const len = this.buf.readUInt32BE(0);
+      if (len > MAX_FRAME) throw new ProtocolError(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
+      if (len === 0) throw new ProtocolError('empty frame');
+      if (this.buf.length < 4 + len) break;
+      out.push(decodeFrame(this.buf.subarray(4, 4 + len)));
+      this.buf = this.buf.subarray(4 + len);
+    }
+    return out;
+  }
+}
