@@ -336,3 +336,65 @@ test('createWebServer returns a server that is not yet listening and serves once
     await l.close();
   }
 });
+
+test('bodies stream with back-pressure: a paused client holds the server back; an aborted one leaves it healthy', { timeout: 60_000 }, async () => {
+  const { request } = await import('node:http');
+  const e2 = await webTestEnv({ blockSize: 256 * 1024 });
+  const h2 = new WebHandler(e2.store, { index: 'index.html' });
+  const l = await listen(createServer(h2.handle));
+  try {
+    const b = await e2.site('stream', {});
+    const size = 32 * 1024 * 1024;
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) data.writeUInt32BE(i, i);
+    await e2.put(b, 'big.bin', data);
+    const bs = e2.store.blocks.store;
+    const orig = bs.get.bind(bs);
+    let reads = 0;
+    bs.get = (hash: Buffer) => {
+      reads++;
+      return orig(hash);
+    };
+    const host = 'stream';
+    // Paused: after a pause, far fewer than the 128 blocks have been read.
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: l.port, path: '/big.bin', headers: { host }, agent: false }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    res.pause();
+    await new Promise((r) => setTimeout(r, 400));
+    const whilePaused = reads;
+    assert.ok(whilePaused < 64, `${whilePaused} of 128 blocks read while the client was paused`);
+    const hash = createHash('md5');
+    let got = 0;
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (c: Buffer) => {
+        hash.update(c);
+        got += c.length;
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+      res.resume();
+    });
+    assert.equal(got, size);
+    assert.equal(hash.digest('hex'), createHash('md5').update(data).digest('hex'));
+    // Aborted mid-body: the server carries on serving.
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: l.port, path: '/big.bin', headers: { host }, agent: false }, (r) => {
+        r.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+      req.end();
+    });
+    const after = await get(l.port, host, '/big.bin', { range: 'bytes=0-3' });
+    assert.equal(after.status, 206);
+    assert.equal(after.body.readUInt32BE(0), 0);
+  } finally {
+    await l.close();
+    await e2.close();
+  }
+});
