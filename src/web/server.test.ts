@@ -81,6 +81,12 @@ test('dir without slash redirects to dir/ (302) when dir/index exists, keeping t
   const r = await get(port, BLOG, '/docs?x=1');
   assert.equal(r.status, 302);
   assert.equal(r.headers.location, '/docs/?x=1');
+  // "//evil.example" must not become a protocol-relative redirect to another host.
+  await env.put(blog, '/evil.example/index.html', 'x');
+  const open = await get(port, BLOG, '//evil.example');
+  assert.equal(open.status, 404);
+  assert.equal(open.headers.location, undefined);
+  assert.equal((await get(port, BLOG, '//evil.example/')).text, 'x', 'the key itself is reachable');
   const page = await get(port, BLOG, '/docs/page.html');
   assert.equal(page.text, 'page');
   assert.equal(page.headers['cache-control'], 'no-cache', 'the object cache-control wins over the site one');

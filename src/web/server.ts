@@ -105,8 +105,9 @@ export class WebHandler {
       if (to && /^(\/|https?:\/\/)/i.test(to)) return redirect(ctx, { status: 301, location: to });
       return this.sendObject(ctx, site, key, v);
     }
-    // S3 website behaviour: "dir" that is a folder with an index redirects to "dir/".
-    if (!isDir && (await this.live(site, `${p.key}/${index}`))) {
+    // S3 website behaviour: "dir" that is a folder with an index redirects to "dir/". Not for
+    // "//x" paths: that Location would be protocol-relative, i.e. another host.
+    if (!isDir && !p.rawPath.startsWith('//') && (await this.live(site, `${p.key}/${index}`))) {
       return redirect(ctx, { status: 302, location: p.rawPath + '/' + (p.query ? `?${p.query}` : '') });
     }
     const after = routingRedirect(w, p.key, 404, origin);
