@@ -7,8 +7,8 @@
 //    placement constraints: a node holds a partition at most once (≤ 256), and each partition
 //    spreads over zr = min(#zones, rf) distinct zones; a zone then holds at most 1 + rf - zr
 //    replicas of a partition (1 when #zones ≥ rf, so a zone never takes more than 256 in
-//    total) and, when #zones < rf, at least one. The fractional optimum is rounded by
-//    largest remainder, first per zone, then per node inside each zone.
+//    total) and, when #zones < rf, at least one. The fractional optimum is floored, then the
+//    missing units go one by one where they lower the partition size least (D'Hondt).
 // 2. Placement. A flow network source → partition (zr "zone-spreading" units + rf - zr
 //    extra) → (partition, zone) → node → sink (capacity = node target) encodes every
 //    constraint. Keeping a previous replica costs 0 and a new one costs 1, so a min-cost max
@@ -90,7 +90,7 @@ export function computeAssignment(
     const unused = 1 - (zoneCount * partitionSize) / zoneCap;
     if (targets.zoneCapped[z] && unused > 0.05) {
       warnings.push(
-        `zone ${zones[z]} can hold at most ${targets.zoneMax[z]} partition replicas (spread over zones): ${Math.round(unused * 100)}% of its capacity stays unused`,
+        `zone ${zones[z]}: ${Math.round(unused * 100)}% of its capacity stays unused (a node holds a partition at most once, and this zone at most ${targets.zoneMax[z]! / PARTITIONS} replica(s) of each)`,
       );
     }
   }
@@ -104,7 +104,7 @@ function short(id: NodeId): string {
 interface Targets {
   node: number[];
   zoneMax: number[];
-  /** The zone's share was limited by zoneMax, not by its capacity. */
+  /** The zone's share was limited by the placement rules, not by its capacity. */
   zoneCapped: boolean[];
 }
 
@@ -128,20 +128,54 @@ export function computeTargets(cap: number[], zoneOf: number[], Z: number, rfp: 
     return s;
   }, total);
 
-  const zoneFrac = members.map((_, z) => zoneFill(z, lambda));
-  const zoneInt = apportion(zoneFrac, total, lo, hi);
-  const node = new Array<number>(cap.length).fill(0);
+  const node = cap.map(() => 0);
   const zoneCapped: boolean[] = [];
   for (let z = 0; z < Z; z++) {
     const m = members[z]!;
     const raw = nodeFill(z, lambda);
-    zoneCapped.push(raw > hi[z]! + 1e-9);
-    const x = Math.abs(raw - zoneFrac[z]!) < 1e-9 ? lambda : bisect(PARTITIONS / Math.min(...m.map((i) => cap[i]!)), (y) => nodeFill(z, y), zoneFrac[z]!);
-    const frac = m.map((i) => Math.min(PARTITIONS, x * cap[i]!));
-    const ints = apportion(frac, zoneInt[z]!, m.map(() => 0), m.map(() => PARTITIONS));
-    m.forEach((i, k) => (node[i] = ints[k]!));
+    const share = zoneFill(z, lambda);
+    zoneCapped.push(m.reduce((a, i) => a + lambda * cap[i]!, 0) > share + 1e-9);
+    // A clamped zone scales its own nodes to its share; otherwise they are already there.
+    const x = Math.abs(raw - share) < 1e-9 ? lambda : bisect(PARTITIONS / Math.min(...m.map((i) => cap[i]!)), (y) => nodeFill(z, y), share);
+    for (const i of m) node[i] = Math.min(PARTITIONS, Math.floor(Math.min(PARTITIONS, x * cap[i]!) + 1e-9));
   }
+  roundUp(node, cap, zoneOf, members, lo, hi, total);
   return { node, zoneMax: hi, zoneCapped };
+}
+
+/** Completes floored shares to integers that meet the zone bounds and the total. Each extra
+ *  unit goes to the node whose capacity per partition drops least (D'Hondt), which keeps the
+ *  minimum capacity/partitions, i.e. the partition size, as large as possible. */
+function roundUp(node: number[], cap: number[], zoneOf: number[], members: number[][], lo: number[], hi: number[], total: number): void {
+  const zoneSum = members.map((m) => m.reduce((s, i) => s + node[i]!, 0));
+  const best = (ok: (i: number) => boolean): number => {
+    let b = -1;
+    for (let i = 0; i < node.length; i++) {
+      if (!ok(i)) continue;
+      if (b === -1 || cap[i]! * (node[b]! + 1) > cap[b]! * (node[i]! + 1)) b = i;
+    }
+    if (b === -1) throw new Error('layout: no node can take another partition');
+    return b;
+  };
+  const add = (i: number): void => {
+    node[i]!++;
+    zoneSum[zoneOf[i]!]!++;
+  };
+  for (let z = 0; z < members.length; z++) {
+    while (zoneSum[z]! < lo[z]!) add(best((i) => zoneOf[i] === z && node[i]! < PARTITIONS));
+  }
+  let sum = zoneSum.reduce((a, b) => a + b, 0);
+  for (; sum < total; sum++) add(best((i) => node[i]! < PARTITIONS && zoneSum[zoneOf[i]!]! < hi[zoneOf[i]!]!));
+  for (; sum > total; sum--) {
+    // Only reachable through rounding noise: take back from the node that gains the most.
+    let w = -1;
+    for (let i = 0; i < node.length; i++) {
+      if (node[i] === 0 || zoneSum[zoneOf[i]!]! <= lo[zoneOf[i]!]!) continue;
+      if (w === -1 || cap[i]! * node[w]! < cap[w]! * node[i]!) w = i;
+    }
+    node[w]!--;
+    zoneSum[zoneOf[w]!]!--;
+  }
 }
 
 /** Smallest x in [0, top] with f(x) ≥ target, for a continuous nondecreasing f. */
@@ -155,28 +189,6 @@ function bisect(top: number, f: (x: number) => number, target: number): number {
     else a = mid;
   }
   return b;
-}
-
-/** Rounds `values` to integers summing to `total` within [lo, hi], by largest remainder (ties: lowest index). */
-export function apportion(values: number[], total: number, lo: number[], hi: number[]): number[] {
-  const x = values.map((v, i) => Math.min(hi[i]!, Math.max(lo[i]!, Math.floor(v + 1e-9))));
-  let diff = total - x.reduce((a, b) => a + b, 0);
-  while (diff !== 0) {
-    let best = -1;
-    for (let i = 0; i < x.length; i++) {
-      if (diff > 0 ? x[i]! >= hi[i]! : x[i]! <= lo[i]!) continue;
-      if (best === -1) best = i;
-      else {
-        const r = values[i]! - x[i]!;
-        const rb = values[best]! - x[best]!;
-        if (diff > 0 ? r > rb : r < rb) best = i;
-      }
-    }
-    if (best === -1) throw new Error('apportion: bounds cannot meet the total');
-    x[best]! += diff > 0 ? 1 : -1;
-    diff += diff > 0 ? -1 : 1;
-  }
-  return x;
 }
 
 function place(
