@@ -30,6 +30,8 @@ import {
   ListMultipartUploadsCommand,
   GetBucketAclCommand,
   PutObjectTaggingCommand,
+  type ListObjectsV2CommandOutput,
+  type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
 
@@ -357,7 +359,7 @@ test('listing 10,050 keys: V2 paginated with prefix and delimiter, V1 with marke
   token = undefined;
   pages = 0;
   do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: b, Delimiter: '/', MaxKeys: 37, ContinuationToken: token }));
+    const r: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: b, Delimiter: '/', MaxKeys: 37, ContinuationToken: token }));
     const n = (r.Contents?.length ?? 0) + (r.CommonPrefixes?.length ?? 0);
     assert.ok(n <= 37, `page has ${n} entries > MaxKeys 37`);
     assert.equal(r.KeyCount, n, 'KeyCount counts keys and common prefixes');
@@ -373,7 +375,7 @@ test('listing 10,050 keys: V2 paginated with prefix and delimiter, V1 with marke
   const inDir: string[] = [];
   token = undefined;
   do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'd42/', MaxKeys: 30, ContinuationToken: token }));
+    const r: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'd42/', MaxKeys: 30, ContinuationToken: token }));
     inDir.push(...(r.Contents ?? []).map((c) => c.Key!));
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token && inDir.length < 1000);
@@ -416,7 +418,7 @@ test('multipart: 3 parts of different sizes, ListParts, ListMultipartUploads, co
   assert.ok(up.UploadId);
   const etags: string[] = [];
   for (let i = 0; i < parts.length; i++) {
-    const r = await s3.send(new UploadPartCommand({ Bucket: b, Key: 'big/file', UploadId: up.UploadId, PartNumber: i + 1, Body: parts[i] }));
+    const r: UploadPartCommandOutput = await s3.send(new UploadPartCommand({ Bucket: b, Key: 'big/file', UploadId: up.UploadId, PartNumber: i + 1, Body: parts[i] }));
     assert.equal(r.ETag, `"${createHash('md5').update(parts[i]!).digest('hex')}"`);
     etags.push(r.ETag!);
   }
