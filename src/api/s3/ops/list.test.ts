@@ -152,7 +152,7 @@ test('encoding-type=url encodes keys, prefixes, delimiter and markers', async ()
 });
 
 test('bad parameters are S3 InvalidArgument errors', async () => {
-  for (const q of [
+  for (const q of <Record<string, string>[]>[
     { 'max-keys': '-1' },
     { 'max-keys': 'ten' },
     { 'max-keys': '1.5' },
