@@ -152,14 +152,15 @@ test('encoding-type=url encodes keys, prefixes, delimiter and markers', async ()
 });
 
 test('bad parameters are S3 InvalidArgument errors', async () => {
-  for (const q of <Record<string, string>[]>[
+  const bad: Record<string, string>[] = [
     { 'max-keys': '-1' },
     { 'max-keys': 'ten' },
     { 'max-keys': '1.5' },
     { 'encoding-type': 'base64' },
     { 'list-type': '2', 'continuation-token': '!!!' },
     { 'list-type': '2', 'continuation-token': '_w' }, // not UTF-8
-  ]) {
+  ];
+  for (const q of bad) {
     const h = q['list-type'] ? ListObjectsV2 : ListObjects;
     const { ctx } = fakeCtx(env, { bucket: small, bucketName: 'small', query: q });
     await assert.rejects(h(ctx), { name: 'S3Error', code: 'InvalidArgument' }, JSON.stringify(q));
