@@ -109,19 +109,33 @@ export function decodeFrame(body: Buffer): Frame {
 
 /** Splits a byte stream into frames; throws ProtocolError on the first bad one. */
 export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  // Pieces are joined only once a whole frame is there, so tiny TCP segments cost O(n), not O(n²).
+  private parts: Buffer[] = [];
+  private total = 0;
 
   push(data: Buffer): Frame[] {
-    this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
+    this.parts.push(data);
+    this.total += data.length;
     const out: Frame[] = [];
-    while (this.buf.length >= 4) {
-      const len = this.buf.readUInt32BE(0);
+    while (this.total >= 4) {
+      let head = this.parts[0]!;
+      if (head.length < 4) head = this.join();
+      const len = head.readUInt32BE(0);
       if (len > MAX_FRAME) throw new ProtocolError(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (len === 0) throw new ProtocolError('empty frame');
-      if (this.buf.length < 4 + len) break;
-      out.push(decodeFrame(this.buf.subarray(4, 4 + len)));
-      this.buf = this.buf.subarray(4 + len);
+      if (this.total < 4 + len) break;
+      const buf = this.parts.length === 1 ? this.parts[0]! : this.join();
+      out.push(decodeFrame(buf.subarray(4, 4 + len)));
+      const rest = buf.subarray(4 + len);
+      this.parts = rest.length ? [rest] : [];
+      this.total = rest.length;
     }
     return out;
+  }
+
+  private join(): Buffer {
+    const b = Buffer.concat(this.parts, this.total);
+    this.parts = [b];
+    return b;
   }
 }

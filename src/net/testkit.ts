@@ -5,7 +5,7 @@ import * as tls from 'node:tls';
 import { NetApp } from './netapp.ts';
 import type { NetOptions } from './types.ts';
 import { clientTlsOptions, derivePsk, idFromPrivateKey, serverTlsOptions, signHello, type Role } from './auth.ts';
-import { FrameReader, T_HELLO, encodeFrame, type Frame, type Hello } from './protocol.ts';
+import { FrameReader, T_HELLO, T_PING, T_PONG, encodeFrame, type Frame, type Hello } from './protocol.ts';
 
 export const newSecret = (): string => randomBytes(32).toString('hex');
 
@@ -57,13 +57,18 @@ export class RawPeer {
   readonly socket: tls.TLSSocket;
   readonly frames: Frame[] = [];
   closed = false;
+  /** A well-behaved peer answers pings, so it is only ever closed for the reason a test provokes. */
+  answerPings = true;
   private readonly reader = new FrameReader();
 
   private constructor(socket: tls.TLSSocket) {
     this.socket = socket;
     socket.on('data', (d: Buffer) => {
       try {
-        this.frames.push(...this.reader.push(d));
+        for (const f of this.reader.push(d)) {
+          if (f.t === T_PING && this.answerPings) socket.write(encodeFrame({ t: T_PONG, nonce: f.nonce }));
+          this.frames.push(f);
+        }
       } catch {
         /* tests only look at well-formed frames */
       }
@@ -102,7 +107,8 @@ export class RawPeer {
     return f && f.t === T_HELLO ? f.hello : undefined;
   }
 
-  async waitClosed(timeoutMs = 3000): Promise<void> {
+  /** Well under the ping-death delay of test nodes, so a close is attributable. */
+  async waitClosed(timeoutMs = 2000): Promise<void> {
     await waitFor('raw connection closed', () => this.closed, timeoutMs);
   }
 
