@@ -23,10 +23,19 @@ import {
 } from './protocol.ts';
 import { NODE_ID_RE, NetError, type NodeId, type Priority } from './types.ts';
 
-/** Beyond this many queued bytes, new messages wait (their deadline still runs). */
+/** Beyond this many bytes of unfinished outgoing messages, new ones wait (their deadline still runs). */
 export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /** Partially received messages a peer may have open at once. */
 const MAX_PARTIALS = 4096;
+/**
+ * Bytes of unfinished incoming messages. A well-behaved sender has at most its queue bound plus
+ * one message unfinished (admission counts whole messages), so more is a misbehaving peer.
+ */
+const MAX_RECV_BYTES = MAX_QUEUED_BYTES + 2 * MAX_MESSAGE;
+/** Handlers running (or whose answer is still being sent) per connection; later requests wait. */
+export const MAX_RUNNING_HANDLERS = 64;
+/** Stop reading from a peer that has this many requests waiting for a handler slot. */
+const PAUSE_READING_AT = 1024;
 const SMOOTHING = 0.125; // TCP's SRTT gain
 
 export const PRIORITIES: Record<Priority, number> = { high: 0, normal: 1, background: 2 };
@@ -68,6 +77,17 @@ interface Partial {
   size: number;
 }
 
+interface Inbound {
+  id: number;
+  endpoint: string;
+  msg: unknown;
+  prio: number;
+  canceled: boolean;
+  started: boolean;
+  finished: boolean;
+  out?: Outgoing;
+}
+
 export function formatAddr(host: string, port: number): string {
   const h = host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
   return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
@@ -98,7 +118,11 @@ export class Conn {
   private nextNonce = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly partials = new Map<number, Partial>();
-  private readonly inflight = new Map<number, { canceled: boolean; out?: Outgoing }>();
+  private readonly inflight = new Map<number, Inbound>();
+  private readonly waitingReqs: Inbound[] = [];
+  private running = 0;
+  private recvBytes = 0;
+  private readingPaused = false;
   private readonly pings = new Map<number, number>();
   private readonly control: Buffer[] = [];
   private readonly queues: Outgoing[][] = [[], [], []];
@@ -177,7 +201,7 @@ export class Conn {
 
   private checkRetired(): void {
     if (!this.retiring || this.state === 'closed') return;
-    if (this.pending.size || this.inflight.size || this.control.length || this.queues.some((q) => q.length)) return;
+    if (this.pending.size || this.inflight.size || this.running || this.control.length || this.queues.some((q) => q.length)) return;
     this.socket.end();
   }
 
@@ -204,6 +228,8 @@ export class Conn {
     const out: Outgoing = { kind: T_REQ, id, data, offset: 0, prio: PRIORITIES[priority], state: 'waiting', canceled: false };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        const p = this.pending.get(id);
+        if (p) this.recvBytes -= p.size;
         this.pending.delete(id);
         this.cancelOut(out, true);
         reject(new NetError('Timeout', `${endpoint} to ${this.peerId?.slice(0, 16)}: no answer within ${timeoutMs} ms`));
@@ -265,12 +291,20 @@ export class Conn {
         return;
       }
       case T_CANCEL: {
-        this.partials.delete(f.id);
+        const part = this.partials.get(f.id);
+        if (part) {
+          this.recvBytes -= part.size;
+          this.partials.delete(f.id);
+        }
         const h = this.inflight.get(f.id);
         if (h) {
           h.canceled = true;
-          if (h.out) this.cancelOut(h.out, false);
           this.inflight.delete(f.id);
+          if (h.out) {
+            this.cancelOut(h.out, false);
+            this.finish(h);
+          }
+          // A running handler finishes on its own; a waiting one is skipped when its turn comes.
           this.checkRetired();
         }
         return;
@@ -307,7 +341,9 @@ export class Conn {
       map.set(id, p);
     }
     p.size += data.length;
+    this.recvBytes += data.length;
     if (p.size > MAX_MESSAGE) throw new ProtocolError(`message ${id} exceeds ${MAX_MESSAGE} bytes`);
+    if (this.recvBytes > MAX_RECV_BYTES) throw new ProtocolError(`more than ${MAX_RECV_BYTES} bytes of unfinished messages`);
     p.chunks.push(data);
     return p;
   }
@@ -317,6 +353,7 @@ export class Conn {
     const p = this.gather(this.partials, id, data);
     if (!final) return;
     this.partials.delete(id);
+    this.recvBytes -= p.size;
     let v: unknown;
     try {
       v = packr.unpack(p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks));
@@ -326,10 +363,47 @@ export class Conn {
     if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'string' || ![0, 1, 2].includes(v[1] as number))
       throw new ProtocolError('bad request envelope');
     const [endpoint, prio, msg] = v as [string, number, unknown];
-    const entry: { canceled: boolean; out?: Outgoing } = { canceled: false };
+    const entry: Inbound = { id, endpoint, msg, prio, canceled: false, started: false, finished: false };
     this.inflight.set(id, entry);
+    this.waitingReqs.push(entry);
+    this.startHandlers();
+    if (this.waitingReqs.length >= PAUSE_READING_AT && !this.readingPaused) {
+      // TCP back-pressure on a peer that sends requests faster than we serve them.
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private startHandlers(): void {
+    while (this.running < MAX_RUNNING_HANDLERS && this.waitingReqs.length) {
+      const e = this.waitingReqs.shift()!;
+      if (e.canceled) continue;
+      e.started = true;
+      this.running++;
+      this.runHandler(e);
+    }
+    if (this.readingPaused && this.waitingReqs.length < PAUSE_READING_AT / 4 && this.state !== 'closed') {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** The handler slot is free once its answer is fully on the wire (or will never be). */
+  private finish(e: Inbound): void {
+    if (e.finished || !e.started) return;
+    e.finished = true;
+    if (this.state === 'closed') return; // counters were reset on close
+    if (this.inflight.get(e.id) === e) this.inflight.delete(e.id);
+    this.running--;
+    this.startHandlers();
+    this.checkRetired();
+  }
+
+  private runHandler(entry: Inbound): void {
+    const { id, endpoint, msg, prio } = entry;
+    entry.msg = undefined;
     const reply = (body: unknown[]): void => {
-      if (entry.canceled || this.state === 'closed') return;
+      if (entry.canceled || this.state === 'closed') return this.finish(entry);
       let out: Buffer;
       try {
         out = packr.pack(body);
@@ -361,10 +435,13 @@ export class Conn {
     const pend = this.pending.get(id);
     if (!pend) return; // late answer to a call that timed out: dropped
     pend.size += data.length;
+    this.recvBytes += data.length;
     if (pend.size > MAX_MESSAGE) throw new ProtocolError(`response ${id} exceeds ${MAX_MESSAGE} bytes`);
+    if (this.recvBytes > MAX_RECV_BYTES) throw new ProtocolError(`more than ${MAX_RECV_BYTES} bytes of unfinished messages`);
     pend.chunks.push(data);
     if (!final) return;
     this.pending.delete(id);
+    this.recvBytes -= pend.size;
     clearTimeout(pend.timer);
     let v: unknown;
     try {
@@ -417,7 +494,7 @@ export class Conn {
   private cancelOut(out: Outgoing, notify: boolean): void {
     if (out.canceled) return;
     out.canceled = true;
-    if (out.state === 'queued') this.queuedBytes -= out.data.length - out.offset;
+    if (out.state === 'queued') this.queuedBytes -= out.data.length;
     const seen = out.offset > 0;
     out.state = 'done';
     this.admitWaiting();
@@ -437,14 +514,17 @@ export class Conn {
         const end = Math.min(out.offset + CHUNK_SIZE, out.data.length);
         const chunk = out.data.subarray(out.offset, end);
         out.offset = end;
-        this.queuedBytes -= chunk.length;
         const final = end === out.data.length;
         // Round-robin within a priority: a big message yields after every chunk.
         if (final) {
           out.state = 'done';
-          if (out.kind === T_RES) this.inflight.delete(out.id);
+          this.queuedBytes -= out.data.length;
+          this.admitWaiting();
+          if (out.kind === T_RES) {
+            const e = this.inflight.get(out.id);
+            if (e?.out === out) this.finish(e);
+          }
         } else q.push(out);
-        this.admitWaiting();
         return encodeFrame({ t: out.kind, id: out.id, final, data: chunk });
       }
     }
@@ -483,6 +563,9 @@ export class Conn {
     this.partials.clear();
     for (const h of this.inflight.values()) h.canceled = true;
     this.inflight.clear();
+    this.waitingReqs.length = 0;
+    this.running = 0;
+    this.recvBytes = 0;
     this.queues.forEach((q) => (q.length = 0));
     this.admitQueue.length = 0;
     this.control.length = 0;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { GrenierError } from '../util/errors.ts';
 import { NetApp, NetError } from './index.ts';
 import { packr, T_REQ, T_RES, encodeFrame } from './protocol.ts';
+import { MAX_RUNNING_HANDLERS } from './conn.ts';
 import { RawPeer, addrOf, connectedTo, idAt, newKey, newSecret, startNode, waitFor } from './testkit.ts';
 
 const nodes: NetApp[] = [];
@@ -367,6 +368,47 @@ describe('net: robustness', () => {
     assert.equal(ups, 2);
     assert.equal(downs, 0);
     assert.ok(connectedTo(a, b.id) && connectedTo(b, a.id));
+  });
+});
+
+describe('net: load', () => {
+  it('handlers per connection are capped; the excess waits and still completes', async () => {
+    const secret = newSecret();
+    const a = await node(secret);
+    const b = await node(secret);
+    let running = 0;
+    let maxRunning = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    b.register('hold', async (_f, _e, i) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await gate;
+      running--;
+      return i;
+    });
+    await a.connect(idAt(b));
+    const calls = Array.from({ length: 200 }, (_, i) => a.call(b.id, 'hold', i, { timeoutMs: 10_000 }));
+    await waitFor('handler slots filled', () => running === MAX_RUNNING_HANDLERS);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(maxRunning, MAX_RUNNING_HANDLERS);
+    release();
+    assert.deepEqual(await Promise.all(calls), Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('calls in flight fail fast when the peer goes away', async () => {
+    const secret = newSecret();
+    const a = await node(secret);
+    const b = await startNode(secret);
+    b.register('never', () => new Promise(() => {}));
+    await a.connect(idAt(b));
+    const t0 = Date.now();
+    const p = a.call(b.id, 'never', null, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await b.stop();
+    await rejectsWith(p, 'ConnectionClosed');
+    assert.ok(Date.now() - t0 < 2000);
+    await rejectsWith(b.call(a.id, 'x', null), 'Stopped');
   });
 });
 
