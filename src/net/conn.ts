@@ -16,6 +16,7 @@ import {
   T_PONG,
   T_REQ,
   T_RES,
+  T_RETIRE,
   encodeFrame,
   packr,
   type Frame,
@@ -103,7 +104,10 @@ export class Conn {
   /** Where the peer says it can be dialed (or its IP + listening port). */
   peerAddr: string | undefined;
   state: 'hello' | 'open' | 'closed' = 'hello';
+  /** We sent RETIRE: no new requests from us on this connection. */
   retiring = false;
+  /** The peer sent RETIRE. */
+  peerRetired = false;
   lastRecv = Date.now();
   srtt: number | undefined;
   closeError: Error | undefined;
@@ -190,17 +194,22 @@ export class Conn {
     this.socket.destroy();
   }
 
-  /** Stop using this duplicate connection; end it once nothing is in flight on it. */
+  /**
+   * Stop using this duplicate connection. It ends once both sides retired it and nothing is in
+   * flight: requests the peer sent before its RETIRE reached us before it, so none is lost.
+   */
   retire(maxWaitMs: number): void {
     if (this.retiring || this.state === 'closed') return;
     this.retiring = true;
+    // If the peer never agrees (it kept this one), give up on it after every call could have finished.
     this.retireTimer = setTimeout(() => this.close(new Error('retired')), maxWaitMs);
     this.retireTimer.unref();
-    this.checkRetired();
+    this.control.push(encodeFrame({ t: T_RETIRE }));
+    this.pump();
   }
 
   private checkRetired(): void {
-    if (!this.retiring || this.state === 'closed') return;
+    if (!this.retiring || !this.peerRetired || this.state === 'closed') return;
     if (this.pending.size || this.inflight.size || this.running || this.control.length || this.queues.some((q) => q.length)) return;
     this.socket.end();
   }
@@ -290,6 +299,10 @@ export class Conn {
         this.srtt = this.srtt === undefined ? rtt : this.srtt + SMOOTHING * (rtt - this.srtt);
         return;
       }
+      case T_RETIRE:
+        this.peerRetired = true;
+        this.checkRetired();
+        return;
       case T_CANCEL: {
         const part = this.partials.get(f.id);
         if (part) {

@@ -76,6 +76,7 @@ export class NetApp {
   private server: tls.Server | undefined;
   private identity: Identity | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private lastTick = Date.now();
   private stopped = false;
 
   constructor(opts: NetOptions) {
@@ -144,6 +145,7 @@ export class NetApp {
         this.dialAnon(parsed.addr, 0);
       }
     }
+    this.lastTick = Date.now();
     const tick = setInterval(() => this.tick(), this.pingIntervalMs);
     const gossip = setInterval(() => this.gossipRound(), this.gossipIntervalMs);
     tick.unref();
@@ -379,10 +381,14 @@ export class NetApp {
   private tick(): void {
     const deadAfter = this.pingIntervalMs * MISSED_PINGS;
     const now = Date.now();
+    // After a stalled event loop, timers run before pending socket data is read: silence
+    // measured across the stall says nothing about the peer, so give it one more round.
+    const lagged = now - this.lastTick > 2 * this.pingIntervalMs;
+    this.lastTick = now;
     for (const peer of this.peerMap.values()) {
       const c = peer.conn;
       if (c?.state === 'open') {
-        if (now - c.lastRecv > deadAfter) c.close(new Error(`no frame for ${now - c.lastRecv} ms (missed pings)`));
+        if (!lagged && now - c.lastRecv > deadAfter) c.close(new Error(`no frame for ${now - c.lastRecv} ms (missed pings)`));
         else c.ping();
       } else this.scheduleReconnect(peer, false);
     }

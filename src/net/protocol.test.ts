@@ -1,7 +1,7 @@
 // Tests of frame encoding and of the reader's refusal of malformed input.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_SIZE, FrameReader, MAX_FRAME, ProtocolError, T_CANCEL, T_HELLO, T_PING, T_REQ, T_RES, encodeFrame, packr, type Frame } from './protocol.ts';
+import { CHUNK_SIZE, FrameReader, MAX_FRAME, ProtocolError, T_CANCEL, T_HELLO, T_PING, T_REQ, T_RES, T_RETIRE, encodeFrame, packr, type Frame } from './protocol.ts';
 
 const raw = (v: unknown): Buffer => {
   const b = packr.pack(v);
@@ -19,6 +19,7 @@ describe('net/protocol', () => {
     { t: T_RES, id: 2 ** 40, final: true, data: Buffer.from('x') },
     { t: T_PING, nonce: 5 },
     { t: T_CANCEL, id: 9 },
+    { t: T_RETIRE },
   ];
 
   it('round-trips frames, whatever the split of the byte stream', () => {

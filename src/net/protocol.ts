@@ -18,6 +18,8 @@ export const T_RES = 2;
 export const T_PING = 3;
 export const T_PONG = 4;
 export const T_CANCEL = 5;
+/** "I will send no new requests on this connection": the duplicate of a pair is closed once both sides said it. */
+export const T_RETIRE = 6;
 
 export interface Hello {
   v: number;
@@ -31,7 +33,8 @@ export type Frame =
   | { t: typeof T_HELLO; hello: Hello }
   | { t: typeof T_REQ | typeof T_RES; id: number; final: boolean; data: Buffer }
   | { t: typeof T_PING | typeof T_PONG; nonce: number }
-  | { t: typeof T_CANCEL; id: number };
+  | { t: typeof T_CANCEL; id: number }
+  | { t: typeof T_RETIRE };
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -59,6 +62,8 @@ export function encodeFrame(f: Frame): Buffer {
       return withLength(packr.pack([f.t, f.nonce]));
     case T_CANCEL:
       return withLength(packr.pack([T_CANCEL, f.id]));
+    case T_RETIRE:
+      return withLength(packr.pack([T_RETIRE, 0]));
   }
 }
 
@@ -102,6 +107,9 @@ export function decodeFrame(body: Buffer): Frame {
     case T_CANCEL:
       if (v.length !== 2 || !isId(v[1])) throw new ProtocolError('bad cancel');
       return { t, id: v[1] };
+    case T_RETIRE:
+      if (v.length !== 2 || v[1] !== 0) throw new ProtocolError('bad retire');
+      return { t };
     default:
       throw new ProtocolError(`unknown frame type ${String(t)}`);
   }
