@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = process.env.GRENIER_TEST_MAIN ?? join(REPO_ROOT, 'src/cli/main.ts');
+const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 
 export interface StartOptions {
   /** Extra top-level TOML lines (e.g. `block_size = 65536`). */
