@@ -13,7 +13,9 @@ import { objectSchema, usage, type ObjectEntry, type ObjectVersion } from './obj
 import { versionSchema, sortBlocks, type VersionEntry, type BlockRef } from './version.ts';
 import { blockRefSchema, type BlockRefEntry } from './block-ref.ts';
 import { mpuSchema, type MpuEntry } from './mpu.ts';
-import { Counters } from './counters.ts';
+import { Counters, type Usage } from './counters.ts';
+import type { ReplicationContext } from '../table/replication.ts';
+import { BlockReplication } from '../block/replication.ts';
 
 export interface StoreOptions {
   metadataDir: string;
@@ -40,6 +42,7 @@ export class Store {
   readonly counters: Counters;
   readonly inlineThreshold: number;
   private lastTs = 0;
+  private cluster?: ReplicationContext;
 
   constructor(o: StoreOptions) {
     this.clock = o.clock ?? systemClock;
@@ -71,18 +74,18 @@ export class Store {
       const kept = new Set(after.versions.map((v) => v.uuid));
       for (const v of before.versions) {
         if (kept.has(v.uuid)) continue;
-        if (!v.inline && !v.deleteMarker) this.versions.local.mergeIn({ uuid: v.uuid, deleted: true, blocks: [] });
-        if (v.multipart) this.mpus.local.mergeIn({ uploadId: v.uuid, bucket: after.bucket, key: after.key, deleted: true, parts: {} });
+        if (!v.inline && !v.deleteMarker) this.versions.queueInsert({ uuid: v.uuid, deleted: true, blocks: [] });
+        if (v.multipart) this.mpus.queueInsert({ uploadId: v.uuid, bucket: after.bucket, key: after.key, deleted: true, parts: {} });
       }
       for (const v of after.versions) {
-        if (v.state === 'aborted' && !v.inline) this.versions.local.mergeIn({ uuid: v.uuid, deleted: true, blocks: [] });
+        if (v.state === 'aborted' && !v.inline) this.versions.queueInsert({ uuid: v.uuid, deleted: true, blocks: [] });
       }
     });
     // A deleted version drops its block references.
     this.versions.local.onUpdate((before, after) => {
       if (after.deleted && before && !before.deleted) {
         for (const b of before.blocks)
-          this.blockRefs.local.mergeIn({ block: b.hash.toString('hex'), version: after.uuid, deleted: true });
+          this.blockRefs.queueInsert({ block: b.hash.toString('hex'), version: after.uuid, deleted: true });
       }
     });
     // Block references drive the local refcounts.
@@ -95,7 +98,7 @@ export class Store {
     this.mpus.local.onUpdate((before, after) => {
       if (after.deleted && before && !before.deleted) {
         for (const p of Object.values(before.parts))
-          this.versions.local.mergeIn({ uuid: p.version, deleted: true, blocks: [] });
+          this.versions.queueInsert({ uuid: p.version, deleted: true, blocks: [] });
       }
     });
   }
@@ -104,6 +107,11 @@ export class Store {
   ts(): number {
     this.lastTs = Math.max(this.clock.now(), this.lastTs + 1);
     return this.lastTs;
+  }
+
+  /** Keeps this node's timestamps after one it saw (hybrid logical clock). */
+  observeTs(t: number): void {
+    if (t > this.lastTs) this.lastTs = t;
   }
 
   newUuid(): string {
@@ -160,10 +168,48 @@ export class Store {
 
   /** Atomically records a version's blocks and references (before the object entry points at it). */
   async saveVersionBlocks(uuid: string, blocks: BlockRef[]): Promise<void> {
-    this.db.transaction(() => {
-      this.versions.local.mergeIn({ uuid, deleted: false, blocks: sortBlocks([...blocks]) });
-      for (const b of blocks) this.blockRefs.local.mergeIn({ block: b.hash.toString('hex'), version: uuid, deleted: false });
+    const version: VersionEntry = { uuid, deleted: false, blocks: sortBlocks([...blocks]) };
+    const refs = blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: false }));
+    if (!this.cluster) {
+      this.db.transaction(() => {
+        this.versions.local.mergeIn(version);
+        for (const r of refs) this.blockRefs.local.mergeIn(r);
+      });
+      return;
+    }
+    await Promise.all([this.versions.insert(version), this.blockRefs.insertMany(refs)]);
+  }
+
+  /** Joins a cluster: every table replicates, blocks go to their partition's nodes. */
+  enableCluster(ctx: ReplicationContext, blockOpts: { backgroundBytes: number }): BlockReplication {
+    this.cluster = ctx;
+    for (const t of this.tables()) t.replicate(ctx);
+    const repl = new BlockReplication(this.blocks, ctx.rpc, ctx.placement, {
+      writeQuorum: ctx.quorums.write,
+      timeoutMs: ctx.timeoutMs,
+      backgroundBytes: blockOpts.backgroundBytes,
     });
+    this.blocks.remote = repl;
+    ctx.rpc.register('counters/get', async (_f, _e, m) => this.counters.get(m as string));
+    return repl;
+  }
+
+  tables(): Table<any>[] {
+    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus];
+  }
+
+  /** A bucket's usage. Its objects all live in one partition (pk = bucket id), so the nodes of
+   *  that partition count them; others ask them and keep the largest (most complete) answer. */
+  async usage(bucketId: string): Promise<Usage> {
+    const c = this.cluster;
+    if (!c) return this.counters.get(bucketId);
+    const nodes = c.placement.readNodes(this.objects.local.partitionOf(bucketId));
+    if (nodes.length === 0 || (nodes.length === 1 && nodes[0] === c.rpc.id)) return this.counters.get(bucketId);
+    const replies = await c.rpc.all<Usage>(nodes, 'counters/get', bucketId, { timeoutMs: c.timeoutMs });
+    let best: Usage | undefined;
+    for (const r of replies) if (r.value && (!best || r.value.bytes > best.bytes || r.value.objects > best.objects)) best = r.value;
+    if (!best) throw new Error('usage: no replica of the bucket answered');
+    return best;
   }
 
   /** Reads [start, end) of a version's data. */

@@ -156,7 +156,7 @@ export async function UploadPart(ctx: S3Ctx): Promise<void> {
   if (len !== undefined && len > MAX_PART_SIZE)
     throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { ProposedSize: String(len), MaxSizeAllowed: String(MAX_PART_SIZE) });
   // Parts are not counted until completion, but one that alone breaks the quota is refused early.
-  if (len !== undefined) checkQuota(ctx.store, b, len, 0);
+  if (len !== undefined) await checkQuota(ctx.store, b, len, 0);
   const body = ctx.body();
   const { blocks } = await ctx.store.blocks.writeStream(capped(body.stream));
   const r = body.result();
@@ -181,7 +181,7 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
   const { start, end } = parseCopyRange(headerOf(ctx, 'x-amz-copy-source-range'), size);
   if (end - start > MAX_PART_SIZE)
     throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes; use x-amz-copy-source-range`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
-  checkQuota(ctx.store, b, end - start, 0);
+  await checkQuota(ctx.store, b, end - start, 0);
   const md5 = createHash('md5');
   const data: AsyncIterable<Buffer> = end > start ? await ctx.store.readData(src.version, start, end) : (async function* () {})();
   const { blocks, size: copied } = await ctx.store.blocks.writeStream(capped(data, (c) => md5.update(c)));
@@ -264,7 +264,7 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
       createHash('md5')
         .update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex'))))
         .digest('hex') + `-${chosen.length}`;
-    checkQuota(store, b, size, 1);
+    await checkQuota(store, b, size, 1);
     await checkWritePreconditions(store, b, key, ctx.req.headers);
 
     const blocks: BlockRef[] = [];

@@ -5,9 +5,9 @@ import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml } from '..
 import { S3Error } from '../errors.ts';
 import { children, childText, parseXml } from '../xml.ts';
 import type { Bucket } from '../../../model/bucket.ts';
-import type { ObjectVersion } from '../../../model/object.ts';
+import type { ObjectEntry, ObjectVersion } from '../../../model/object.ts';
 import { findVersion, currentVersion, versionIdOf } from '../../../model/object.ts';
-import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders } from './common.ts';
+import { checkQuota, checkWritePreconditions, newVersion, prefetchObject, putVersion, storedHeaders } from './common.ts';
 import { checkConditions, objectHeaders, parseRange, selectVersion } from './object-read.ts';
 import { checkCopyConditions, resolveCopySource } from './copy-source.ts';
 import { isoDate } from '../../../util/time.ts';
@@ -35,7 +35,14 @@ function versionHeader(b: Bucket, v: ObjectVersion): Record<string, string> {
 }
 
 /** Commits a version whose data is inline or already in blocks: version table, refs, then the object entry. */
-async function commitData(ctx: S3Ctx, b: Bucket, key: string, v: ObjectVersion, data: { inline?: Buffer; blocks: StoredBlock[] }): Promise<void> {
+async function commitData(
+  ctx: S3Ctx,
+  b: Bucket,
+  key: string,
+  v: ObjectVersion,
+  data: { inline?: Buffer; blocks: StoredBlock[] },
+  existing: ObjectEntry | null,
+): Promise<void> {
   if (!data.inline) {
     let offset = 0;
     const refs = data.blocks.map((x) => {
@@ -45,7 +52,7 @@ async function commitData(ctx: S3Ctx, b: Bucket, key: string, v: ObjectVersion, 
     });
     await ctx.store.saveVersionBlocks(v.uuid, refs);
   }
-  await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline });
+  await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline }, existing);
 }
 
 export async function PutObject(ctx: S3Ctx): Promise<void> {
@@ -59,16 +66,17 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
     throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   await checkWritePreconditions(ctx.store, b, key, ctx.req.headers);
   const headers = storedHeaders(ctx.req.headers);
-  checkQuota(ctx.store, b, declared ?? 0, 1);
+  await checkQuota(ctx.store, b, declared ?? 0, 1);
+  const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
   const body = ctx.body();
   const data = await ctx.store.writeData(body.stream);
   const r = body.result();
   if (r.size > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your upload exceeds the maximum allowed size (5 GiB).');
-  checkQuota(ctx.store, b, r.size, 1);
+  await checkQuota(ctx.store, b, r.size, 1);
   const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
   v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
-  await commitData(ctx, b, key, v, data);
+  await commitData(ctx, b, key, v, data, await existing);
   sendEmpty(ctx, 200, { etag: `"${r.md5Hex}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders) });
 }
 
@@ -128,13 +136,13 @@ async function deleteOne(ctx: S3Ctx, b: Bucket, key: string, versionId: string |
     const v = findVersion(o, versionId);
     if (!v) return { versionId, deleteMarker: false };
     // 'aborted' is the terminal state: the version disappears and its data is released.
-    await putVersion(ctx.store, b, key, { ...v, state: 'aborted' });
+    await putVersion(ctx.store, b, key, { ...v, state: 'aborted' }, o ?? null);
     return { versionId, deleteMarker: v.deleteMarker };
   }
   const cur = currentVersion(o);
   if (b.versioning.v === null && (!cur || cur.deleteMarker)) return { deleteMarker: false };
   const marker = newVersion(ctx.store, b, { state: 'complete', deleteMarker: true });
-  await putVersion(ctx.store, b, key, marker);
+  await putVersion(ctx.store, b, key, marker, o ?? null);
   return b.versioning.v === null ? { deleteMarker: false } : { versionId: versionIdOf(marker), deleteMarker: true };
 }
 
@@ -204,7 +212,7 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
     );
   await checkWritePreconditions(ctx.store, b, key, ctx.req.headers);
   const meta = sv.meta!;
-  checkQuota(ctx.store, b, meta.size, 1);
+  await checkQuota(ctx.store, b, meta.size, 1);
   const headers = directive === 'REPLACE' ? storedHeaders(ctx.req.headers) : meta.headers;
   const v = newVersion(ctx.store, b);
   v.meta = { size: meta.size, etag: meta.etag, headers };

@@ -27,7 +27,7 @@ export async function PostObject(ctx: S3Ctx): Promise<void> {
   for (const [k, v] of Object.entries(form.fields)) fieldHeaders[k] = v;
   if (!fieldHeaders['content-type'] && form.fileContentType) fieldHeaders['content-type'] = form.fileContentType;
   const headers = storedHeaders(fieldHeaders);
-  checkQuota(ctx.store, b, 0, 1);
+  await checkQuota(ctx.store, b, 0, 1);
   const md5 = createHash('md5');
   let size = 0;
   const limit = Math.min(policy.contentLengthRange?.max ?? MAX_PUT_SIZE, MAX_PUT_SIZE);
@@ -43,7 +43,7 @@ export async function PostObject(ctx: S3Ctx): Promise<void> {
   const v = newVersion(ctx.store, b);
   const data = await ctx.store.writeData(form.file.pipe(meter));
   checkContentLengthRange(policy.contentLengthRange, size);
-  checkQuota(ctx.store, b, size, 1);
+  await checkQuota(ctx.store, b, size, 1);
   const etag = md5.digest('hex');
   v.meta = { size, etag, headers };
   if (!data.inline) {
