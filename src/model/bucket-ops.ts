@@ -3,6 +3,7 @@
 import type { Store } from './store.ts';
 import { newBucket, bucketNameError, type Bucket, type Perm } from './bucket.ts';
 import { generateKeyPair, keyIdError, type AccessKey } from './key.ts';
+import { objectSchema } from './object.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export class ModelError extends GrenierError {}
@@ -26,9 +27,15 @@ export async function createBucket(store: Store, name: string, owner?: AccessKey
 
 /** Deletes an empty bucket and frees its aliases. */
 export async function deleteBucket(store: Store, b: Bucket): Promise<void> {
-  const objs = await store.objects.range(b.id, { limit: 1 });
-  if (objs.some((o) => o.versions.length > 0))
-    throw new ModelError('BucketNotEmpty', 'The bucket you tried to delete is not empty (objects, versions or uploads remain)');
+  // Entries that are only tombstones (deleted objects awaiting GC) do not make a bucket non-empty.
+  let after: string | undefined;
+  for (let page = 0; ; page++) {
+    const objs = await store.objects.range(b.id, { limit: 1000, after });
+    if (objs.some((o) => !objectSchema.isTombstone(o)))
+      throw new ModelError('BucketNotEmpty', 'The bucket you tried to delete is not empty (objects, versions or uploads remain)');
+    if (objs.length < 1000) break;
+    after = objs.at(-1)!.key;
+  }
   const t = store.ts();
   for (const [name, a] of Object.entries(b.aliases)) {
     if (!a.v) continue;

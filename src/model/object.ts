@@ -79,7 +79,9 @@ export const objectSchema: TableSchema<ObjectEntry> = {
   partitionKey: (o) => o.bucket,
   sortKey: (o) => o.key,
   merge: mergeObject,
-  isTombstone: (o) => o.versions.length === 0,
+  // Only removed versions and "null" delete markers left: nothing S3 would show in an
+  // unversioned bucket, so the entry can go once every replica agrees.
+  isTombstone: (o) => o.versions.every((v) => v.state === 'aborted' || (v.state === 'complete' && v.deleteMarker && v.nullVersion)),
 };
 
 /** The current version as GET without versionId sees it (may be a delete marker), or undefined. */

@@ -154,12 +154,14 @@ interface VersionItem {
   latest: boolean;
 }
 
-/** Complete versions of a key, newest first (the order S3 lists them in). */
-export function versionsOf(e: ObjectEntry): VersionItem[] {
+/** Complete versions of a key, newest first (the order S3 lists them in). In a bucket that never
+ *  had versioning, a DELETE leaves a "null" delete marker internally; S3 shows nothing there. */
+export function versionsOf(e: ObjectEntry, hideNullMarkers = false): VersionItem[] {
   const cur = currentVersion(e);
   const out: VersionItem[] = [];
   for (let i = e.versions.length - 1; i >= 0; i--) {
     const v = e.versions[i]!;
+    if (hideNullMarkers && v.deleteMarker && v.nullVersion) continue;
     if (v.state === 'complete') out.push({ v, latest: v === cur });
   }
   return out;
@@ -187,7 +189,7 @@ export async function ListObjectVersions(ctx: S3Ctx): Promise<void> {
       },
     };
   } else if (keyMarker !== '') marker = keyMarker;
-  const r = await scan({ prefix, delimiter, maxKeys, marker, resumeIn, keyOf: (e) => e.key, expand: versionsOf, fetch: objectSource(ctx, b.id, prefix) });
+  const r = await scan({ prefix, delimiter, maxKeys, marker, resumeIn, keyOf: (e) => e.key, expand: (e) => versionsOf(e, b.versioning.v === null), fetch: objectSource(ctx, b.id, prefix) });
   const body: [string, XmlValue][] = [
     ['Name', ctx.bucketName],
     ['Prefix', enc(prefix)],
