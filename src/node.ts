@@ -8,6 +8,7 @@ import { splitAddr } from './config/config.ts';
 import { Store } from './model/store.ts';
 import { createS3Server } from './api/s3/server.ts';
 import { createAdminServer } from './api/admin/server.ts';
+import { createWebServer } from './web/server.ts';
 import { MAX_PUT_SIZE } from './api/s3/ops/object.ts';
 import { log } from './util/log.ts';
 
@@ -64,6 +65,9 @@ export class GrenierNode {
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
     this.servers.push(admin);
+    const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
+    await listen(web, c.s3_web.bind_addr, 'web');
+    this.servers.push(web);
     const gc = setInterval(() => {
       this.store.blocks.gc().catch((e) => log.error({ err: e }, 'block gc failed'));
     }, 60_000);

@@ -110,13 +110,8 @@ export async function checkWritePreconditions(store: Store, b: Bucket, key: stri
   }
 }
 
-/** Matches an If-Match / If-None-Match header value (list of quoted etags, or *) against an etag. */
-export function etagMatches(header: string, etag: string): boolean {
-  return header.split(',').some((t) => {
-    const x = t.trim().replace(/^W\//, '');
-    return x === '*' || x.replace(/^"|"$/g, '') === etag;
-  });
-}
+export { etagMatches } from '../../../util/http.ts';
+import { etagMatches } from '../../../util/http.ts';
 
 export function headersOf(meta: ObjectMeta): Record<string, string> {
   return Object.fromEntries(meta.headers);

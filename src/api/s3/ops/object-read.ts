@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ObjectEntry, ObjectVersion } from '../../../model/object.ts';
 import { currentVersion, findVersion, versionIdOf } from '../../../model/object.ts';
 import { S3Error } from '../errors.ts';
-import { etagMatches } from './common.ts';
+import { evaluateConditions, parseRange as parseHttpRange } from '../../../util/http.ts';
 import { httpDate } from '../../../util/time.ts';
 
 /** The version a GET/HEAD/DELETE addresses, or an S3 error (404 / 405 for delete markers). */
@@ -32,51 +32,19 @@ export function selectVersion(o: ObjectEntry | undefined, key: string, versionId
   return v;
 }
 
-function parseDate(s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-}
-
-/** RFC 7232 §6 evaluation order. Dates compare at one-second precision, as HTTP dates carry. */
+/** RFC 7232 §6 evaluation (shared with the web server), as S3 errors. */
 export function checkConditions(h: IncomingHttpHeaders, etag: string, lastModified: number, prefix = ''): 'ok' | 'not-modified' {
-  const g = (n: string) => h[prefix + n] as string | undefined;
-  const lm = Math.floor(lastModified / 1000) * 1000;
-  const im = g('if-match');
-  const ius = parseDate(g('if-unmodified-since'));
-  const inm = g('if-none-match');
-  const ims = parseDate(g('if-modified-since'));
-  const fail = (c: string) => new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: c });
-  if (im !== undefined) {
-    if (!etagMatches(im, etag)) throw fail('If-Match');
-  } else if (ius !== undefined && lm > ius) throw fail('If-Unmodified-Since');
-  if (inm !== undefined) {
-    if (etagMatches(inm, etag)) return 'not-modified';
-  } else if (ims !== undefined && lm <= ims) return 'not-modified';
-  return 'ok';
+  const r = evaluateConditions(h, etag, lastModified, prefix);
+  if (r.status === 'precondition-failed')
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: r.condition });
+  return r.status;
 }
 
 /** Parses a single-range Range header against a size; undefined = whole object. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) return undefined; // multi-range or malformed: S3 serves the whole object
-  const [, a, b] = m;
-  if (a === '' && b === '') return undefined;
-  let start: number;
-  let end: number;
-  if (a === '') {
-    const n = Number(b);
-    if (n === 0) throw rangeError(size);
-    start = Math.max(0, size - n);
-    end = size;
-  } else {
-    start = Number(a);
-    end = b === '' ? size : Math.min(size, Number(b) + 1);
-    if (b !== '' && Number(b) < start) return undefined;
-  }
-  if (start >= size) throw rangeError(size);
-  return { start, end };
+  const r = parseHttpRange(header, size);
+  if (r === 'unsatisfiable') throw rangeError(size);
+  return r;
 }
 
 function rangeError(size: number): S3Error {
