@@ -11,6 +11,7 @@ import { createAdminServer } from './api/admin/server.ts';
 import { createWebServer } from './web/server.ts';
 import { MAX_PUT_SIZE } from './api/s3/ops/object.ts';
 import { log } from './util/log.ts';
+import { Cluster } from './node-cluster.ts';
 
 export const VERSION = '0.1.0';
 
@@ -40,12 +41,13 @@ export class GrenierNode {
   readonly store: Store;
   readonly nodeId: string;
   readonly startedAt = Date.now();
+  readonly cluster: Cluster;
   private servers: Server[] = [];
-  private timers: NodeJS.Timeout[] = [];
 
   constructor(config: Config) {
     this.config = config;
-    this.nodeId = loadNodeKey(config.metadata_dir).id;
+    const key = loadNodeKey(config.metadata_dir);
+    this.nodeId = key.id;
     this.store = new Store({
       metadataDir: config.metadata_dir,
       dataDir: config.data_dir,
@@ -54,13 +56,16 @@ export class GrenierNode {
       dataFsync: config.data_fsync,
       metadataFsync: config.metadata_fsync,
       inlineThreshold: config.inline_threshold,
+      gcDelayMs: config.block_gc_delay_secs * 1000,
     });
+    this.cluster = new Cluster(config, this.store, key.privateKeyPem, VERSION);
   }
 
   async start(): Promise<void> {
     const c = this.config;
+    await this.cluster.start();
     const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, maxPutSize: MAX_PUT_SIZE });
-    const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION });
+    const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION, cluster: this.cluster });
     await listen(s3, c.s3_api.api_bind_addr, 'S3 API');
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
@@ -68,16 +73,11 @@ export class GrenierNode {
     const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
     await listen(web, c.s3_web.bind_addr, 'web');
     this.servers.push(web);
-    const gc = setInterval(() => {
-      this.store.blocks.gc().catch((e) => log.error({ err: e }, 'block gc failed'));
-    }, 60_000);
-    gc.unref();
-    this.timers.push(gc);
     log.info({ node: this.nodeId.slice(0, 16), s3: c.s3_api.api_bind_addr, admin: c.admin.api_bind_addr }, 'grenier node started');
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    await this.cluster.stop();
     await Promise.all(
       this.servers.map(
         (s) =>

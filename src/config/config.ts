@@ -21,6 +21,13 @@ export interface Config {
   data_fsync: boolean;
   metadata_fsync: boolean;
   inline_threshold: number;
+  anti_entropy_interval_secs: number;
+  resync_interval_secs: number;
+  scrub_interval_secs: number;
+  block_gc_delay_secs: number;
+  rpc_ping_interval_secs: number;
+  rpc_timeout_secs: number;
+  block_ram_buffer_max: number;
   s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string };
   s3_web: { bind_addr: string; root_domain?: string; index: string };
   admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string };
@@ -42,6 +49,13 @@ const TOP: Spec = {
   data_fsync: { type: 'bool', default: false },
   metadata_fsync: { type: 'bool', default: true },
   inline_threshold: { type: 'int', default: 3072 },
+  anti_entropy_interval_secs: { type: 'int', default: 600 },
+  resync_interval_secs: { type: 'int', default: 60 },
+  scrub_interval_secs: { type: 'int', default: 7 * 86400 },
+  block_gc_delay_secs: { type: 'int', default: 600 },
+  rpc_ping_interval_secs: { type: 'int', default: 10 },
+  rpc_timeout_secs: { type: 'int', default: 30 },
+  block_ram_buffer_max: { type: 'int', default: 64 * 1024 * 1024 },
 };
 const SECTIONS: Record<string, Spec> = {
   s3_api: {

@@ -25,6 +25,7 @@ export interface StoreOptions {
   dataFsync: boolean;
   metadataFsync: boolean;
   inlineThreshold: number;
+  gcDelayMs?: number;
   clock?: Clock;
 }
 
@@ -51,6 +52,7 @@ export class Store {
       blockSize: o.blockSize,
       compression: o.compression,
       fsync: o.dataFsync,
+      gcDelayMs: o.gcDelayMs,
     });
     this.inlineThreshold = o.inlineThreshold;
     this.buckets = new Table(this.db, bucketSchema);

@@ -39,13 +39,29 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
   const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0 };
   const ep = (op: string) => `table/${t.name}/${op}`;
   const call = <T>(n: NodeId, op: string, m: unknown) => ctx.rpc.call<T>(n, ep(op), m, { timeoutMs: ctx.timeoutMs, priority: 'background' });
-  for (const { p, peers } of partitionsOf(t, ctx)) {
+  const parts = partitionsOf(t, ctx);
+  // One call per peer fetches the roots of every partition shared with it.
+  const rootsOf = new Map<NodeId, Map<number, Buffer>>();
+  const byPeer = new Map<NodeId, number[]>();
+  for (const { p, peers } of parts) for (const n of peers) byPeer.set(n, [...(byPeer.get(n) ?? []), p]);
+  await Promise.all(
+    [...byPeer].map(async ([n, ps]) => {
+      if (!isUp(n)) return;
+      try {
+        const roots = await call<Buffer[]>(n, 'roots', ps);
+        rootsOf.set(n, new Map(ps.map((p, i) => [p, Buffer.from(roots[i]!)])));
+      } catch {
+        stats.errors++;
+      }
+    }),
+  );
+  for (const { p, peers } of parts) {
     stats.partitions++;
     const myRoot = t.merkle.root(p);
     for (const peer of peers) {
-      if (!isUp(peer)) continue;
+      const theirRoot = rootsOf.get(peer)?.get(p);
+      if (!theirRoot) continue;
       try {
-        const theirRoot = Buffer.from(await call<Buffer>(peer, 'root', p));
         if (theirRoot.equals(myRoot)) continue;
         const theirs = (await call<Buffer[]>(peer, 'buckets', p)).map((b) => Buffer.from(b));
         const mine = t.merkle.buckets(p);

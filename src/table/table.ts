@@ -66,6 +66,7 @@ export class Table<E> {
       return true;
     });
     rpc.register(this.ep('root'), async (_f, _e, m) => this.merkle.root(m as number));
+    rpc.register(this.ep('roots'), async (_f, _e, m) => (m as number[]).map((p) => this.merkle.root(p)));
     rpc.register(this.ep('buckets'), async (_f, _e, m) => this.merkle.buckets(m as number));
     rpc.register(this.ep('items'), async (_f, _e, m) => {
       const { p, b } = m as { p: number; b: number };

@@ -1,5 +1,6 @@
 // What every admin operation receives, and the translation of model errors into HTTP statuses
 // with Garage's error code names where Garage has one.
+import type { ClusterHandle } from './cluster-handle.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../../model/store.ts';
 import type { Config } from '../../config/config.ts';
@@ -20,6 +21,8 @@ export interface AdminDeps {
   version: string;
   /** This node's layout role, until the layout module provides one (null: no role assigned). */
   role?: NodeRole | null;
+  /** The cluster runtime (absent in unit tests that exercise only keys and buckets). */
+  cluster?: ClusterHandle;
 }
 
 export interface AdminCtx {

@@ -1,0 +1,31 @@
+// What the admin API sees of the cluster runtime (node-cluster.ts provides it): peers, layout,
+// workers and per-node information, without the admin layer depending on the composition root.
+import type { Rpc } from '../../rpc/rpc.ts';
+import type { LayoutManager } from '../../layout/manager.ts';
+import type { Workers } from '../../util/worker.ts';
+import type { BlockReplication } from '../../block/replication.ts';
+import type { PeerInfo } from '../../net/index.ts';
+
+export interface ClusterNodeInfo {
+  id: string;
+  hostname: string;
+  version: string;
+  rpcAddr?: string;
+  dataDisk?: { avail: number; total: number };
+  metadataDisk?: { avail: number; total: number };
+  blocks: number;
+}
+
+export interface ClusterHandle {
+  net: {
+    readonly id: string;
+    peers(): PeerInfo[];
+    connect(idAtAddr: string): Promise<string>;
+    address(): { host: string; port: number };
+  };
+  rpc: Rpc;
+  layout: LayoutManager;
+  workers: Workers;
+  blockRepl: BlockReplication;
+  info(): Promise<ClusterNodeInfo>;
+}

@@ -1,0 +1,158 @@
+// The live layout of this node: holds the history, persists it, spreads it by gossip (push on
+// change, periodic pull), and answers the placement questions tables and blocks ask.
+import type { Rpc } from '../rpc/rpc.ts';
+import type { NodeId } from '../rpc/transport.ts';
+import { log } from '../util/log.ts';
+import type { LayoutHistory, NodeRole, Preview } from './types.ts';
+import {
+  allNodes,
+  apply,
+  current,
+  emptyHistory,
+  markAcked,
+  markSynced,
+  mergeHistory,
+  preview,
+  readNodes,
+  revert,
+  stage,
+  trim,
+  writeSets,
+} from './history.ts';
+import { canon } from './history.ts';
+
+export interface LayoutStore {
+  load(): LayoutHistory | undefined;
+  save(h: LayoutHistory): void;
+}
+
+export class LayoutManager {
+  private h: LayoutHistory;
+  private readonly rpc: Rpc;
+  private readonly persist: LayoutStore;
+  private readonly listeners: ((h: LayoutHistory) => void)[] = [];
+  /** Per-partition caches, rebuilt on every change: the hot path only indexes arrays. */
+  private readCache: NodeId[][] = [];
+  private writeCache: NodeId[][][] = [];
+  private allCache: NodeId[] = [];
+
+  constructor(rpc: Rpc, persist: LayoutStore, rf: number) {
+    this.rpc = rpc;
+    this.persist = persist;
+    this.h = persist.load() ?? emptyHistory(rf);
+    this.rebuild();
+    rpc.register('layout/get', async () => this.h);
+    rpc.register('layout/push', async (_f, _e, m) => {
+      this.merge(m as LayoutHistory);
+      return true;
+    });
+  }
+
+  history(): LayoutHistory {
+    return this.h;
+  }
+
+  onChange(cb: (h: LayoutHistory) => void): void {
+    this.listeners.push(cb);
+  }
+
+  /** True once some version gives this cluster storage nodes (before that, everything is local). */
+  hasStorage(): boolean {
+    return Object.values(current(this.h).roles).some((r) => r.capacity !== null);
+  }
+
+  zoneOf(id: NodeId): string | undefined {
+    for (let i = this.h.versions.length - 1; i >= 0; i--) {
+      const r = this.h.versions[i]!.roles[id];
+      if (r) return r.zone;
+    }
+    return undefined;
+  }
+
+  private rebuild(): void {
+    const me = this.rpc.id;
+    if (!this.hasStorage() && this.h.versions.length === 1) {
+      // No layout yet: this node alone holds everything (single-node dev mode, or before setup).
+      this.readCache = Array.from({ length: 256 }, () => [me]);
+      this.writeCache = Array.from({ length: 256 }, () => [[me]]);
+      this.allCache = [me];
+      return;
+    }
+    this.readCache = Array.from({ length: 256 }, (_, p) => readNodes(this.h, p));
+    this.writeCache = Array.from({ length: 256 }, (_, p) => writeSets(this.h, p));
+    const all = new Set(allNodes(this.h));
+    this.allCache = [...all];
+  }
+
+  /** Merges a history (from gossip or a local change); persists and notifies if it changed. */
+  merge(other: LayoutHistory): boolean {
+    const next = trim(mergeHistory(this.h, other));
+    if (canon(next) === canon(this.h)) return false;
+    const before = current(this.h).version;
+    this.h = next;
+    // Seeing a version means acknowledging it: writes from here will use it.
+    const v = current(this.h).version;
+    if ((this.h.ackMap[this.rpc.id] ?? -1) < v) this.h = markAcked(this.h, this.rpc.id, v);
+    this.persist.save(this.h);
+    this.rebuild();
+    if (v !== before) log.info({ version: v }, 'layout: new version');
+    for (const l of this.listeners) l(this.h);
+    this.push();
+    return true;
+  }
+
+  /** Pushes our history to every connected peer (best effort). */
+  push(): void {
+    for (const p of this.rpc.transport.peers()) {
+      if (!p.connected) continue;
+      this.rpc.call(p.id, 'layout/push', this.h, { timeoutMs: 10_000, priority: 'high' }).catch(() => {});
+    }
+  }
+
+  /** Pulls and merges every connected peer's history. */
+  async pull(): Promise<void> {
+    await Promise.all(
+      this.rpc.transport
+        .peers()
+        .filter((p) => p.connected)
+        .map(async (p) => {
+          try {
+            this.merge(await this.rpc.call<LayoutHistory>(p.id, 'layout/get', null, { timeoutMs: 10_000 }));
+          } catch {
+            // Unreachable peers are retried on the next round.
+          }
+        }),
+    );
+  }
+
+  stageRole(node: NodeId, role: NodeRole | null, now: number): void {
+    this.merge(stage(this.h, node, role, now));
+  }
+
+  revert(): void {
+    this.merge(revert(this.h));
+  }
+
+  preview(bytesPerReplica?: number): Preview {
+    return preview(this.h, { bytesPerReplica });
+  }
+
+  apply(version: number, now: number): void {
+    this.merge(apply(this.h, version, now));
+  }
+
+  markSynced(version: number): void {
+    this.merge(markSynced(this.h, this.rpc.id, version));
+  }
+
+  // Placement (table/replication.ts and block/replication.ts interfaces).
+  readNodes(p: number): NodeId[] {
+    return this.readCache[p]!;
+  }
+  writeSets(p: number): NodeId[][] {
+    return this.writeCache[p]!;
+  }
+  allNodes(): NodeId[] {
+    return this.allCache;
+  }
+}
