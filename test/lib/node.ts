@@ -24,6 +24,18 @@ export interface StartOptions {
   /** Keep the temp dir after stop() (also when GRENIER_TEST_KEEP=1). */
   keepDir?: boolean;
   env?: Record<string, string>;
+  /** Use this existing directory instead of a fresh temp dir (e.g. to create the node key first). */
+  dir?: string;
+  /** Fixed RPC port (default: a free one). */
+  rpcPort?: number;
+  /** `rpc_public_addr`: what other nodes dial (e.g. a delaying proxy in front of rpcPort). */
+  rpcPublicAddr?: string;
+  /** Cluster secret (64 hex; default random, i.e. a cluster of one). */
+  rpcSecret?: string;
+  /** `replication_factor` (default 1). */
+  replicationFactor?: number;
+  /** Create an access key with createBucket through the admin API once up (default true). */
+  createKey?: boolean;
 }
 
 export interface TestNode {
@@ -36,6 +48,8 @@ export interface TestNode {
   region: string;
   dir: string;
   configPath: string;
+  /** The RPC port the server binds (127.0.0.1). */
+  rpcPort: number;
   /** pid of the current server process (changes on restart). */
   readonly pid: number;
   /** Last output of the server process (stdout + stderr), for diagnostics. */
@@ -146,8 +160,9 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
   installExitHook();
   if (!existsSync(MAIN)) throw new Error(`startNode: ${MAIN} does not exist (the CLI entry point is missing)`);
   const region = opts.region ?? 'garage';
-  const dir = mkdtempSync(join(opts.parentDir ?? tmpdir(), 'grenier-test-'));
-  const [s3Port, webPort, adminPort, rpcPort] = await freePorts(4);
+  const dir = opts.dir ?? mkdtempSync(join(opts.parentDir ?? tmpdir(), 'grenier-test-'));
+  const [s3Port, webPort, adminPort, freeRpcPort] = await freePorts(4);
+  const rpcPort = opts.rpcPort ?? freeRpcPort!;
   const adminToken = randomBytes(24).toString('hex');
   const configPath = join(dir, 'grenier.toml');
   mkdirSync(join(dir, 'meta'), { recursive: true });
@@ -157,9 +172,10 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     [
       `metadata_dir = "${join(dir, 'meta')}"`,
       `data_dir = "${join(dir, 'data')}"`,
-      'replication_factor = 1',
-      `rpc_secret = "${randomBytes(32).toString('hex')}"`,
+      `replication_factor = ${opts.replicationFactor ?? 1}`,
+      `rpc_secret = "${opts.rpcSecret ?? randomBytes(32).toString('hex')}"`,
       `rpc_bind_addr = "127.0.0.1:${rpcPort}"`,
+      opts.rpcPublicAddr ? `rpc_public_addr = "${opts.rpcPublicAddr}"` : '',
       opts.extraConfig ?? '',
       '',
       '[s3_api]',
@@ -252,6 +268,7 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     region,
     dir,
     configPath,
+    rpcPort,
     get pid() {
       return child?.pid ?? -1;
     },
@@ -272,6 +289,7 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
 
   try {
     await spawnServer();
+    if (opts.createKey === false) return node;
     const k = await admin('CreateKey', { name: 'test', allow: { createBucket: true } });
     if (!k?.accessKeyId || !k?.secretAccessKey) throw new Error(`startNode: CreateKey gave no credentials: ${JSON.stringify(k)}`);
     if (k.permissions?.createBucket !== true) await admin('UpdateKey', { allow: { createBucket: true } }, `id=${encodeURIComponent(k.accessKeyId)}`);
