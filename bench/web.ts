@@ -1,0 +1,377 @@
+// Web section (issue 5): small-file GET req/s of a node's website endpoint vs Debian nginx serving
+// the same files from disk (both one process, wrk -t2 -c32 -d10s), then 50,000 sites vs 500:
+// req/s over all sites and the node's RSS. Sites past the first are written straight into the store.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startNode, freePort, run, type TestNode } from '../test/lib/node.ts';
+import { FastPrng } from '../test/lib/files.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { Store } from '../src/model/store.ts';
+import { newBucket, type Bucket } from '../src/model/bucket.ts';
+import type { Alias } from '../src/model/alias.ts';
+import type { ObjectEntry } from '../src/model/object.ts';
+import { heading, info, load1, loadString, parallel, printResult, result, rssDetail, type Result, type SectionOptions } from './lib.ts';
+
+const ROOT = 'web.localhost';
+const SITE = 'bench-site';
+const FILES = 100;
+const FILE_SIZE = 2048;
+const WRK = ['-t2', '-c32'];
+
+interface WrkResult {
+  reqPerSec: number;
+  requests: number;
+  non2xx: number;
+  errors: string;
+  latency: string;
+}
+
+/** A wrk Lua script cycling through pre-built requests (each thread starts at its own offset). */
+function wrkScript(dir: string, name: string, body: string): string {
+  const p = join(dir, `${name}.lua`);
+  writeFileSync(
+    p,
+    `local reqs = {}
+local n = 0
+local i = 0
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * 7919)
+  threads = threads + 1
+end
+function init(args)
+${body}
+  n = #reqs
+  i = (offset or 0) % n
+end
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  return reqs[i]
+end
+`,
+  );
+  return p;
+}
+
+/** Script for the 100-file site: rotates paths, one Host. */
+function filesScript(dir: string): string {
+  return wrkScript(
+    dir,
+    'files',
+    `  for k = 0, ${FILES - 1} do
+    reqs[#reqs + 1] = wrk.format("GET", string.format("/f%03d.html", k), { ["Host"] = "${SITE}.${ROOT}" })
+  end`,
+  );
+}
+
+/** Script for n sites: rotates Host over s0..s<n-1>, GET /. */
+function sitesScript(dir: string, n: number, name: string): string {
+  return wrkScript(
+    dir,
+    name,
+    `  for k = 0, ${n - 1} do
+    reqs[#reqs + 1] = wrk.format("GET", "/", { ["Host"] = "s" .. k .. ".${ROOT}" })
+  end`,
+  );
+}
+
+async function wrk(url: string, script: string, seconds: number): Promise<WrkResult> {
+  const r = await run('wrk', [...WRK, `-d${seconds}s`, '-s', script, url], { timeoutMs: (seconds + 60) * 1000 });
+  if (r.code !== 0) throw new Error(`wrk failed (${r.code}): ${r.stderr}${r.stdout}`);
+  const rps = /Requests\/sec:\s*([\d.]+)/.exec(r.stdout);
+  if (!rps) throw new Error(`wrk output without Requests/sec:\n${r.stdout}`);
+  return {
+    reqPerSec: Number(rps[1]),
+    requests: Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0),
+    non2xx: Number(/Non-2xx or 3xx responses:\s*(\d+)/.exec(r.stdout)?.[1] ?? 0),
+    errors: /Socket errors:.*/.exec(r.stdout)?.[0] ?? '',
+    latency: /Latency\s+(\S+)\s+(\S+)\s+(\S+)/.exec(r.stdout)?.slice(1, 4).join('/') + ' avg/stdev/max',
+  };
+}
+
+/** wrk with a short warm-up first; throws if any answer was not 2xx/3xx. */
+async function measure(what: string, url: string, script: string, seconds: number): Promise<WrkResult> {
+  await wrk(url, script, Math.max(1, Math.round(seconds / 4)));
+  const w = await wrk(url, script, seconds);
+  if (w.non2xx > 0) throw new Error(`${what}: ${w.non2xx} of ${w.requests} answers were not 2xx/3xx`);
+  if (w.errors) info(`${what}: ${w.errors}`);
+  info(`${what}: ${w.reqPerSec.toFixed(0)} req/s (${w.requests} requests; latency ${w.latency}) [${loadString()}]`);
+  return w;
+}
+
+/** GET with an exact Host header (fetch cannot set one). */
+function hostGet(url: string, host: string, path: string): Promise<{ status: number; body: Buffer }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, headers: { host }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function expectPage(url: string, host: string, path: string, want: Buffer): Promise<void> {
+  const r = await hostGet(url, host, path);
+  if (r.status !== 200 || !r.body.equals(want)) throw new Error(`GET http://${host}${path} via ${url}: status ${r.status}, ${r.body.length} bytes (wanted 200, ${want.length} bytes)`);
+}
+
+interface Nginx {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Debian nginx, one worker, serving `root` from a generated config in `dir`, in the foreground. */
+async function startNginx(dir: string, root: string): Promise<Nginx> {
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, `${d}_temp`), { recursive: true });
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+error_log ${join(dir, 'error.log')} warn;
+pid ${join(dir, 'nginx.pid')};
+events { worker_connections 1024; }
+http {
+  access_log off;
+  # Node keeps a client connection for any number of requests; so does this nginx.
+  keepalive_requests 1000000;
+  sendfile on;
+  types { text/html html; }
+  default_type application/octet-stream;
+  client_body_temp_path ${join(dir, 'client_body_temp')};
+  proxy_temp_path ${join(dir, 'proxy_temp')};
+  fastcgi_temp_path ${join(dir, 'fastcgi_temp')};
+  uwsgi_temp_path ${join(dir, 'uwsgi_temp')};
+  scgi_temp_path ${join(dir, 'scgi_temp')};
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }
+}
+`,
+  );
+  const child: ChildProcess = spawn('/usr/sbin/nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
+    try {
+      await hostGet(url, 'x', '/');
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('nginx did not answer within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null || child.signalCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGQUIT');
+      }),
+  };
+}
+
+/** The index page of site s<i>: 2 KiB, different per site. */
+function sitePage(i: number): Buffer {
+  const b = new FastPrng(100_000 + i).bytes(FILE_SIZE);
+  for (let k = 0; k < b.length; k++) b[k] = 0x20 + (b[k]! % 95); // printable, like HTML
+  return b;
+}
+
+/** With the node stopped, writes website buckets s<from>..s<to-1> (alias, website config and an
+ *  inline index.html each) straight into its store, in batches; returns seconds taken. */
+async function addSites(node: TestNode, from: number, to: number): Promise<number> {
+  const t0 = performance.now();
+  await node.kill('SIGTERM');
+  const c = loadConfig(node.configPath);
+  const store = new Store({
+    metadataDir: c.metadata_dir,
+    dataDir: c.data_dir,
+    blockSize: c.block_size,
+    compression: c.compression_level,
+    dataFsync: c.data_fsync,
+    metadataFsync: c.metadata_fsync,
+    inlineThreshold: c.inline_threshold,
+  });
+  try {
+    for (let start = from; start < to; start += 5000) {
+      const buckets: Bucket[] = [];
+      const aliases: Alias[] = [];
+      const objects: ObjectEntry[] = [];
+      for (let i = start; i < Math.min(to, start + 5000); i++) {
+        const t = store.ts();
+        const b = newBucket(store.newUuid() + store.newUuid().slice(0, 32), t);
+        const name = `s${i}`;
+        b.aliases[name] = { t, v: true };
+        b.website = { t, v: { indexDocument: 'index.html' } };
+        buckets.push(b);
+        aliases.push({ name, bucket: { t, v: b.id } });
+        const page = sitePage(i);
+        objects.push({
+          bucket: b.id,
+          key: 'index.html',
+          versions: [
+            {
+              uuid: store.newUuid(),
+              ts: t,
+              state: 'complete',
+              nullVersion: true,
+              deleteMarker: false,
+              multipart: false,
+              meta: { size: page.length, etag: createHash('md5').update(page).digest('hex'), headers: [['content-type', 'text/html']] },
+              inline: page,
+            },
+          ],
+        });
+      }
+      store.buckets.local.insertMany(buckets);
+      store.aliases.local.insertMany(aliases);
+      store.objects.local.insertMany(objects);
+    }
+  } finally {
+    await store.close();
+  }
+  await node.restart();
+  return (performance.now() - t0) / 1000;
+}
+
+const mib = (x: number) => x.toFixed(0);
+
+export async function webSection(opts: SectionOptions): Promise<Result[]> {
+  heading('web');
+  const results: Result[] = [];
+  const seconds = Math.max(2, Math.round(10 * opts.scale));
+  const tmp = mkdtempSync(join(tmpdir(), 'grenier-bench-web-'));
+  chmodSync(tmp, 0o755); // nginx workers may run as another user
+  const node = await startNode();
+  let nginx: Nginx | undefined;
+  try {
+    info(`grenier node pid ${node.pid}: one process (S3, admin and web listeners share one event loop); nginx: worker_processes 1, access_log off`);
+    info(`load generator: wrk ${WRK.join(' ')} -d${seconds}s (after a ${Math.max(1, Math.round(seconds / 4))} s warm-up), on the same 2-CPU machine`);
+
+    // --- one site with 100 files of 2 KiB, and the same files on disk for nginx ---
+    const s3 = new S3Client({
+      endpoint: node.s3Url,
+      forcePathStyle: true,
+      region: node.region,
+      credentials: { accessKeyId: node.keyId, secretAccessKey: node.secret },
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: SITE }));
+    await node.admin('UpdateBucket', { websiteAccess: { enabled: true, indexDocument: 'index.html' } }, `globalAlias=${SITE}`);
+    const www = join(tmp, 'www');
+    mkdirSync(www);
+    chmodSync(www, 0o755);
+    const g = new FastPrng(5);
+    const files = Array.from({ length: FILES }, (_, k) => ({ name: `f${String(k).padStart(3, '0')}.html`, body: g.bytes(FILE_SIZE) }));
+    for (const f of files) writeFileSync(join(www, f.name), f.body);
+    await parallel(16, files.length, async (k) => {
+      await s3.send(new PutObjectCommand({ Bucket: SITE, Key: files[k]!.name, Body: files[k]!.body, ContentType: 'text/html' }));
+    });
+    s3.destroy();
+    await expectPage(node.webUrl, `${SITE}.${ROOT}`, '/f042.html', files[42]!.body);
+    nginx = await startNginx(tmp, www);
+    await expectPage(nginx.url, 'localhost', '/f042.html', files[42]!.body);
+    info(`${FILES} files of ${FILE_SIZE} bytes in site ${SITE}.${ROOT} (written through S3) and in ${www} for nginx`);
+
+    const script = filesScript(tmp);
+    let l0 = load1();
+    const gw = await measure('grenier web, 1 site', node.webUrl, script, seconds);
+    const nw = await measure('nginx', nginx.url, script, seconds);
+    results.push(
+      result({ section: 'web', name: `GET 2KiB (${FILES} paths)`, unit: 'req/s', grenier: gw.reqPerSec, reference: nw.reqPerSec, referenceName: 'nginx', goal: 0.6, loadStart: l0 }),
+    );
+    printResult(results.at(-1)!);
+    await nginx.stop();
+    nginx = undefined;
+
+    // --- 500 sites, then 50,000: requests rotate over every site (GET / → its index.html) ---
+    const SMALL = 500;
+    const BIG = Math.max(SMALL * 2, Math.round(50_000 * Math.min(1, opts.scale)));
+    let took = await addSites(node, 0, SMALL);
+    info(`wrote ${SMALL} sites into the stopped node's store and restarted it in ${took.toFixed(1)} s`);
+    await expectPage(node.webUrl, `s123.${ROOT}`, '/', sitePage(123));
+    const idleSmall = rssDetail(node.pid);
+    const smallScript = sitesScript(tmp, SMALL, 'sites-small');
+    l0 = load1();
+    const ws = await measure(`grenier web, ${SMALL} sites, rotating over all`, node.webUrl, smallScript, seconds);
+    const rssSmall = rssDetail(node.pid);
+
+    took = await addSites(node, SMALL, BIG);
+    info(`wrote ${BIG - SMALL} more sites (${BIG} in all) into the stopped store and restarted it in ${took.toFixed(1)} s`);
+    await expectPage(node.webUrl, `s${BIG - 1}.${ROOT}`, '/', sitePage(BIG - 1));
+    const idleBig = rssDetail(node.pid);
+    const bigScript = sitesScript(tmp, BIG, 'sites-big');
+    const wb = await measure(`grenier web, ${BIG} sites, rotating over all`, node.webUrl, bigScript, seconds);
+    const rssBig = rssDetail(node.pid);
+    const wbHot = await measure(`grenier web, ${BIG} sites, rotating over ${SMALL} of them`, node.webUrl, smallScript, seconds);
+    const label = BIG === 50_000 ? '50k' : String(BIG);
+    results.push(
+      result({
+        section: 'web',
+        name: `GET / ${label} vs ${SMALL} sites`,
+        unit: 'req/s',
+        grenier: wb.reqPerSec,
+        reference: ws.reqPerSec,
+        referenceName: `${SMALL} sites`,
+        goal: 0.9,
+        loadStart: l0,
+        note: `requests rotate over all sites (each thread from its own offset), so with ${BIG} sites most are a site's first visit (host-cache miss)`,
+      }),
+    );
+    printResult(results.at(-1)!);
+    results.push(
+      result({
+        section: 'web',
+        name: `GET / ${label} sites, ${SMALL} hot vs ${SMALL} sites`,
+        unit: 'req/s',
+        grenier: wbHot.reqPerSec,
+        reference: ws.reqPerSec,
+        referenceName: `${SMALL} sites`,
+        goal: 0.9,
+        loadStart: l0,
+        note: `same ${SMALL} hosts requested in both: the cost of the larger tables alone`,
+      }),
+    );
+    printResult(results.at(-1)!);
+    results.push(
+      result({
+        section: 'web',
+        name: `RSS ${label} vs ${SMALL} sites`,
+        unit: 'MiB',
+        grenier: rssBig.rss,
+        reference: rssSmall.rss,
+        referenceName: `${SMALL} sites`,
+        loadStart: l0,
+        note:
+          `node VmRSS right after the measured wrk run over all sites (fresh restart before each); ` +
+          `anon/file-backed(LMDB map) ${mib(rssBig.anon)}/${mib(rssBig.file)} vs ${mib(rssSmall.anon)}/${mib(rssSmall.file)} MiB; ` +
+          `idle after restart ${mib(idleBig.rss)} vs ${mib(idleSmall.rss)} MiB`,
+      }),
+    );
+    printResult(results.at(-1)!);
+  } finally {
+    await nginx?.stop();
+    await node.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return results;
+}
