@@ -5,6 +5,8 @@ import { CliError } from './client.ts';
 import { registerKey } from './key.ts';
 import { registerBucket } from './bucket.ts';
 import { registerStatus } from './status.ts';
+import { registerSite } from './site.ts';
+import { registerQuotaRequest } from './quota-request.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerKey(program);
   registerBucket(program);
+  registerSite(program);
+  registerQuotaRequest(program);
   return program;
 }
 

@@ -12,6 +12,8 @@ import { SiteResolver, normalizeHost, type Site } from './sites.ts';
 import { decodePath } from './path.ts';
 import { redirectAll, routingRedirect, type Redirect, type RequestOrigin } from './routing.ts';
 import { contentTypeFor } from './mime.ts';
+import { DeployResolver } from './deploys.ts';
+import { blobKey } from '../model/site.ts';
 
 export interface WebOptions {
   rootDomain?: string;
@@ -40,12 +42,14 @@ interface Ctx {
 export class WebHandler {
   readonly store: Store;
   readonly sites: SiteResolver;
+  readonly deploys: DeployResolver;
   private readonly index: string;
 
   constructor(store: Store, opts: WebOptions) {
     this.store = store;
     this.index = opts.index || 'index.html';
     this.sites = new SiteResolver(store, { rootDomain: opts.rootDomain, capacity: opts.cacheCapacity });
+    this.deploys = new DeployResolver(store);
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -115,10 +119,18 @@ export class WebHandler {
     return this.notFound(ctx, site);
   }
 
+  /** The version serving `key`: through the current deploy's manifest when the site has one
+   *  (the blob, with the manifest's content type), else the bucket's own key. */
   private async live(site: Site, key: string): Promise<ObjectVersion | undefined> {
     if (key === '' || Buffer.byteLength(key) > 1024) return undefined;
-    const v = liveVersion(await this.store.objects.get(site.bucketId, key));
-    return v?.meta ? v : undefined;
+    const d = await this.deploys.lookup(site.bucketId, key);
+    if (d.kind === 'missing') return undefined;
+    const stored = d.kind === 'file' ? blobKey(d.file.sha256) : key;
+    const v = liveVersion(await this.store.objects.get(site.bucketId, stored));
+    if (!v?.meta) return undefined;
+    if (d.kind === 'none') return v;
+    const headers = v.meta.headers.filter(([k]) => k !== 'content-type');
+    return { ...v, meta: { ...v.meta, headers: [...headers, ['content-type', d.file.type]] } };
   }
 
   private async sendObject(ctx: Ctx, site: Site, key: string, v: ObjectVersion): Promise<void> {

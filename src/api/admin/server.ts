@@ -12,6 +12,7 @@ import { fromModelError, type AdminDeps, type Handler } from './context.ts';
 import { CLUSTER_OPS } from './cluster.ts';
 import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
+import { SITE_OPS, handleSiteOp } from './site.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
@@ -89,6 +90,11 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       return;
     }
     const m = /^\/v2\/([A-Za-z]+)$/.exec(path);
+    // Site and quota endpoints also accept site owners' keys, and stream blob uploads.
+    if (m && Object.hasOwn(SITE_OPS, m[1]!)) {
+      op = m[1]!;
+      return await handleSiteOp(deps, req, res, op, query);
+    }
     const handler = m ? OPS[m[1]!] : undefined;
     if (!m || !handler) throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${req.method} ${path}`);
     op = m[1]!;

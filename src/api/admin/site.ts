@@ -1,0 +1,247 @@
+// Site endpoints of the admin API (create, list, info, delete, blob upload, publish, rollback),
+// callable by admins and, for their own sites, by owners signing with their access key
+// (site-auth.ts). They have their own dispatcher because the blob upload streams a raw body.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sha256Hex } from '../../util/hash.ts';
+import { findKey, ModelError } from '../../model/bucket-ops.ts';
+import { mayManage, parseSize } from '../../model/quota-request.ts';
+import {
+  blobExists,
+  createSite,
+  deleteSite,
+  deployStats,
+  isSha256,
+  listSites,
+  loadManifest,
+  missingBlobs,
+  publishDeploy,
+  putBlob,
+  retainedBytes,
+  rollback,
+  siteTables,
+  validateFiles,
+  type Manifest,
+  type SiteRef,
+} from '../../model/site.ts';
+import type { Store } from '../../model/store.ts';
+import { AdminError, badRequest, sendJson, str } from './http.ts';
+import type { AdminDeps } from './context.ts';
+import { authenticate } from './site-auth.ts';
+import { QUOTA_OPS } from './quota.ts';
+import { forbidden, siteFor, type SiteOp } from './site-context.ts';
+
+export type { SiteCtx, SiteOp } from './site-context.ts';
+
+const MAX_JSON = 32 * 1024 * 1024;
+
+/** HTTP statuses of the model errors only these endpoints raise (others: context.ts). */
+const STATUS: Record<string, number> = {
+  NoSuchSite: 404,
+  QuotaExceeded: 403,
+  InvalidSize: 400,
+  InvalidState: 409,
+  MissingBlobs: 409,
+  BadDigest: 400,
+  IncompleteBody: 400,
+  NoPreviousDeploy: 409,
+};
+
+async function manifests(store: Store, ref: SiteRef): Promise<{ current: Manifest | null; previous: Manifest | null }> {
+  const d = ref.site.deploys.v;
+  return {
+    current: d.current ? ((await loadManifest(store, ref.bucket.id, d.current)) ?? null) : null,
+    previous: d.previous ? ((await loadManifest(store, ref.bucket.id, d.previous)) ?? null) : null,
+  };
+}
+
+export async function siteInfo(store: Store, ref: SiteRef): Promise<Record<string, unknown>> {
+  const usage = await store.usage(ref.bucket.id);
+  const m = await manifests(store, ref);
+  const retained = [m.current, m.previous].filter((x): x is Manifest => x !== null);
+  const owners = Object.entries(ref.bucket.keys)
+    .filter(([, p]) => p.v.owner)
+    .map(([id]) => id)
+    .sort();
+  const w = ref.bucket.website.v;
+  const pending = (await siteTables(store).requests.range('quota_request')).filter((r) => r.bucket === ref.bucket.id && r.decision.v.state === 'pending').length;
+  return {
+    domain: ref.site.domain,
+    bucketId: ref.bucket.id,
+    created: new Date(ref.site.created).toISOString(),
+    owners,
+    website: w ? { indexDocument: w.indexDocument ?? null, errorDocument: w.errorDocument ?? null } : null,
+    usage: { bytes: usage.bytes, objects: usage.objects },
+    quotas: { ...ref.bucket.quotas.v },
+    currentDeploy: m.current ? deployStats(m.current) : null,
+    previousDeploy: m.previous ? deployStats(m.previous) : null,
+    retainedBytes: retainedBytes(retained),
+    pendingQuotaRequests: pending,
+  };
+}
+
+const listSitesOp: SiteOp = {
+  method: 'GET',
+  async run(c) {
+    const store = c.deps.store;
+    const out = [];
+    for (const s of await listSites(store)) {
+      const b = await store.bucketById(s.bucket);
+      if (!b || !mayManage(c.principal, b)) continue;
+      const u = await store.usage(b.id);
+      out.push({ domain: s.domain, bucketId: b.id, currentDeploy: s.deploys.v.current, usage: u, quotas: { ...b.quotas.v } });
+    }
+    return out.sort((a, z) => (a.domain < z.domain ? -1 : 1));
+  },
+};
+
+const createSiteOp: SiteOp = {
+  method: 'POST',
+  adminOnly: true,
+  async run(c) {
+    const store = c.deps.store;
+    const domain = str(c.body, 'domain', true);
+    const owner = await findKey(store, str(c.body, 'owner', true));
+    const maxSizeRaw = c.body.maxSize;
+    if (maxSizeRaw !== undefined && typeof maxSizeRaw !== 'number' && typeof maxSizeRaw !== 'string') throw badRequest('field "maxSize" must be bytes or a size like "50MB"');
+    const ref = await createSite(store, domain, owner, {
+      indexDocument: str(c.body, 'indexDocument') || c.deps.config.s3_web.index || 'index.html',
+      errorDocument: str(c.body, 'errorDocument') || undefined,
+      maxSize: maxSizeRaw === undefined ? undefined : parseSize(maxSizeRaw as string | number),
+    });
+    return siteInfo(store, ref);
+  },
+};
+
+const siteInfoOp: SiteOp = { method: 'GET', run: async (c) => siteInfo(c.deps.store, await siteFor(c)) };
+
+const deleteSiteOp: SiteOp = {
+  method: 'POST',
+  adminOnly: true,
+  async run(c) {
+    const ref = await siteFor(c);
+    await deleteSite(c.deps.store, ref);
+    return { domain: ref.site.domain, bucketId: ref.bucket.id, deleted: true };
+  },
+};
+
+const checkBlobsOp: SiteOp = {
+  method: 'POST',
+  async run(c) {
+    const ref = await siteFor(c);
+    const list = c.body.sha256;
+    if (!Array.isArray(list) || !list.every(isSha256)) throw badRequest('field "sha256" must be a list of 64-hex-character hashes');
+    return { missing: await missingBlobs(c.deps.store, ref.bucket.id, list) };
+  },
+};
+
+const putBlobOp: SiteOp = {
+  method: 'PUT',
+  raw: true,
+  async run(c) {
+    const ref = await siteFor(c);
+    const sha = c.query.get('sha256');
+    if (!isSha256(sha)) throw badRequest('query parameter "sha256" must be 64 lowercase hex characters');
+    // An owner signed the body's hash: content addressing makes it the blob's name.
+    if (c.bodySha256 !== undefined && c.bodySha256 !== sha) throw badRequest('X-Grenier-Content-SHA256 must equal the sha256 query parameter');
+    const cl = c.req.headers['content-length'];
+    const declared = cl === undefined ? undefined : Number(cl);
+    if (declared !== undefined && !Number.isSafeInteger(declared)) throw badRequest(`invalid Content-Length "${cl}"`);
+    if (await blobExists(c.deps.store, ref.bucket.id, sha)) {
+      c.req.resume();
+      return { sha256: sha, stored: false };
+    }
+    const r = await putBlob(c.deps.store, ref, sha, c.req, declared);
+    return { sha256: sha, stored: r.stored, size: r.size };
+  },
+};
+
+const getDeployOp: SiteOp = {
+  method: 'GET',
+  async run(c) {
+    const ref = await siteFor(c);
+    const id = c.query.get('id') ?? ref.site.deploys.v.current;
+    if (!id) return { id: null, files: {} };
+    const m = await loadManifest(c.deps.store, ref.bucket.id, id);
+    if (!m) throw new AdminError(404, 'NoSuchDeploy', `site ${ref.site.domain} has no deploy ${id}`);
+    return m;
+  },
+};
+
+const publishOp: SiteOp = {
+  method: 'POST',
+  async run(c) {
+    const ref = await siteFor(c);
+    const files = validateFiles(c.body.files);
+    return publishDeploy(c.deps.store, ref, files);
+  },
+};
+
+const rollbackOp: SiteOp = {
+  method: 'POST',
+  async run(c) {
+    const ref = await siteFor(c);
+    return rollback(c.deps.store, ref);
+  },
+};
+
+export const SITE_OPS: Record<string, SiteOp> = {
+  ListSites: listSitesOp,
+  CreateSite: createSiteOp,
+  GetSiteInfo: siteInfoOp,
+  DeleteSite: deleteSiteOp,
+  CheckSiteBlobs: checkBlobsOp,
+  PutSiteBlob: putBlobOp,
+  GetSiteDeploy: getDeployOp,
+  PublishSiteDeploy: publishOp,
+  RollbackSite: rollbackOp,
+  ...QUOTA_OPS,
+};
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let len = 0;
+  for await (const chunk of req) {
+    len += (chunk as Buffer).length;
+    if (len > MAX_JSON) throw new AdminError(413, 'PayloadTooLarge', `request body exceeds ${MAX_JSON} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+function parseJson(buf: Buffer): Record<string, unknown> {
+  const text = buf.toString('utf8').trim();
+  if (text === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** Runs a site operation: authenticate, check method and rights, read and verify the body. */
+export async function handleSiteOp(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
+  const op = SITE_OPS[name]!;
+  const { principal, bodySha256 } = authenticate(req, deps.store, deps.config.admin.admin_token);
+  if (req.method !== op.method && !(op.method === 'GET' && req.method === 'HEAD')) {
+    res.setHeader('allow', op.method);
+    throw new AdminError(405, 'MethodNotAllowed', `${name} takes ${op.method}, not ${req.method}`);
+  }
+  if (op.adminOnly && !principal.admin) throw forbidden(`${name} needs the admin token`);
+  let body: Record<string, unknown> = {};
+  if (!op.raw) {
+    const raw = await readBody(req);
+    if (bodySha256 !== undefined && sha256Hex(raw) !== bodySha256) throw badRequest('the body does not match X-Grenier-Content-SHA256');
+    if (op.method !== 'GET') body = parseJson(raw);
+  }
+  let out: unknown;
+  try {
+    out = await op.run({ deps, req, query, principal, body, bodySha256 });
+  } catch (e) {
+    if (e instanceof ModelError && STATUS[e.code]) throw new AdminError(STATUS[e.code]!, e.code, e.message);
+    throw e;
+  }
+  sendJson(res, 200, out ?? {});
+}

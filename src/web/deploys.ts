@@ -1,0 +1,118 @@
+// Request path → deployed file, for sites published with `grenier site deploy`. The current
+// deploy id comes from the local copy of the site table (replicated everywhere) through a small
+// cache the table's update hook invalidates; manifests are loaded lazily on first use and kept in
+// an LRU bounded by total file count. Manifests never change once written (a deploy gets a new
+// id), so a switch or rollback only has to change which id a site points at: O(1) per request
+// whatever the number of sites.
+import type { Store } from '../model/store.ts';
+import { loadManifest, siteTables, type ManifestFile } from '../model/site.ts';
+
+/** What a site serves for a path: `none` = the site has no deploy (serve plain bucket keys). */
+export type DeployLookup = { kind: 'none' } | { kind: 'missing' } | { kind: 'file'; file: ManifestFile };
+
+export interface DeployResolverOptions {
+  /** Most manifest entries (files) kept in memory across all sites (default 1,000,000). */
+  maxFiles?: number;
+  /** Most site → current-deploy answers cached (default 100,000). */
+  maxSites?: number;
+}
+
+interface Loaded {
+  files: Map<string, ManifestFile>;
+  weight: number;
+}
+
+export class DeployResolver {
+  private readonly store: Store;
+  private readonly maxFiles: number;
+  private readonly maxSites: number;
+  /** bucket id → current deploy id (null: no deploy). */
+  private readonly current = new Map<string, string | null>();
+  /** `${bucket}/${deploy}` → manifest being loaded or loaded; Map order is recency order. */
+  private readonly manifests = new Map<string, Promise<Loaded>>();
+  private readonly weights = new Map<string, number>();
+  private files = 0;
+  loads = 0;
+
+  constructor(store: Store, opts: DeployResolverOptions = {}) {
+    this.store = store;
+    this.maxFiles = Math.max(1, opts.maxFiles ?? 1_000_000);
+    this.maxSites = Math.max(1, opts.maxSites ?? 100_000);
+    // Runs in the transaction that changes the entry: the next request sees the new deploy.
+    siteTables(store).sites.local.onUpdate((before, after) => {
+      this.current.delete(after.bucket);
+      const keep = new Set([after.deploys.v.current, after.deploys.v.previous]);
+      for (const id of [before?.deploys.v.current, before?.deploys.v.previous]) if (id && !keep.has(id)) this.drop(`${after.bucket}/${id}`);
+    });
+  }
+
+  /** Cached manifests' total file count (for tests and metrics). */
+  get cachedFiles(): number {
+    return this.files;
+  }
+
+  private currentDeploy(bucketId: string): string | null {
+    const hit = this.current.get(bucketId);
+    if (hit !== undefined) {
+      this.current.delete(bucketId);
+      this.current.set(bucketId, hit);
+      return hit;
+    }
+    const s = siteTables(this.store).sites.local.get('site', bucketId);
+    const id = s && !s.deleted.v ? s.deploys.v.current : null;
+    this.current.set(bucketId, id);
+    if (this.current.size > this.maxSites) this.current.delete(this.current.keys().next().value as string);
+    return id;
+  }
+
+  async lookup(bucketId: string, key: string): Promise<DeployLookup> {
+    const id = this.currentDeploy(bucketId);
+    if (!id) return { kind: 'none' };
+    const m = await this.manifest(bucketId, id);
+    const file = m.files.get(key);
+    return file ? { kind: 'file', file } : { kind: 'missing' };
+  }
+
+  private manifest(bucketId: string, id: string): Promise<Loaded> {
+    const k = `${bucketId}/${id}`;
+    const hit = this.manifests.get(k);
+    if (hit) {
+      this.manifests.delete(k);
+      this.manifests.set(k, hit);
+      return hit;
+    }
+    this.loads++;
+    const p = loadManifest(this.store, bucketId, id).then((m) => {
+      if (!m) throw new Error(`deploy ${id} of bucket ${bucketId} has no manifest`);
+      const files = new Map(Object.entries(m.files));
+      return { files, weight: files.size };
+    });
+    this.manifests.set(k, p);
+    p.then(
+      (l) => {
+        if (this.manifests.get(k) !== p) return;
+        this.weights.set(k, l.weight);
+        this.files += l.weight;
+        this.evict(k);
+      },
+      () => {
+        if (this.manifests.get(k) === p) this.manifests.delete(k);
+      },
+    );
+    return p;
+  }
+
+  private evict(keep: string): void {
+    for (const k of this.manifests.keys()) {
+      if (this.files <= this.maxFiles) return;
+      // The manifest just loaded stays even if it alone is over the bound: it is in use.
+      if (k !== keep) this.drop(k);
+    }
+  }
+
+  private drop(k: string): void {
+    if (!this.manifests.delete(k)) return;
+    this.files -= this.weights.get(k) ?? 0;
+    this.weights.delete(k);
+  }
+}
