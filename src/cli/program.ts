@@ -7,12 +7,17 @@ import { registerBucket } from './bucket.ts';
 import { registerStatus } from './status.ts';
 import { registerSite } from './site.ts';
 import { registerQuotaRequest } from './quota-request.ts';
+import { registerNode } from './node.ts';
+import { registerLayout } from './layout.ts';
+import { registerWorker } from './worker.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
   const program = new Command('grenier')
     .description('Grenier: S3-compatible object store and static web host')
-    .version('0.1.0', '-V, --version')
+    // Only -V at this level: a root --version would also swallow `layout apply --version N`
+    // (commander matches root options after subcommands); main() maps a leading --version to -V.
+    .version('0.1.0', '-V', 'output the version number (also --version)')
     .option('-c, --config <file>', 'node config file (default: $GRENIER_CONFIG, $GRENIER_ADMIN_URL, or ./data/grenier.toml)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -26,6 +31,9 @@ export function buildProgram(): Command {
       await runServer({ config: cmd.optsWithGlobals().config as string | undefined });
     });
   registerStatus(program);
+  registerNode(program);
+  registerLayout(program);
+  registerWorker(program);
   registerKey(program);
   registerBucket(program);
   registerSite(program);
@@ -35,7 +43,8 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    const args = argv[2] === '--version' ? [...argv.slice(0, 2), '-V', ...argv.slice(3)] : argv;
+    await buildProgram().parseAsync(args);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -9,15 +9,32 @@ import { log } from '../../util/log.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
 import { AdminError, readJson, sendJson, sendText } from './http.ts';
 import { fromModelError, type AdminDeps, type Handler } from './context.ts';
-import { CLUSTER_OPS } from './cluster.ts';
+import { CLUSTER_OPS, readJsonOrArray } from './cluster.ts';
+import { LAYOUT_OPS } from './layout.ts';
+import { WORKER_OPS } from './workers.ts';
 import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
+import { ROUTE_OPS, ROUTE_READS } from './route.ts';
+import { CERT_OPS, CERT_READS } from './cert.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
-const OPS: Record<string, Handler> = { ...CLUSTER_OPS, ...KEY_OPS, ...BUCKET_OPS };
-const READS = new Set(['GetClusterStatus', 'GetClusterHealth', 'GetNodeInfo', 'ListKeys', 'GetKeyInfo', 'ListBuckets', 'GetBucketInfo']);
+const OPS: Record<string, Handler> = { ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS };
+const READS = new Set([
+  'GetClusterStatus',
+  'GetClusterHealth',
+  'GetNodeInfo',
+  'GetClusterLayout',
+  'GetClusterLayoutHistory',
+  'ListWorkers',
+  'ListKeys',
+  'GetKeyInfo',
+  'ListBuckets',
+  'GetBucketInfo',
+]);
+/** Operations whose body Garage defines as a bare JSON array. */
+const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);
 
 export function createAdminServer(deps: AdminDeps): Server {
   return createServer({ headersTimeout: 30_000, requestTimeout: 60_000 }, (req, res) => {
@@ -106,7 +123,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       res.setHeader('allow', method);
       throw new AdminError(405, 'MethodNotAllowed', `${op} takes ${method}, not ${req.method}`);
     }
-    const body = method === 'POST' ? await readJson(req) : {};
+    const body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req) : readJson(req)) : {};
     const out = await handler({ deps, req, query, body });
     if (out === undefined) {
       res.writeHead(200, { 'content-length': 0 });
