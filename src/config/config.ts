@@ -31,7 +31,25 @@ export interface Config {
   s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string };
   s3_web: { bind_addr: string; root_domain?: string; index: string };
   admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string };
+  /** The HTTPS front (ARCHITECTURE §8); absent unless the config has a [front] section. */
+  front?: FrontConfig;
 }
+
+export interface FrontConfig {
+  http_bind_addr: string;
+  https_bind_addr: string;
+  acme_directory: string;
+  acme_email?: string;
+  /** Extra CA (PEM file) trusted for the ACME directory: a private CA, or pebble in tests. */
+  acme_ca_cert?: string;
+  /** Order certificates for route hosts and domain-name website aliases without being asked. */
+  auto_certificates: boolean;
+  renew_before_days: number;
+  cert_check_interval_secs: number;
+  health_check_interval_secs: number;
+}
+
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
 type Spec = Record<string, { type: 'string' | 'int' | 'bool' | 'strings' | 'level'; required?: boolean; default?: unknown }>;
 
@@ -72,6 +90,17 @@ const SECTIONS: Record<string, Spec> = {
     api_bind_addr: { type: 'string', default: '[::]:3903' },
     admin_token: { type: 'string' },
     metrics_token: { type: 'string' },
+  },
+  front: {
+    http_bind_addr: { type: 'string', default: '[::]:80' },
+    https_bind_addr: { type: 'string', default: '[::]:443' },
+    acme_directory: { type: 'string', default: LETS_ENCRYPT_DIRECTORY },
+    acme_email: { type: 'string' },
+    acme_ca_cert: { type: 'string' },
+    auto_certificates: { type: 'bool', default: true },
+    renew_before_days: { type: 'int', default: 30 },
+    cert_check_interval_secs: { type: 'int', default: 3600 },
+    health_check_interval_secs: { type: 'int', default: 10 },
   },
 };
 
@@ -146,9 +175,29 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
   checkAddr('s3_api.api_bind_addr', cfg.s3_api.api_bind_addr);
   checkAddr('s3_web.bind_addr', cfg.s3_web.bind_addr);
   checkAddr('admin.api_bind_addr', cfg.admin.api_bind_addr);
+  if (sections.front === undefined) delete cfg.front;
+  else checkFront(cfg.front!, baseDir);
   cfg.metadata_dir = resolve(baseDir, cfg.metadata_dir);
   cfg.data_dir = resolve(baseDir, cfg.data_dir);
   return cfg;
+}
+
+function checkFront(f: FrontConfig, baseDir: string): void {
+  checkAddr('front.http_bind_addr', f.http_bind_addr);
+  checkAddr('front.https_bind_addr', f.https_bind_addr);
+  if (f.http_bind_addr === f.https_bind_addr) bad('front.https_bind_addr', 'must differ from front.http_bind_addr');
+  let u: URL | undefined;
+  try {
+    u = new URL(f.acme_directory);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) bad('front.acme_directory', `expected an https:// URL, got ${JSON.stringify(f.acme_directory)}`);
+  if (f.acme_email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(f.acme_email)) bad('front.acme_email', `expected an email address, got ${JSON.stringify(f.acme_email)}`);
+  if (f.acme_ca_cert !== undefined) f.acme_ca_cert = resolve(baseDir, f.acme_ca_cert);
+  if (f.renew_before_days < 1 || f.renew_before_days > 60) bad('front.renew_before_days', 'expected 1 to 60 (certificates from Let’s Encrypt last 90 days)');
+  if (f.cert_check_interval_secs < 1) bad('front.cert_check_interval_secs', 'expected at least 1');
+  if (f.health_check_interval_secs < 1) bad('front.health_check_interval_secs', 'expected at least 1');
 }
 
 export function parseConfig(text: string, baseDir?: string): Config {

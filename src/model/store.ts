@@ -14,6 +14,9 @@ import { versionSchema, sortBlocks, type VersionEntry, type BlockRef } from './v
 import { blockRefSchema, type BlockRefEntry } from './block-ref.ts';
 import { mpuSchema, type MpuEntry } from './mpu.ts';
 import { Counters, type Usage } from './counters.ts';
+import { routeSchema, type Route } from './route.ts';
+import { certificateSchema, type CertificateEntry } from './certificate.ts';
+import { acmeTokenSchema, type AcmeToken } from './acme-token.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
 
@@ -40,6 +43,9 @@ export class Store {
   readonly versions: Table<VersionEntry>;
   readonly blockRefs: Table<BlockRefEntry>;
   readonly mpus: Table<MpuEntry>;
+  readonly routes: Table<Route>;
+  readonly certs: Table<CertificateEntry>;
+  readonly acmeTokens: Table<AcmeToken>;
   readonly counters: Counters;
   readonly inlineThreshold: number;
   private lastTs = 0;
@@ -62,6 +68,9 @@ export class Store {
     this.versions = new Table(this.db, versionSchema);
     this.blockRefs = new Table(this.db, blockRefSchema);
     this.mpus = new Table(this.db, mpuSchema);
+    this.routes = new Table(this.db, routeSchema);
+    this.certs = new Table(this.db, certificateSchema);
+    this.acmeTokens = new Table(this.db, acmeTokenSchema);
     this.counters = new Counters(this.db);
     this.installHooks();
   }
@@ -197,7 +206,7 @@ export class Store {
   }
 
   tables(): Table<any>[] {
-    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus];
+    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus, this.routes, this.certs, this.acmeTokens];
   }
 
   /** A bucket's usage. Its objects all live in one partition (pk = bucket id), so the nodes of

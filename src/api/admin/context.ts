@@ -4,6 +4,7 @@ import type { ClusterHandle } from './cluster-handle.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../../model/store.ts';
 import type { Config } from '../../config/config.ts';
+import type { FrontControl } from './cert.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
 import { AdminError } from './http.ts';
 
@@ -21,6 +22,8 @@ export interface AdminDeps {
   version: string;
   /** This node's layout role, until the layout module provides one (null: no role assigned). */
   role?: NodeRole | null;
+  /** The HTTPS front, when this node runs one (certificate orders go through it). */
+  front?: FrontControl;
   /** The cluster runtime (absent in unit tests that exercise only keys and buckets). */
   cluster?: ClusterHandle;
 }

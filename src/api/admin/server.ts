@@ -20,7 +20,7 @@ import { SITE_OPS, handleSiteOp } from './site.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
-const OPS: Record<string, Handler> = { ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS };
+const OPS: Record<string, Handler> = { ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS };
 const READS = new Set([
   'GetClusterStatus',
   'GetClusterHealth',
@@ -32,6 +32,8 @@ const READS = new Set([
   'GetKeyInfo',
   'ListBuckets',
   'GetBucketInfo',
+  ...ROUTE_READS,
+  ...CERT_READS,
 ]);
 /** Operations whose body Garage defines as a bare JSON array. */
 const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);

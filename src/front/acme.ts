@@ -1,0 +1,292 @@
+// ACME (HTTP-01) for the front: orders certificates only for hosts the cluster serves, under a
+// lease in the certificate table so two nodes do not order the same one at once, stores them
+// with the private key sealed, and renews them from a worker well before they expire.
+import * as acme from 'acme-client';
+import { Agent } from 'node:https';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import type { Store } from '../model/store.ts';
+import {
+  certificateEligibility,
+  autoCertificateHosts,
+  emptyCertificateEntry,
+  type CertificateEntry,
+  type CertAttempt,
+  type StoredCert,
+  certificateSummary,
+  type CertSummary,
+} from '../model/certificate.ts';
+
+export type { CertSummary };
+import { parseHost } from '../model/route.ts';
+import { sealKey } from './keys.ts';
+import { Worker, type WorkerStatus } from '../util/worker.ts';
+import { systemClock, type Clock } from '../util/time.ts';
+import { GrenierError } from '../util/errors.ts';
+import { log } from '../util/log.ts';
+
+export interface AcmeOptions {
+  directoryUrl: string;
+  email?: string;
+  /** PEM of an extra CA to trust for the directory (private CA, pebble). */
+  caPem?: string;
+  nodeId: string;
+  /** Where this node keeps its ACME account key. */
+  metadataDir: string;
+  sealKey: Buffer;
+  webRootDomain?: string;
+  autoCertificates: boolean;
+  renewBeforeMs: number;
+  checkIntervalMs: number;
+  /** How long an ordering lease lasts (default 10 minutes). */
+  leaseMs?: number;
+  /** Wait after taking a lease before trusting it, so a concurrent claim can arrive (default
+   *  1 s when tables replicate, 0 alone). */
+  leaseSettleMs?: number;
+  /** Certificates ordered per worker pass at most (CA rate limits; default 5). */
+  maxOrdersPerPass?: number;
+  clock?: Clock;
+}
+
+const HOUR = 3600_000;
+
+/** Retry delay after `failures` consecutive failed orders: 10 min, doubling, at most a day. */
+export function backoffMs(failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(24 * HOUR, 10 * 60_000 * 2 ** Math.min(failures - 1, 10));
+}
+
+/** The first certificate of a PEM chain, parsed. */
+export function certInfo(chainPem: string): { notBefore: number; notAfter: number; issuer: string; subject: string; altNames: string[] } {
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem);
+  if (!first) throw new Error('no certificate in the CA answer');
+  const x = new X509Certificate(first[0]);
+  const cn = (s: string) => /(?:^|\n)CN=([^\n]*)/.exec(s)?.[1] ?? s.replace(/\n/g, ', ');
+  return {
+    notBefore: Date.parse(x.validFrom),
+    notAfter: Date.parse(x.validTo),
+    issuer: cn(x.issuer),
+    subject: cn(x.subject),
+    altNames: (x.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4)),
+  };
+}
+
+export class AcmeManager {
+  readonly worker: Worker;
+  private readonly store: Store;
+  private readonly o: AcmeOptions;
+  private readonly clock: Clock;
+  private readonly inflight = new Map<string, Promise<CertSummary>>();
+  private client?: acme.Client;
+  private readonly httpsAgent?: Agent;
+
+  constructor(store: Store, opts: AcmeOptions) {
+    this.store = store;
+    this.o = opts;
+    this.clock = opts.clock ?? systemClock;
+    if (opts.caPem) this.httpsAgent = new Agent({ ca: [...rootCertificates, opts.caPem], keepAlive: true });
+    this.worker = new Worker('acme-renewal', opts.checkIntervalMs, this.clock, () => this.pass());
+    // Explicit requests (from any node's admin API) and, with auto certificates, new sites and
+    // routes are handled now rather than at the next hourly pass.
+    store.certs.local.onUpdate((before, after) => {
+      if (after.requested.v > (before?.requested.v ?? 0)) this.worker.trigger();
+    });
+    if (opts.autoCertificates) {
+      store.routes.local.onUpdate(() => this.worker.trigger());
+      store.buckets.local.onUpdate((b, a) => {
+        if (!b?.website.v && a.website.v) this.worker.trigger();
+      });
+    }
+  }
+
+  start(): void {
+    this.worker.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.stop();
+    await Promise.allSettled([...this.inflight.values()]);
+    this.httpsAgent?.destroy();
+  }
+
+  status(): WorkerStatus {
+    return this.worker.status();
+  }
+
+  eligibility(host: string) {
+    return certificateEligibility(this.store, host, this.o.webRootDomain);
+  }
+
+  /** Orders (or renews) the certificate of an eligible host now; concurrent calls for the same
+   *  host on this node share one order. */
+  issue(rawHost: string): Promise<CertSummary> {
+    const p = parseHost(rawHost);
+    if ('error' in p) return Promise.reject(new GrenierError('InvalidHost', p.error));
+    const host = p.host;
+    const el = this.eligibility(host);
+    if (!el.ok) return Promise.reject(new GrenierError('NotEligible', `refusing to order a certificate: ${el.reason}`));
+    let run = this.inflight.get(host);
+    if (!run) {
+      run = this.issueLeased(host).finally(() => this.inflight.delete(host));
+      this.inflight.set(host, run);
+    }
+    return run;
+  }
+
+  private entry(host: string): CertificateEntry | undefined {
+    return this.store.certs.local.get('certificate', host);
+  }
+
+  private ts(prev?: { t: number }): number {
+    return Math.max(this.store.ts(), (prev?.t ?? 0) + 1);
+  }
+
+  private async issueLeased(host: string): Promise<CertSummary> {
+    await this.acquireLease(host);
+    try {
+      const stored = await this.order(host);
+      const cur = this.entry(host);
+      await this.store.certs.insert({
+        ...emptyCertificateEntry(host),
+        cert: { t: this.ts(cur?.cert), v: stored },
+        lease: { t: this.ts(cur?.lease), v: null },
+        attempt: { t: this.ts(cur?.attempt), v: { at: this.clock.now(), failures: 0, error: null } },
+      });
+      log.info({ host, notAfter: new Date(stored.notAfter).toISOString(), issuer: stored.issuer }, 'front: certificate stored');
+      return certificateSummary(this.entry(host)!, this.clock.now());
+    } catch (e) {
+      const msg = errorText(e);
+      const cur = this.entry(host);
+      const attempt: CertAttempt = { at: this.clock.now(), failures: (cur?.attempt.v?.failures ?? 0) + 1, error: msg };
+      await this.store.certs
+        .insert({ ...emptyCertificateEntry(host), lease: { t: this.ts(cur?.lease), v: null }, attempt: { t: this.ts(cur?.attempt), v: attempt } })
+        .catch((err) => log.warn({ host, err: errorText(err) }, 'front: could not record the failed order'));
+      log.warn({ host, err: msg }, 'front: certificate order failed');
+      throw new GrenierError('AcmeFailed', `certificate order for ${host} failed: ${msg}`);
+    }
+  }
+
+  /** Claims the host's ordering lease or throws Busy. Best effort (last writer wins after a short
+   *  settle): at worst two nodes order the same certificate, which is harmless. */
+  private async acquireLease(host: string): Promise<void> {
+    const now = this.clock.now();
+    const cur = this.entry(host);
+    const held = cur?.lease.v;
+    const busy = (l: { holder: string; until: number }) =>
+      new GrenierError('Busy', `node ${l.holder.slice(0, 16)} is already ordering the certificate for ${host} (until ${new Date(l.until).toISOString()})`);
+    if (held && held.holder !== this.o.nodeId && held.until > now) throw busy(held);
+    await this.store.certs.insert({
+      ...emptyCertificateEntry(host),
+      lease: { t: this.ts(cur?.lease), v: { holder: this.o.nodeId, until: now + (this.o.leaseMs ?? 10 * 60_000) } },
+    });
+    const settle = this.o.leaseSettleMs ?? (this.store.certs.replicated ? 1000 : 0);
+    if (settle > 0) await this.clock.sleep(settle);
+    const after = this.entry(host)?.lease.v;
+    if (after && after.holder !== this.o.nodeId) throw busy(after);
+  }
+
+  private accountKey(): string {
+    const path = join(this.o.metadataDir, 'acme_account_key.pem');
+    if (!existsSync(path)) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    }
+    return readFileSync(path, 'utf8');
+  }
+
+  private acmeClient(): acme.Client {
+    if (!this.client) {
+      if (this.httpsAgent) acme.axios.defaults.httpsAgent = this.httpsAgent;
+      this.client = new acme.Client({
+        directoryUrl: this.o.directoryUrl,
+        accountKey: this.accountKey(),
+        backoffAttempts: 12,
+        backoffMin: 500,
+        backoffMax: 10_000,
+      });
+    }
+    return this.client;
+  }
+
+  private async order(host: string): Promise<StoredCert> {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const [, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] }, keyPem);
+    const client = this.acmeClient();
+    const chain = await client.auto({
+      csr,
+      email: this.o.email,
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      // The CA checks; a self-check from here would need our own public address and DNS.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, ch, keyAuthorization) => {
+        if (ch.type !== 'http-01') throw new Error(`only http-01 challenges are supported, got ${ch.type}`);
+        const cur = this.store.acmeTokens.local.get('acme_token', ch.token);
+        await this.store.acmeTokens.insert({ token: ch.token, host, keyAuth: { t: this.ts(cur?.keyAuth), v: keyAuthorization }, expires: this.clock.now() + HOUR });
+      },
+      challengeRemoveFn: async (_authz, ch) => {
+        const cur = this.store.acmeTokens.local.get('acme_token', ch.token);
+        await this.store.acmeTokens.insert({ token: ch.token, host, keyAuth: { t: this.ts(cur?.keyAuth), v: null }, expires: cur?.expires ?? 0 });
+      },
+    });
+    const info = certInfo(chain);
+    if (!info.altNames.includes(host) && info.subject !== host) throw new Error(`the CA returned a certificate for ${info.subject}, not ${host}`);
+    return { certPem: chain, keyEnc: sealKey(this.o.sealKey, host, keyPem), notBefore: info.notBefore, notAfter: info.notAfter, issuer: info.issuer, orderedBy: this.o.nodeId };
+  }
+
+  /** Hosts that need an order now, in order of urgency (no certificate first, then soonest expiry). */
+  dueHosts(now = this.clock.now()): string[] {
+    const candidates = new Set<string>(this.o.autoCertificates ? autoCertificateHosts(this.store) : []);
+    for (const e of this.store.certs.local.range('certificate')) if (e.cert.v || e.requested.v) candidates.add(e.host);
+    const due: { host: string; notAfter: number }[] = [];
+    for (const host of candidates) {
+      const e = this.entry(host);
+      const requested = (e?.requested.v ?? 0) > (e?.attempt.v?.at ?? 0);
+      const c = e?.cert.v;
+      if (!requested && c && c.notAfter - now > this.o.renewBeforeMs) continue;
+      const a = e?.attempt.v;
+      if (!requested && a && a.failures > 0 && now < a.at + backoffMs(a.failures)) continue;
+      const l = e?.lease.v;
+      if (l && l.holder !== this.o.nodeId && l.until > now) continue;
+      // A host that stopped being a site or route is no longer renewed.
+      if (!this.eligibility(host).ok) continue;
+      due.push({ host, notAfter: c?.notAfter ?? 0 });
+    }
+    return due.sort((a, b) => a.notAfter - b.notAfter || (a.host < b.host ? -1 : 1)).map((d) => d.host);
+  }
+
+  /** One renewal pass: drop stale challenge tokens, then order what is due (bounded per pass). */
+  async pass(): Promise<{ queue: number; progress: string }> {
+    const now = this.clock.now();
+    for (const t of this.store.acmeTokens.local.range('acme_token')) {
+      if (t.keyAuth.v !== null && t.expires < now)
+        await this.store.acmeTokens.insert({ ...t, keyAuth: { t: this.ts(t.keyAuth), v: null } }).catch(() => {});
+    }
+    const due = this.dueHosts(now);
+    const batch = due.slice(0, this.o.maxOrdersPerPass ?? 5);
+    let ok = 0;
+    const failed: string[] = [];
+    for (const host of batch) {
+      this.worker.report({ queue: due.length - ok - failed.length, progress: `ordering ${host}` });
+      try {
+        await this.issue(host);
+        ok++;
+      } catch (e) {
+        failed.push(`${host}: ${(e as Error).message}`);
+      }
+    }
+    const total = [...this.store.certs.local.range('certificate')].filter((e) => e.cert.v).length;
+    const progress = `${total} certificates; this pass: ${ok} ordered, ${failed.length} failed, ${due.length - batch.length} left`;
+    if (failed.length) throw new Error(`${progress}; ${failed.join('; ')}`);
+    return { queue: due.length - batch.length, progress };
+  }
+}
+
+/** acme-client errors carry the CA's problem detail in the message; keep one line. */
+function errorText(e: unknown): string {
+  const m = (e as Error)?.message ?? String(e);
+  return m.split('\n')[0]!.slice(0, 500);
+}
