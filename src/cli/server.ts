@@ -13,7 +13,18 @@ function url(addr: string): string {
   return `http://${h}:${port}`;
 }
 
+/** Re-executes this process (same pid) with memory settings that keep RSS flat while multi-GiB
+ *  objects stream: stream buffers are small heap objects holding large off-heap memory, so a
+ *  small young generation frees them promptly, and two malloc arenas limit fragmentation from
+ *  the I/O threads. Both can only be set at process start. GRENIER_NO_TUNE=1 disables it. */
+function tuneRuntime(): void {
+  if (process.env.GRENIER_TUNED || process.env.GRENIER_NO_TUNE || typeof process.execve !== 'function') return;
+  const env = { ...process.env, GRENIER_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+  process.execve(process.execPath, [process.execPath, '--max-semi-space-size=1', ...process.execArgv, ...process.argv.slice(1)], env);
+}
+
 export async function runServer(opts: { config?: string }): Promise<void> {
+  tuneRuntime();
   const path = opts.config ?? process.env.GRENIER_CONFIG;
   let cfgPath: string;
   let dev = false;
