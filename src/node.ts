@@ -8,7 +8,8 @@ import { splitAddr } from './config/config.ts';
 import { Store } from './model/store.ts';
 import { createS3Server } from './api/s3/server.ts';
 import { createAdminServer } from './api/admin/server.ts';
-import { createWebServer } from './web/server.ts';
+import { createWebServer, WebHandler } from './web/server.ts';
+import { Front } from './front/server.ts';
 import { MAX_PUT_SIZE } from './api/s3/ops/object.ts';
 import { log } from './util/log.ts';
 import { Cluster } from './node-cluster.ts';
@@ -42,6 +43,8 @@ export class GrenierNode {
   readonly nodeId: string;
   readonly startedAt = Date.now();
   readonly cluster: Cluster;
+  /** The HTTPS front, when the config has a [front] section. */
+  front?: Front;
   private servers: Server[] = [];
 
   constructor(config: Config) {
@@ -65,7 +68,11 @@ export class GrenierNode {
     const c = this.config;
     await this.cluster.start();
     const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, maxPutSize: MAX_PUT_SIZE });
-    const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION, cluster: this.cluster });
+    if (c.front) {
+      const web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
+      this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: web.handle, s3: (req, res) => s3.emit('request', req, res) });
+    }
+    const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION, cluster: this.cluster, front: this.front });
     await listen(s3, c.s3_api.api_bind_addr, 'S3 API');
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
@@ -73,10 +80,12 @@ export class GrenierNode {
     const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
     await listen(web, c.s3_web.bind_addr, 'web');
     this.servers.push(web);
+    await this.front?.start();
     log.info({ node: this.nodeId.slice(0, 16), s3: c.s3_api.api_bind_addr, admin: c.admin.api_bind_addr }, 'grenier node started');
   }
 
   async stop(): Promise<void> {
+    await this.front?.stop();
     await this.cluster.stop();
     await Promise.all(
       this.servers.map(

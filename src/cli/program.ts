@@ -10,6 +10,8 @@ import { registerQuotaRequest } from './quota-request.ts';
 import { registerNode } from './node.ts';
 import { registerLayout } from './layout.ts';
 import { registerWorker } from './worker.ts';
+import { registerRoute } from './route.ts';
+import { registerCert } from './cert.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
   registerBucket(program);
   registerSite(program);
   registerQuotaRequest(program);
+  registerRoute(program);
+  registerCert(program);
   return program;
 }
 
