@@ -1,7 +1,7 @@
 // Multi-node test harness: starts real `grenier server` processes (one zone each by default, with
 // an optional delaying proxy in front of every RPC address), joins them, applies a layout through
 // the admin API, shares one access key, and checks acknowledged writes byte for byte on every node.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -344,20 +344,61 @@ export async function checkWrites(nodes: ClusterNode[], writes: AckedWrite[], co
   const want = latestWrites(writes);
   const jobs = nodes.flatMap((n) => want.map((w) => ({ n, w })));
   const failures: string[] = [];
+  // Fresh clients: a node may have restarted since its cached client last kept a socket alive.
+  const clients = new Map(nodes.map((n) => [n, s3Client(n)]));
   await pool(jobs, concurrency, async ({ n, w }) => {
     const where = `node ${n.index} (${n.zone}) ${w.bucket}/${w.key}`;
     try {
-      const got = await readSha(n.s3, w.bucket, w.key);
+      const got = await readSha(clients.get(n)!, w.bucket, w.key);
       if (got.sha !== w.sha256) failures.push(`${where}: content differs (got ${got.size} bytes sha ${got.sha.slice(0, 12)}, want ${w.size ?? '?'} bytes sha ${w.sha256.slice(0, 12)})`);
     } catch (e) {
       const err = e as Error & { $metadata?: { httpStatusCode?: number } };
       failures.push(`${where}: ${err.name} ${err.$metadata?.httpStatusCode ?? ''} ${err.message}`.trim());
     }
   });
+  for (const cl of clients.values()) cl.destroy();
   return failures;
 }
 
 /** Formats failures for an assertion message (first 30 lines and a count). */
 export function describeFailures(failures: string[]): string {
   return `${failures.length} failed reads:\n${failures.slice(0, 30).join('\n')}${failures.length > 30 ? '\n…' : ''}`;
+}
+
+/** Hashes of the blocks stored on disk by a node (data_dir/ab/cd/<hash>[.zst]). */
+export function blockHashes(n: ClusterNode): Set<string> {
+  const root = join(n.dir, 'data');
+  const out = new Set<string>();
+  const hex2 = /^[0-9a-f]{2}$/;
+  for (const a of readdirSync(root).filter((x) => hex2.test(x)))
+    for (const b of readdirSync(join(root, a)).filter((x) => hex2.test(x)))
+      for (const f of readdirSync(join(root, a, b))) if (/^[0-9a-f]{64}(\.zst)?$/.test(f)) out.add(f.replace(/\.zst$/, ''));
+  return out;
+}
+
+/** Rewrites a node's consistency_mode in its config file (takes effect at its next restart). */
+export function setMode(n: ClusterNode, mode: Mode): void {
+  const text = readFileSync(n.configPath, 'utf8');
+  if (!/^consistency_mode = .*$/m.test(text)) throw new Error(`no consistency_mode line in ${n.configPath}`);
+  writeFileSync(n.configPath, text.replace(/^consistency_mode = .*$/m, `consistency_mode = "${mode}"`));
+}
+
+/** Proves what each node holds LOCALLY: stops the whole cluster, then starts each node alone in
+ *  `dangerous` mode (R=1, so it needs no peer) and reads every acknowledged write from it. The
+ *  cluster is left stopped (original modes restored in the config files). Returns failures. */
+export async function checkEachAlone(c: Cluster, among: ClusterNode[], writes: AckedWrite[]): Promise<string[]> {
+  const failures: string[] = [];
+  await Promise.all(c.nodes.map((n) => n.kill('SIGTERM')));
+  for (const n of among) {
+    setMode(n, 'dangerous');
+    try {
+      await n.restart();
+      const f = await checkWrites([n], writes);
+      failures.push(...f.map((x) => `alone: ${x}`));
+    } finally {
+      await n.kill('SIGTERM');
+      setMode(n, c.opts.mode);
+    }
+  }
+  return failures;
 }
