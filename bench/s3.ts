@@ -58,6 +58,7 @@ export async function s3Section(opts: SectionOptions): Promise<Result[]> {
     info(`grenier node pid ${node.pid} (defaults: data_fsync=false, metadata_fsync=true), data under ${node.dir}`);
     info(`reference pid ${ref.pid}: streams bodies to files in ${refDir}, data not fsync'ed, one fdatasync of a metadata record per PUT`);
     info(`both driven by the same @aws-sdk/client-s3 code (checksums WHEN_REQUIRED, keep-alive), same concurrency; the reference ignores the signature`);
+    info(`over http the SDK signs the payload: it hashes each PUT body (SHA-256) for either target; Grenier also verifies that hash, the reference does not`);
     const g: Target = { name: 'grenier', client: client(node.s3Url, node.keyId, node.secret, node.region) };
     const r: Target = { name: 'reference', client: client(ref.url, 'x', 'y', node.region) };
     for (const t of [g, r]) await t.client.send(new CreateBucketCommand({ Bucket: BUCKET }));

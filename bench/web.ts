@@ -1,8 +1,8 @@
 // Web section (issue 5): small-file GET req/s of a node's website endpoint vs Debian nginx serving
 // the same files from disk (both one process, wrk -t2 -c32 -d10s), then 50,000 sites vs 500:
-// req/s over all sites and the node's RSS. Sites past the first are written straight into the store.
+// req/s and the node RSS, on two nodes side by side (runs alternate); sites are written straight into the store.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +15,15 @@ import { Store } from '../src/model/store.ts';
 import { newBucket, type Bucket } from '../src/model/bucket.ts';
 import type { Alias } from '../src/model/alias.ts';
 import type { ObjectEntry } from '../src/model/object.ts';
-import { heading, info, load1, loadString, parallel, printResult, result, rssDetail, type Result, type SectionOptions } from './lib.ts';
+import { MiB, heading, info, load1, loadString, parallel, printResult, result, rssDetail, type Result, type SectionOptions } from './lib.ts';
 
 const ROOT = 'web.localhost';
 const SITE = 'bench-site';
 const FILES = 100;
 const FILE_SIZE = 2048;
 const WRK = ['-t2', '-c32'];
+
+const warmUpSeconds = (seconds: number) => Math.max(1, Math.round(seconds / 4));
 
 interface WrkResult {
   reqPerSec: number;
@@ -95,9 +97,9 @@ async function wrk(url: string, script: string, seconds: number): Promise<WrkRes
   };
 }
 
-/** wrk with a short warm-up first; throws if any answer was not 2xx/3xx. */
-async function measure(what: string, url: string, script: string, seconds: number): Promise<WrkResult> {
-  await wrk(url, script, Math.max(1, Math.round(seconds / 4)));
+/** wrk (after a short warm-up when asked); throws if any answer was not 2xx/3xx. */
+async function measure(what: string, url: string, script: string, seconds: number, warmUp: boolean): Promise<WrkResult> {
+  if (warmUp) await wrk(url, script, warmUpSeconds(seconds));
   const w = await wrk(url, script, seconds);
   if (w.non2xx > 0) throw new Error(`${what}: ${w.non2xx} of ${w.requests} answers were not 2xx/3xx`);
   if (w.errors) info(`${what}: ${w.errors}`);
@@ -252,18 +254,37 @@ async function addSites(node: TestNode, from: number, to: number): Promise<numbe
 }
 
 const mib = (x: number) => x.toFixed(0);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const each = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+
+/** Runs the measurements in turn, `rounds` times (warm-up before each one's first), so load drift
+ *  hits them alike; returns each measurement's req/s per round. */
+async function alternate(rounds: number, seconds: number, runs: { what: string; url: string; script: string }[]): Promise<number[][]> {
+  const out = runs.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++)
+    for (const [k, m] of runs.entries()) out[k]!.push((await measure(`${m.what} (round ${r + 1})`, m.url, m.script, seconds, r === 0)).reqPerSec);
+  return out;
+}
 
 export async function webSection(opts: SectionOptions): Promise<Result[]> {
   heading('web');
   const results: Result[] = [];
   const seconds = Math.max(2, Math.round(10 * opts.scale));
+  const rounds = 2;
+  const SMALL = 500;
+  const BIG = Math.max(SMALL * 2, Math.round(50_000 * Math.min(1, opts.scale)));
+  const label = BIG === 50_000 ? '50k' : String(BIG);
   const tmp = mkdtempSync(join(tmpdir(), 'grenier-bench-web-'));
   chmodSync(tmp, 0o755); // nginx workers may run as another user
-  const node = await startNode();
+  const nodes: TestNode[] = [];
   let nginx: Nginx | undefined;
   try {
-    info(`grenier node pid ${node.pid}: one process (S3, admin and web listeners share one event loop); nginx: worker_processes 1, access_log off`);
-    info(`load generator: wrk ${WRK.join(' ')} -d${seconds}s (after a ${Math.max(1, Math.round(seconds / 4))} s warm-up), on the same 2-CPU machine`);
+    // Two nodes side by side, so their runs can alternate: one with 500 sites, one with 50,000.
+    const [small, big] = await Promise.all([startNode(), startNode()]);
+    nodes.push(small!, big!);
+    const node = small!;
+    info(`grenier nodes (pids ${small!.pid}, ${big!.pid}) are one process each (S3, admin and web listeners share one event loop); nginx: worker_processes 1, access_log off`);
+    info(`load generator: wrk ${WRK.join(' ')} -d${seconds}s (a ${warmUpSeconds(seconds)} s warm-up before each target's first run), ${rounds} alternating rounds, on the same 2-CPU machine`);
 
     // --- one site with 100 files of 2 KiB, and the same files on disk for nginx ---
     const s3 = new S3Client({
@@ -287,68 +308,84 @@ export async function webSection(opts: SectionOptions): Promise<Result[]> {
       await s3.send(new PutObjectCommand({ Bucket: SITE, Key: files[k]!.name, Body: files[k]!.body, ContentType: 'text/html' }));
     });
     s3.destroy();
+
+    // --- the sites: s0..s499 on one node, s0..s49999 on the other (GET / → a 2 KiB index.html) ---
+    const [tookSmall, tookBig] = await Promise.all([addSites(small!, 0, SMALL), addSites(big!, 0, BIG)]);
+    info(`wrote ${SMALL} and ${BIG} sites into the stopped nodes' stores and restarted them in ${tookSmall.toFixed(1)} s and ${tookBig.toFixed(1)} s`);
     await expectPage(node.webUrl, `${SITE}.${ROOT}`, '/f042.html', files[42]!.body);
+    await expectPage(small!.webUrl, `s123.${ROOT}`, '/', sitePage(123));
+    await expectPage(big!.webUrl, `s${BIG - 1}.${ROOT}`, '/', sitePage(BIG - 1));
+    const idleSmall = rssDetail(small!.pid);
+    const idleBig = rssDetail(big!.pid);
     nginx = await startNginx(tmp, www);
     await expectPage(nginx.url, 'localhost', '/f042.html', files[42]!.body);
     info(`${FILES} files of ${FILE_SIZE} bytes in site ${SITE}.${ROOT} (written through S3) and in ${www} for nginx`);
 
-    const script = filesScript(tmp);
+    const filesJs = filesScript(tmp);
     let l0 = load1();
-    const gw = await measure('grenier web, 1 site', node.webUrl, script, seconds);
-    const nw = await measure('nginx', nginx.url, script, seconds);
+    const [gw, nw] = await alternate(rounds, seconds, [
+      { what: 'grenier web, 1 site', url: node.webUrl, script: filesJs },
+      { what: 'nginx', url: nginx.url, script: filesJs },
+    ]);
     results.push(
-      result({ section: 'web', name: `GET 2KiB (${FILES} paths)`, unit: 'req/s', grenier: gw.reqPerSec, reference: nw.reqPerSec, referenceName: 'nginx', goal: 0.6, loadStart: l0 }),
+      result({
+        section: 'web',
+        name: `GET 2KiB (${FILES} paths)`,
+        unit: 'req/s',
+        grenier: mean(gw!),
+        reference: mean(nw!),
+        referenceName: 'nginx',
+        goal: 0.6,
+        loadStart: l0,
+        note: `rounds: grenier ${each(gw!)}, nginx ${each(nw!)} req/s`,
+      }),
     );
     printResult(results.at(-1)!);
     await nginx.stop();
     nginx = undefined;
 
-    // --- 500 sites, then 50,000: requests rotate over every site (GET / → its index.html) ---
-    const SMALL = 500;
-    const BIG = Math.max(SMALL * 2, Math.round(50_000 * Math.min(1, opts.scale)));
-    let took = await addSites(node, 0, SMALL);
-    info(`wrote ${SMALL} sites into the stopped node's store and restarted it in ${took.toFixed(1)} s`);
-    await expectPage(node.webUrl, `s123.${ROOT}`, '/', sitePage(123));
-    const idleSmall = rssDetail(node.pid);
-    const smallScript = sitesScript(tmp, SMALL, 'sites-small');
+    // --- 500 vs 50,000 sites, requests rotating over every site, and the same 500 hosts on both ---
+    const smallJs = sitesScript(tmp, SMALL, 'sites-small');
+    const bigJs = sitesScript(tmp, BIG, 'sites-big');
     l0 = load1();
-    const ws = await measure(`grenier web, ${SMALL} sites, rotating over all`, node.webUrl, smallScript, seconds);
-    const rssSmall = rssDetail(node.pid);
-
-    took = await addSites(node, SMALL, BIG);
-    info(`wrote ${BIG - SMALL} more sites (${BIG} in all) into the stopped store and restarted it in ${took.toFixed(1)} s`);
-    await expectPage(node.webUrl, `s${BIG - 1}.${ROOT}`, '/', sitePage(BIG - 1));
-    const idleBig = rssDetail(node.pid);
-    const bigScript = sitesScript(tmp, BIG, 'sites-big');
-    const wb = await measure(`grenier web, ${BIG} sites, rotating over all`, node.webUrl, bigScript, seconds);
-    const rssBig = rssDetail(node.pid);
-    const wbHot = await measure(`grenier web, ${BIG} sites, rotating over ${SMALL} of them`, node.webUrl, smallScript, seconds);
-    const label = BIG === 50_000 ? '50k' : String(BIG);
+    const [ws, wb, wh] = await alternate(rounds, seconds, [
+      { what: `grenier web, ${SMALL} sites, rotating over all`, url: small!.webUrl, script: smallJs },
+      { what: `grenier web, ${BIG} sites, rotating over all`, url: big!.webUrl, script: bigJs },
+      { what: `grenier web, ${BIG} sites, rotating over ${SMALL} of them`, url: big!.webUrl, script: smallJs },
+    ]);
+    const rssSmall = rssDetail(small!.pid);
+    const rssBig = rssDetail(big!.pid);
+    const metaMiB = (n: TestNode) => {
+      const dir = join(n.dir, 'meta');
+      return readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).blocks * 512, 0) / MiB;
+    };
     results.push(
       result({
         section: 'web',
         name: `GET / ${label} vs ${SMALL} sites`,
         unit: 'req/s',
-        grenier: wb.reqPerSec,
-        reference: ws.reqPerSec,
+        grenier: mean(wb!),
+        reference: mean(ws!),
         referenceName: `${SMALL} sites`,
         goal: 0.9,
         loadStart: l0,
-        note: `requests rotate over all sites (each thread from its own offset), so with ${BIG} sites most are a site's first visit (host-cache miss)`,
+        note:
+          `requests rotate over all sites (each wrk thread from its own offset): with ${BIG} sites the first round's are mostly a site's first visit (host-cache miss); ` +
+          `rounds: ${label} ${each(wb!)}, ${SMALL} ${each(ws!)} req/s`,
       }),
     );
     printResult(results.at(-1)!);
     results.push(
       result({
         section: 'web',
-        name: `GET / ${label} sites, ${SMALL} hot vs ${SMALL} sites`,
+        name: `GET / ${label} sites, ${SMALL} hosts vs ${SMALL} sites`,
         unit: 'req/s',
-        grenier: wbHot.reqPerSec,
-        reference: ws.reqPerSec,
+        grenier: mean(wh!),
+        reference: mean(ws!),
         referenceName: `${SMALL} sites`,
         goal: 0.9,
         loadStart: l0,
-        note: `same ${SMALL} hosts requested in both: the cost of the larger tables alone`,
+        note: `the same ${SMALL} hosts requested from both nodes: the cost of the larger tables alone; rounds: ${label} ${each(wh!)} req/s`,
       }),
     );
     printResult(results.at(-1)!);
@@ -362,15 +399,15 @@ export async function webSection(opts: SectionOptions): Promise<Result[]> {
         referenceName: `${SMALL} sites`,
         loadStart: l0,
         note:
-          `node VmRSS right after the measured wrk run over all sites (fresh restart before each); ` +
-          `anon/file-backed(LMDB map) ${mib(rssBig.anon)}/${mib(rssBig.file)} vs ${mib(rssSmall.anon)}/${mib(rssSmall.file)} MiB; ` +
-          `idle after restart ${mib(idleBig.rss)} vs ${mib(idleSmall.rss)} MiB`,
+          `node VmRSS after the runs above; anon/file-backed (LMDB map) ${mib(rssBig.anon)}/${mib(rssBig.file)} vs ${mib(rssSmall.anon)}/${mib(rssSmall.file)} MiB; ` +
+          `idle after restart ${mib(idleBig.rss)} (${mib(idleBig.anon)}/${mib(idleBig.file)}) vs ${mib(idleSmall.rss)} (${mib(idleSmall.anon)}/${mib(idleSmall.file)}) MiB; ` +
+          `metadata on disk ${mib(metaMiB(big!))} vs ${mib(metaMiB(small!))} MiB`,
       }),
     );
     printResult(results.at(-1)!);
   } finally {
     await nginx?.stop();
-    await node.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
     rmSync(tmp, { recursive: true, force: true });
   }
   return results;
