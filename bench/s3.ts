@@ -41,11 +41,27 @@ async function drain(body: unknown): Promise<number> {
   return n;
 }
 
-/** Runs measure(target) alternately (grenier, reference, grenier, reference...) and averages. */
-async function alternate(rounds: number, targets: [Target, Target], measure: (t: Target, round: number) => Promise<number>): Promise<[number, number]> {
+/** Runs measure(target) alternately (grenier, reference, grenier, reference...) and averages;
+ *  also returns the benchmark client's own CPU use per target (% of one core), which bounds small ops. */
+async function alternate(
+  rounds: number,
+  targets: [Target, Target],
+  measure: (t: Target, round: number) => Promise<number>,
+): Promise<[number, number, string]> {
   const sums = [0, 0];
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < 2; i++) sums[i] += await measure(targets[i]!, r);
-  return [sums[0]! / rounds, sums[1]! / rounds];
+  const cpu = [0, 0];
+  const wall = [0, 0];
+  for (let r = 0; r < rounds; r++)
+    for (let i = 0; i < 2; i++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      sums[i] += await measure(targets[i]!, r);
+      const c = process.cpuUsage(c0);
+      cpu[i] += (c.user + c.system) / 1000;
+      wall[i] += performance.now() - t0;
+    }
+  const pct = (i: number) => ((100 * cpu[i]!) / wall[i]!).toFixed(0);
+  return [sums[0]! / rounds, sums[1]! / rounds, `client CPU ${pct(0)}% / ${pct(1)}% of a core`];
 }
 
 export async function s3Section(opts: SectionOptions): Promise<Result[]> {
@@ -75,8 +91,8 @@ export async function s3Section(opts: SectionOptions): Promise<Result[]> {
     // Warm-up (JIT, connections, first file creation) on both.
     for (const t of [g, r]) await t.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'warm', Body: big.subarray(0, 4 * MiB) }));
     let l0 = load1();
-    let [gv, rv] = await alternate(rounds, [g, r], putBig);
-    results.push(result({ section: 's3', name: 'PUT 64MiB', unit: 'MiB/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${bigCount} sequential PUTs × ${rounds} rounds each` }));
+    let [gv, rv, cpu] = await alternate(rounds, [g, r], putBig);
+    results.push(result({ section: 's3', name: 'PUT 64MiB', unit: 'MiB/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${bigCount} sequential PUTs × ${rounds} rounds each; ${cpu}` }));
     printResult(results.at(-1)!);
 
     const getBig = async (t: Target): Promise<number> => {
@@ -87,8 +103,8 @@ export async function s3Section(opts: SectionOptions): Promise<Result[]> {
       return bytes / MiB / ((performance.now() - t0) / 1000);
     };
     l0 = load1();
-    [gv, rv] = await alternate(rounds, [g, r], getBig);
-    results.push(result({ section: 's3', name: 'GET 64MiB', unit: 'MiB/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${bigCount} sequential GETs × ${rounds} rounds each` }));
+    [gv, rv, cpu] = await alternate(rounds, [g, r], getBig);
+    results.push(result({ section: 's3', name: 'GET 64MiB', unit: 'MiB/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${bigCount} sequential GETs × ${rounds} rounds each; ${cpu}` }));
     printResult(results.at(-1)!);
 
     // --- 4 KiB objects, CONCURRENCY in flight, for a fixed time ---
@@ -104,8 +120,8 @@ export async function s3Section(opts: SectionOptions): Promise<Result[]> {
     };
     for (const t of [g, r]) await opsFor(CONCURRENCY, 0.5, (i) => t.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `warm/${i}`, Body: small })).then(() => {}));
     l0 = load1();
-    [gv, rv] = await alternate(rounds, [g, r], putSmall);
-    results.push(result({ section: 's3', name: `PUT 4KiB c=${CONCURRENCY}`, unit: 'ops/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${seconds} s × ${rounds} rounds each` }));
+    [gv, rv, cpu] = await alternate(rounds, [g, r], putSmall);
+    results.push(result({ section: 's3', name: `PUT 4KiB c=${CONCURRENCY}`, unit: 'ops/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${seconds} s × ${rounds} rounds each; ${cpu}` }));
     printResult(results.at(-1)!);
 
     const getSmall = async (t: Target): Promise<number> => {
@@ -117,8 +133,8 @@ export async function s3Section(opts: SectionOptions): Promise<Result[]> {
       return perSec;
     };
     l0 = load1();
-    [gv, rv] = await alternate(rounds, [g, r], getSmall);
-    results.push(result({ section: 's3', name: `GET 4KiB c=${CONCURRENCY}`, unit: 'ops/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${seconds} s × ${rounds} rounds each, over the objects written by round 0` }));
+    [gv, rv, cpu] = await alternate(rounds, [g, r], getSmall);
+    results.push(result({ section: 's3', name: `GET 4KiB c=${CONCURRENCY}`, unit: 'ops/s', grenier: gv, reference: rv, referenceName: 'reference', loadStart: l0, note: `${seconds} s × ${rounds} rounds each, over the objects written by round 0; ${cpu}` }));
     printResult(results.at(-1)!);
     for (const t of [g, r]) t.client.destroy();
   } finally {
