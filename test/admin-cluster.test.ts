@@ -87,10 +87,10 @@ test('layout: assign by prefix, preview, apply with the version guard, revert, h
   assert.equal(p.newLayout.roles[0].storedPartitions, 256);
   const text = p.message.join('\n');
   assert.match(text, /layout version 0 → 1/);
-  assert.match(text, new RegExp(`node ${id.slice(0, 16)} \\(zone dc1, capacity 2\\.00 TB\\): 0 → 256 partitions \\(\\+256\\)`));
+  assert.match(text, new RegExp(`node ${id.slice(0, 16)} \\(zone dc1, capacity 2 TB\\): 0 → 256 partitions \\(\\+256\\)`));
   assert.match(text, /partition replicas moved: 256 of 256/);
   assert.match(text, /data to move: /);
-  assert.match(text, /usable capacity: 2\.00 TB \(currently 0 B\)/);
+  assert.match(text, /usable capacity: 2 TB \(currently 0 B\)/);
 
   const wrong = await call('ApplyClusterLayout', { version: 2 });
   assert.equal(wrong.status, 400);

@@ -17,10 +17,12 @@ import { GrenierError } from '../util/errors.ts';
 export function buildProgram(): Command {
   const program = new Command('grenier')
     .description('Grenier: S3-compatible object store and static web host')
-    // Only -V at this level: a root --version would also swallow `layout apply --version N`
-    // (commander matches root options after subcommands); main() maps a leading --version to -V.
-    .version('0.1.0', '-V', 'output the version number (also --version)')
-    .option('-c, --config <file>', 'node config file (default: $GRENIER_CONFIG, $GRENIER_ADMIN_URL, or ./data/grenier.toml)')
+    .version('0.1.0', '-V, --version')
+    .option('-c, --config <file>', CONFIG_HELP)
+    // Otherwise commander matches root options after subcommands too, and the root's -c and
+    // --version would swallow `layout assign -c 2T` and `layout apply --version 2`; every leaf
+    // command gets its own --config instead (addConfigOption).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -42,13 +44,26 @@ export function buildProgram(): Command {
   registerQuotaRequest(program);
   registerRoute(program);
   registerCert(program);
+  addConfigOption(program);
   return program;
+}
+
+const CONFIG_HELP = 'node config file (default: $GRENIER_CONFIG, $GRENIER_ADMIN_URL, or ./data/grenier.toml)';
+
+/** Lets `grenier <command> … -c file` keep working under positional options: -c/--config on
+ *  every leaf command (only --config where the command uses -c itself, as `layout assign`). */
+function addConfigOption(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    if (sub.commands.length) addConfigOption(sub);
+    else if (!sub.options.some((o) => o.long === '--config')) {
+      sub.option(sub.options.some((o) => o.short === '-c') ? '--config <file>' : '-c, --config <file>', CONFIG_HELP);
+    }
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const args = argv[2] === '--version' ? [...argv.slice(0, 2), '-V', ...argv.slice(3)] : argv;
-    await buildProgram().parseAsync(args);
+    await buildProgram().parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

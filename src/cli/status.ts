@@ -2,13 +2,14 @@
 // partitions, RTT), then connected nodes without a role, from the admin API.
 import type { Command } from 'commander';
 import { clientFor } from './client.ts';
-import { bytes, printJson, table } from './output.ts';
+import { printJson, table } from './output.ts';
+import { siBytes } from './layout.ts';
 import type { ClusterHealth, ClusterStatus, FreeSpace, StatusNode } from './cluster-types.ts';
 
 function disk(p: FreeSpace | null): string {
   if (!p) return '?';
   const pct = p.total ? Math.round((100 * p.available) / p.total) : 0;
-  return `${bytes(p.available)}/${bytes(p.total)} free (${pct}%)`;
+  return `${siBytes(p.available)}/${siBytes(p.total)} free (${pct}%)`;
 }
 
 function state(n: StatusNode): string {
@@ -22,10 +23,11 @@ function row(n: StatusNode): string[] {
     n.hostname ?? '?',
     n.addr ?? '?',
     state(n),
-    n.role ? (n.role.capacity === null ? 'gateway' : bytes(n.role.capacity)) : n.draining ? 'draining' : '',
+    n.role ? (n.role.capacity === null ? 'gateway' : siBytes(n.role.capacity)) : n.draining ? 'draining' : '',
     disk(n.dataPartition),
     String(n.partitions ?? ''),
-    n.rttMs !== null && n.rttMs !== undefined ? `${n.rttMs} ms` : '',
+    // The last RTT of a node that is down says nothing about it now.
+    n.isUp && n.rttMs !== null && n.rttMs !== undefined ? `${n.rttMs} ms` : '',
   ];
 }
 

@@ -19,7 +19,7 @@ function si(n: number): string {
     v /= 1000;
     u++;
   }
-  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+  return u === 0 ? `${n} B` : `${Number(v.toFixed(v < 10 ? 2 : 1))} ${units[u]}`;
 }
 
 function short(id: string): string {
