@@ -21,7 +21,9 @@ interface Rc {
 }
 
 export interface BlockRemote {
-  put(hash: Buffer, data: Buffer): Promise<void>;
+  /** Stores on the block's replicas; with `ref`, each replica also records the reference
+   *  (version uuid) in the same round trip. */
+  put(hash: Buffer, data: Buffer, ref?: string): Promise<void>;
   get(hash: Buffer): Promise<Buffer>;
 }
 
@@ -56,10 +58,10 @@ export class BlockManager {
 
   /** Stores one block; an unreferenced new block gets a zero refcount so GC reclaims it if
    *  the write that made it never commits (crash, aborted upload). */
-  async putBlock(data: Buffer): Promise<StoredBlock> {
+  async putBlock(data: Buffer, ref?: string): Promise<StoredBlock> {
     const hash = sha256(data);
     if (this.remote) {
-      await this.remote.put(hash, data);
+      await this.remote.put(hash, data, ref);
       return { hash, size: data.length };
     }
     await this.putLocal(hash, data);
@@ -84,7 +86,7 @@ export class BlockManager {
   }
 
   /** Cuts a stream into blocks and stores them, a few in flight at once. */
-  async writeStream(stream: AsyncIterable<Buffer>): Promise<{ blocks: StoredBlock[]; size: number }> {
+  async writeStream(stream: AsyncIterable<Buffer>, ref?: string): Promise<{ blocks: StoredBlock[]; size: number }> {
     const sem = new Semaphore(this.parallel);
     const pending: Promise<StoredBlock>[] = [];
     let failed: unknown;
@@ -93,7 +95,7 @@ export class BlockManager {
       size += b.length;
       const release = await sem.acquire();
       if (failed) throw failed;
-      const p = this.putBlock(b).finally(release);
+      const p = this.putBlock(b, ref).finally(release);
       p.catch((e) => (failed ??= e));
       pending.push(p);
     }

@@ -26,6 +26,8 @@ export class BlockReplication implements BlockRemote {
   readonly placement: BlockPlacement;
   private readonly opts: BlockReplicationOptions;
   private bgBytes = 0;
+  /** Records a block reference on this node (set by the store: block_ref lives with the block). */
+  onRef: (hash: Buffer, version: string) => void = () => {};
   /** Called when a replica could not get a block in time: the resync worker retries it. */
   onMissedReplica: (node: NodeId, hash: Buffer) => void = () => {};
 
@@ -35,11 +37,12 @@ export class BlockReplication implements BlockRemote {
     this.placement = placement;
     this.opts = opts;
     rpc.register('block/put', async (_f, _e, m) => {
-      const { hash, data } = m as { hash: Buffer; data: Buffer };
+      const { hash, data, ref } = m as { hash: Buffer; data: Buffer; ref?: string };
       const h = Buffer.from(hash);
       const d = Buffer.from(data);
       if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
       await mgr.putLocal(h, d);
+      if (ref) this.onRef(h, ref);
       return true;
     });
     rpc.register('block/get', async (_f, _e, m) => {
@@ -59,7 +62,7 @@ export class BlockReplication implements BlockRemote {
     return [...new Set(this.placement.writeSets(hash[0]!).flat())];
   }
 
-  put(hash: Buffer, data: Buffer): Promise<void> {
+  put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
     const sets = this.placement.writeSets(hash[0]!);
     const nodes = [...new Set(sets.flat())];
     const q = (s: NodeId[]) => Math.min(this.opts.writeQuorum, s.length);
@@ -93,8 +96,8 @@ export class BlockReplication implements BlockRemote {
       for (const n of nodes) {
         const p =
           n === this.rpc.id
-            ? this.mgr.putLocal(hash, data)
-            : this.rpc.call(n, 'block/put', { hash, data }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' });
+            ? this.mgr.putLocal(hash, data).then(() => ref && this.onRef(hash, ref))
+            : this.rpc.call(n, 'block/put', { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' });
         p.then(
           () => {
             acked.add(n);

@@ -24,6 +24,8 @@ export interface ObjectVersion {
   meta?: ObjectMeta;
   /** Inline bytes for small objects; otherwise the data is in the version table under uuid. */
   inline?: Buffer;
+  /** The block list itself for objects of a few blocks: a GET then needs no version-table read. */
+  blocks?: { part: number; offset: number; hash: Buffer; size: number }[];
 }
 
 export interface ObjectEntry {

@@ -20,6 +20,9 @@ import { acmeTokenSchema, type AcmeToken } from './acme-token.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
 
+/** Objects of up to this many blocks carry their block list in the object entry. */
+export const EMBED_MAX_BLOCKS = 4;
+
 export interface StoreOptions {
   metadataDir: string;
   dataDir: string;
@@ -85,11 +88,14 @@ export class Store {
       const kept = new Set(after.versions.map((v) => v.uuid));
       for (const v of before.versions) {
         if (kept.has(v.uuid)) continue;
-        if (!v.inline && !v.deleteMarker) this.versions.queueInsert({ uuid: v.uuid, deleted: true, blocks: [] });
+        if (v.blocks) for (const b of v.blocks) this.blockRefs.queueInsert({ block: b.hash.toString('hex'), version: v.uuid, deleted: true });
+        else if (!v.inline && !v.deleteMarker) this.versions.queueInsert({ uuid: v.uuid, deleted: true, blocks: [] });
         if (v.multipart) this.mpus.queueInsert({ uploadId: v.uuid, bucket: after.bucket, key: after.key, deleted: true, parts: {} });
       }
       for (const v of after.versions) {
-        if (v.state === 'aborted' && !v.inline) this.versions.queueInsert({ uuid: v.uuid, deleted: true, blocks: [] });
+        if (v.state !== 'aborted' || v.inline) continue;
+        if (v.blocks) for (const b of v.blocks) this.blockRefs.queueInsert({ block: b.hash.toString('hex'), version: v.uuid, deleted: true });
+        else this.versions.queueInsert({ uuid: v.uuid, deleted: true, blocks: [] });
       }
     });
     // A deleted version drops its block references.
@@ -153,7 +159,7 @@ export class Store {
 
   /** Stores a body: small ones are returned inline, larger ones as blocks. Never holds more than
    *  the inline threshold plus the block manager's bounded window in memory. */
-  async writeData(body: AsyncIterable<Buffer>): Promise<{ inline?: Buffer; blocks: StoredBlock[]; size: number }> {
+  async writeData(body: AsyncIterable<Buffer>, ref?: string): Promise<{ inline?: Buffer; blocks: StoredBlock[]; size: number }> {
     const it = body[Symbol.asyncIterator]();
     const head: Buffer[] = [];
     let headLen = 0;
@@ -173,7 +179,7 @@ export class Store {
       yield* head;
       for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
     }
-    const { blocks, size } = await this.blocks.writeStream(rest());
+    const { blocks, size } = await this.blocks.writeStream(rest(), ref);
     return { blocks, size };
   }
 
@@ -191,6 +197,31 @@ export class Store {
     await Promise.all([this.versions.insert(version), this.blockRefs.insertMany(refs)]);
   }
 
+  /** References `blocks` from version `uuid` (copies share blocks). */
+  async addRefs(uuid: string, blocks: BlockRef[]): Promise<void> {
+    await this.blockRefs.insertMany(blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: false })));
+  }
+
+  /** Records the blocks of a version written with writeData(body, uuid). In a cluster the block
+   *  puts already stored the references on the blocks' replicas; a short list is embedded in the
+   *  object version (returned) so neither PUT nor GET touches the version table. */
+  async commitBlocks(uuid: string, blocks: StoredBlock[]): Promise<BlockRef[] | undefined> {
+    let offset = 0;
+    const refs = blocks.map((x) => {
+      const r = { part: 0, offset, hash: x.hash, size: x.size };
+      offset += x.size;
+      return r;
+    });
+    const embed = refs.length <= EMBED_MAX_BLOCKS;
+    if (!this.cluster) {
+      this.db.transaction(() => {
+        if (!embed) this.versions.local.mergeIn({ uuid, deleted: false, blocks: refs });
+        for (const r of refs) this.blockRefs.local.mergeIn({ block: r.hash.toString('hex'), version: uuid, deleted: false });
+      });
+    } else if (!embed) await this.versions.insert({ uuid, deleted: false, blocks: refs });
+    return embed ? refs : undefined;
+  }
+
   /** Joins a cluster: every table replicates, blocks go to their partition's nodes. */
   enableCluster(ctx: ReplicationContext, blockOpts: { backgroundBytes: number }): BlockReplication {
     this.cluster = ctx;
@@ -201,6 +232,9 @@ export class Store {
       backgroundBytes: blockOpts.backgroundBytes,
     });
     this.blocks.remote = repl;
+    repl.onRef = (hash, version) => {
+      this.blockRefs.local.insert({ block: hash.toString('hex'), version, deleted: false });
+    };
     ctx.rpc.register('counters/get', async (_f, _e, m) => this.counters.get(m as string));
     return repl;
   }
@@ -229,6 +263,7 @@ export class Store {
       const { Readable } = await import('node:stream');
       return Readable.from([v.inline.subarray(start, end)]);
     }
+    if (v.blocks) return this.blocks.readRange(v.blocks, start, end);
     const ve = await this.versions.get(v.uuid, '');
     if (!ve || ve.deleted) throw new Error(`version ${v.uuid} has no data`);
     return this.blocks.readRange(ve.blocks, start, end);

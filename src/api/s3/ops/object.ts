@@ -43,16 +43,8 @@ async function commitData(
   data: { inline?: Buffer; blocks: StoredBlock[] },
   existing: ObjectEntry | null,
 ): Promise<void> {
-  if (!data.inline) {
-    let offset = 0;
-    const refs = data.blocks.map((x) => {
-      const r = { part: 0, offset, hash: x.hash, size: x.size };
-      offset += x.size;
-      return r;
-    });
-    await ctx.store.saveVersionBlocks(v.uuid, refs);
-  }
-  await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline }, existing);
+  const blocks = data.inline ? undefined : await ctx.store.commitBlocks(v.uuid, data.blocks);
+  await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline, blocks }, existing);
 }
 
 export async function PutObject(ctx: S3Ctx): Promise<void> {
@@ -70,7 +62,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
   const body = ctx.body();
-  const data = await ctx.store.writeData(body.stream);
+  const data = await ctx.store.writeData(body.stream, v.uuid);
   const r = body.result();
   if (r.size > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your upload exceeds the maximum allowed size (5 GiB).');
   await checkQuota(ctx.store, b, r.size, 1);
@@ -222,10 +214,15 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
     await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: sv.inline });
   } else {
     // Same content, same blocks: the copy only adds references.
-    const ve = await ctx.store.versions.get(sv.uuid, '');
-    if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
-    await ctx.store.saveVersionBlocks(v.uuid, ve.blocks);
-    await putVersion(ctx.store, b, key, { ...v, state: 'complete' });
+    if (sv.blocks) {
+      await ctx.store.addRefs(v.uuid, sv.blocks);
+      await putVersion(ctx.store, b, key, { ...v, state: 'complete', blocks: sv.blocks });
+    } else {
+      const ve = await ctx.store.versions.get(sv.uuid, '');
+      if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
+      await ctx.store.saveVersionBlocks(v.uuid, ve.blocks);
+      await putVersion(ctx.store, b, key, { ...v, state: 'complete' });
+    }
   }
   const h: Record<string, string> = { ...versionHeader(b, v) };
   if (src.bucket.versioning.v !== null) h['x-amz-copy-source-version-id'] = versionIdOf(sv);
