@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { Table } from '../table/table.ts';
+import type { StoredBlock } from '../block/manager.ts';
 import { mergeLww, type Lww } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import type { Store } from './store.ts';
@@ -262,19 +263,11 @@ async function commitObject(
   store: Store,
   b: Bucket,
   key: string,
-  data: { inline?: Buffer; blocks: { hash: Buffer; size: number }[] },
+  uuid: string,
+  data: { inline?: Buffer; blocks: StoredBlock[] },
   meta: { size: number; etag: string; type: string },
 ): Promise<void> {
-  const uuid = store.newUuid();
-  if (!data.inline) {
-    let offset = 0;
-    const refs = data.blocks.map((x) => {
-      const r = { part: 0, offset, hash: x.hash, size: x.size };
-      offset += x.size;
-      return r;
-    });
-    await store.saveVersionBlocks(uuid, refs);
-  }
+  const embedded = data.inline ? undefined : await store.commitBlocks(uuid, data.blocks);
   const cur: ObjectEntry | undefined = await store.objects.get(b.id, key);
   let ts = store.ts();
   for (const x of cur?.versions ?? []) if (x.ts >= ts) ts = x.ts + 1;
@@ -289,6 +282,7 @@ async function commitObject(
     meta: { size: meta.size, etag: meta.etag, headers: [['content-type', meta.type]] },
     inline: data.inline,
   };
+  if (embedded) v.blocks = embedded;
   await store.objects.insert({ bucket: b.id, key, versions: [v] });
 }
 
@@ -328,12 +322,13 @@ export async function putBlob(store: Store, ref: SiteRef, sha256: string, body: 
   });
   const src = Readable.from(body);
   src.on('error', (e) => meter.destroy(e));
-  const data = await store.writeData(src.pipe(meter));
+  const uuid = store.newUuid();
+  const data = await store.writeData(src.pipe(meter), uuid);
   const got = sha.digest('hex');
   if (got !== sha256) throw new ModelError('BadDigest', `the uploaded data hashes to ${got}, not to the announced ${sha256}`);
   if (declared !== undefined && declared !== size) throw new ModelError('IncompleteBody', `received ${size} bytes, ${declared} were announced`);
   await checkSiteQuota(store, (await store.bucketById(b.id)) ?? b, ref.site.domain, size, 1);
-  await commitObject(store, b, blobKey(sha256), data, { size, etag: md5.digest('hex'), type: 'application/octet-stream' });
+  await commitObject(store, b, blobKey(sha256), uuid, data, { size, etag: md5.digest('hex'), type: 'application/octet-stream' });
   return { stored: true, size };
 }
 
@@ -367,8 +362,9 @@ export async function publishDeploy(store: Store, ref: SiteRef, files: Record<st
   const m: Manifest = { id, created: now, files };
   const text = Buffer.from(JSON.stringify(m));
   await checkSiteQuota(store, ref.bucket, ref.site.domain, text.length, 1);
-  const data = await store.writeData(Readable.from([text]));
-  await commitObject(store, ref.bucket, deployKey(id), data, { size: text.length, etag: createHash('md5').update(text).digest('hex'), type: 'application/json' });
+  const uuid = store.newUuid();
+  const data = await store.writeData(Readable.from([text]), uuid);
+  await commitObject(store, ref.bucket, deployKey(id), uuid, data, { size: text.length, etag: createHash('md5').update(text).digest('hex'), type: 'application/json' });
   const cur = (await siteTables(store).sites.get('site', ref.site.bucket)) ?? ref.site;
   const previous = cur.deploys.v.current;
   const t = Math.max(store.ts(), cur.deploys.t + 1);
