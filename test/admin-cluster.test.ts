@@ -2,13 +2,14 @@
 // history with its error cases, status and health after a layout, workers and repairs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode, type TestNode } from './lib/node.ts';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client, startNode, type TestNode } from './lib/node.ts';
 
 let n: TestNode;
 let id: string;
 
 before(async () => {
-  n = await startNode({ createKey: false });
+  n = await startNode();
   const info = await n.admin('GetNodeInfo', undefined, 'node=self');
   id = Object.keys(info.success)[0]!;
 });
@@ -124,6 +125,19 @@ test('layout: assign by prefix, preview, apply with the version guard, revert, h
   assert.equal(h.currentVersion, 1);
   assert.deepEqual(h.versions.map((v: any) => [v.version, v.status, v.storageNodes]), [[1, 'Current', 1]]);
   assert.equal(h.updateTrackers[id].ack, 1);
+});
+
+test('preview estimates data from the blocks the nodes hold', async () => {
+  const s3 = s3Client(n);
+  await s3.send(new CreateBucketCommand({ Bucket: 'estimate' }));
+  // Three distinct 1 MiB blocks (the default block size).
+  await s3.send(new PutObjectCommand({ Bucket: 'estimate', Key: 'k', Body: Buffer.concat([0, 1, 2].map((i) => Buffer.alloc(1 << 20, i))) }));
+  await n.admin('UpdateClusterLayout', { roles: [{ id, zone: 'dc1', capacity: 3e12, tags: ['rack1'] }] });
+  const p = await n.admin('PreviewClusterLayoutChanges', {});
+  const text = p.message.join('\n');
+  assert.match(text, /data to move: ≈ 0 B \(3 blocks stored, up to ≈ 3\.15 MB in all\)/);
+  assert.match(text, /usable capacity: 3 TB \(currently 2 TB\)/);
+  await n.admin('RevertClusterLayout', {});
 });
 
 test('status and health follow the layout', async () => {
