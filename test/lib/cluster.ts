@@ -244,6 +244,25 @@ export class Cluster {
     );
   }
 
+  /** Waits until every node in `among` reports `version` as the only layout version in use
+   *  (older ones Historical), acknowledged and synced by every storage node of that version. */
+  async waitLayoutSynced(among: ClusterNode[], version: number, timeoutMs: number): Promise<void> {
+    await waitFor(
+      `layout version ${version} synced, as seen by nodes ${among.map((n) => n.index).join(',')}`,
+      async () => {
+        for (const n of among) {
+          const h = await n.admin('GetClusterLayoutHistory');
+          if (h.currentVersion !== version) throw new Error(`node ${n.index}: current version ${h.currentVersion}`);
+          const busy = (h.versions as { version: number; status: string }[]).filter((v) => v.status !== 'Historical' && v.version !== version);
+          if (busy.length) throw new Error(`node ${n.index}: versions still in use: ${busy.map((v) => `${v.version} ${v.status}`).join(', ')}; ackMap ${JSON.stringify(h.ackMap)} syncMap ${JSON.stringify(h.syncMap)}`);
+        }
+        return true;
+      },
+      timeoutMs,
+      1000,
+    );
+  }
+
   /** Creates one key (createBucket allowed) on node 0 and waits until every node knows it. */
   private async shareKey(timeoutMs: number): Promise<void> {
     const k = await this.nodes[0]!.admin('CreateKey', { name: 'cluster-test', allow: { createBucket: true } });
