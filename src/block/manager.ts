@@ -89,18 +89,25 @@ export class BlockManager {
   async writeStream(stream: AsyncIterable<Buffer>, ref?: string): Promise<{ blocks: StoredBlock[]; size: number }> {
     const sem = new Semaphore(this.parallel);
     const pending: Promise<StoredBlock>[] = [];
+    const stored: StoredBlock[] = [];
     let failed: unknown;
     let size = 0;
-    for await (const b of chunk(stream, this.blockSize)) {
-      size += b.length;
-      const release = await sem.acquire();
-      if (failed) throw failed;
-      const p = this.putBlock(b, ref).finally(release);
-      p.catch((e) => (failed ??= e));
-      pending.push(p);
+    try {
+      for await (const b of chunk(stream, this.blockSize)) {
+        size += b.length;
+        const release = await sem.acquire();
+        if (failed) throw failed;
+        const p = this.putBlock(b, ref).finally(release);
+        p.then((x) => stored.push(x), (e) => (failed ??= e));
+        pending.push(p);
+      }
+      const blocks = await Promise.all(pending);
+      return { blocks, size };
+    } catch (e) {
+      // Whoever asked for references must be able to release those of the blocks that landed.
+      await Promise.allSettled(pending);
+      throw Object.assign(e as object, { storedBlocks: stored });
     }
-    const blocks = await Promise.all(pending);
-    return { blocks, size };
   }
 
   /** Streams bytes [start, end) of the concatenation of `blocks`, fetching one block ahead. */

@@ -197,6 +197,13 @@ export class Store {
     await Promise.all([this.versions.insert(version), this.blockRefs.insertMany(refs)]);
   }
 
+  /** Drops the references a failed write made through block puts (cluster mode only: locally,
+   *  unreferenced blocks simply age out through GC). */
+  async releaseRefs(uuid: string, blocks: { hash: Buffer }[]): Promise<void> {
+    if (!this.cluster || blocks.length === 0) return;
+    await this.blockRefs.insertMany(blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: true })));
+  }
+
   /** References `blocks` from version `uuid` (copies share blocks). */
   async addRefs(uuid: string, blocks: BlockRef[]): Promise<void> {
     await this.blockRefs.insertMany(blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: false })));

@@ -62,14 +62,27 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
   const body = ctx.body();
-  const data = await ctx.store.writeData(body.stream, v.uuid);
-  const r = body.result();
-  if (r.size > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your upload exceeds the maximum allowed size (5 GiB).');
-  await checkQuota(ctx.store, b, r.size, 1);
-  const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
-  v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
-  await commitData(ctx, b, key, v, data, await existing);
-  sendEmpty(ctx, 200, { etag: `"${r.md5Hex}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders) });
+  let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
+  let committing = false;
+  try {
+    data = await ctx.store.writeData(body.stream, v.uuid);
+    const r = body.result();
+    if (r.size > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your upload exceeds the maximum allowed size (5 GiB).');
+    await checkQuota(ctx.store, b, r.size, 1);
+    const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
+    v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
+    const prev = await existing;
+    committing = true;
+    await commitData(ctx, b, key, v, data, prev);
+  } catch (e) {
+    // Once the object entry may have reached a replica it may still appear: keep its references.
+    if (committing) throw e;
+    const landed = data?.blocks ?? (e as { storedBlocks?: StoredBlock[] }).storedBlocks ?? [];
+    await ctx.store.releaseRefs(v.uuid, landed).catch(() => {});
+    throw e;
+  }
+  const checksumHeaders = Object.entries(body.result().checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
+  sendEmpty(ctx, 200, { etag: `"${v.meta!.etag}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders) });
 }
 
 async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
