@@ -55,21 +55,9 @@ export interface SiteTables {
   requests: Table<QuotaRequest>;
 }
 
-const registry = new WeakMap<Store, SiteTables>();
-
-/** The site and quota_request tables of a store, created once per store so that every user (admin
- *  API, web server) shares the same instances and their update hooks. They are added to the
- *  store's table list so that `enableCluster` replicates them like the other tables.
- *  TODO(store owner): declare them in Store itself; this keeps the change inside model/site.ts. */
+/** The site and quota_request tables of a store (declared in Store, so they replicate like the rest). */
 export function siteTables(store: Store): SiteTables {
-  let t = registry.get(store);
-  if (t) return t;
-  t = { sites: new Table(store.db, siteSchema), requests: new Table(store.db, quotaRequestSchema) };
-  registry.set(store, t);
-  const base = store.tables.bind(store);
-  const extra = t;
-  store.tables = () => [...base(), extra.sites, extra.requests];
-  return t;
+  return { sites: store.sites, requests: store.quotaRequests };
 }
 
 export const BLOB_PREFIX = '.grenier/blobs/';

@@ -17,6 +17,8 @@ import { Counters, type Usage } from './counters.ts';
 import { routeSchema, type Route } from './route.ts';
 import { certificateSchema, type CertificateEntry } from './certificate.ts';
 import { acmeTokenSchema, type AcmeToken } from './acme-token.ts';
+import { siteSchema, type SiteEntry } from './site.ts';
+import { quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
 
@@ -49,6 +51,8 @@ export class Store {
   readonly routes: Table<Route>;
   readonly certs: Table<CertificateEntry>;
   readonly acmeTokens: Table<AcmeToken>;
+  readonly sites: Table<SiteEntry>;
+  readonly quotaRequests: Table<QuotaRequest>;
   readonly counters: Counters;
   readonly inlineThreshold: number;
   private lastTs = 0;
@@ -74,6 +78,8 @@ export class Store {
     this.routes = new Table(this.db, routeSchema);
     this.certs = new Table(this.db, certificateSchema);
     this.acmeTokens = new Table(this.db, acmeTokenSchema);
+    this.sites = new Table(this.db, siteSchema);
+    this.quotaRequests = new Table(this.db, quotaRequestSchema);
     this.counters = new Counters(this.db);
     this.installHooks();
   }
@@ -247,7 +253,7 @@ export class Store {
   }
 
   tables(): Table<any>[] {
-    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus, this.routes, this.certs, this.acmeTokens];
+    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus, this.routes, this.certs, this.acmeTokens, this.sites, this.quotaRequests];
   }
 
   /** A bucket's usage. Its objects all live in one partition (pk = bucket id), so the nodes of
