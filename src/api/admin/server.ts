@@ -39,7 +39,7 @@ const READS = new Set([
 const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);
 
 export function createAdminServer(deps: AdminDeps): Server {
-  return createServer({ headersTimeout: 30_000, requestTimeout: 60_000 }, (req, res) => {
+  return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
     void handle(deps, req, res);
   });
 }
