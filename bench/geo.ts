@@ -1,0 +1,186 @@
+// Geo section: 4 KiB PUT/GET latency (median, p99) on 3 zones behind 50 ms-RTT delaying proxies,
+// in RTT units against the goals (PUT ≤ 2 RTT + 20 ms, GET ≤ 1 RTT + 20 ms); and 64 MiB PUT/GET
+// throughput of a 3-node loopback cluster (RF 3) as a ratio of one node measured in the same run.
+import { Agent } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { startNode, type TestNode } from '../test/lib/node.ts';
+import { startCluster, waitFor, type Cluster } from '../test/lib/cluster.ts';
+import { FastPrng } from '../test/lib/files.ts';
+import { MiB, heading, info, load1, printResult, result, type Result, type SectionOptions } from './lib.ts';
+
+const ONE_WAY_MS = 25;
+const RTT = 2 * ONE_WAY_MS;
+const BUCKET = 'geo-bench';
+
+function client(n: TestNode): S3Client {
+  return new S3Client({
+    endpoint: n.s3Url,
+    forcePathStyle: true,
+    region: n.region,
+    credentials: { accessKeyId: n.keyId, secretAccessKey: n.secret },
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }) },
+  });
+}
+
+async function drain(body: unknown): Promise<number> {
+  let n = 0;
+  for await (const c of body as Readable) n += (c as Buffer).length;
+  return n;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil(q * s.length) - 1))]!;
+}
+
+/** Creates the bench bucket through `n` and waits (bounded) until every node of `all` serves it. */
+async function bucketEverywhere(n: TestNode, all: TestNode[]): Promise<void> {
+  const c = client(n);
+  await c.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  c.destroy();
+  for (const m of all) {
+    const cm = client(m);
+    await waitFor(`bucket ${BUCKET} on ${m.s3Url}`, async () => (await cm.send(new HeadBucketCommand({ Bucket: BUCKET })), true), 15_000, 100);
+    cm.destroy();
+  }
+}
+
+async function latency(opts: SectionOptions, results: Result[]): Promise<void> {
+  const ops = Math.max(20, Math.round(100 * opts.scale));
+  const cluster: Cluster = await startCluster({ zones: ['paris', 'lyon', 'nantes'], rf: 3, mode: 'consistent', proxyDelayMs: ONE_WAY_MS });
+  try {
+    const a = cluster.node(0);
+    const st = await cluster.status(a);
+    const peerRtts = st.nodes.filter((x) => x.id !== a.id).map((x) => (x as { rttMs?: number | null }).rttMs);
+    info(`3 zones (paris, lyon, nantes), RF 3, consistent; every RPC address behind a proxy adding ${ONE_WAY_MS} ms each way (RTT ${RTT} ms; node 0 measures ${peerRtts.map((r) => (r == null ? '?' : `${Number(r).toFixed(1)} ms`)).join(', ')})`);
+    info(`client on node 0 (paris), ${ops} sequential 4 KiB PUTs then ${ops} GETs of the same keys, after 5 warm-up pairs`);
+    await bucketEverywhere(a, cluster.nodes);
+    const c = client(a);
+    const body = randomBytes(4096);
+    for (let i = 0; i < 5; i++) {
+      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `warm-${i}`, Body: body }));
+      await drain((await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `warm-${i}` }))).Body);
+    }
+    const l0 = load1();
+    const put: number[] = [];
+    const get: number[] = [];
+    for (let i = 0; i < ops; i++) {
+      const t0 = performance.now();
+      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `k-${i}`, Body: body }), { abortSignal: AbortSignal.timeout(10_000) });
+      put.push(performance.now() - t0);
+    }
+    for (let i = 0; i < ops; i++) {
+      const t0 = performance.now();
+      const n = await drain((await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `k-${i}` }), { abortSignal: AbortSignal.timeout(10_000) })).Body);
+      get.push(performance.now() - t0);
+      if (n !== body.length) throw new Error(`GET k-${i}: ${n} bytes, wanted ${body.length}`);
+    }
+    c.destroy();
+    for (const [what, xs, goalMs] of [
+      ['PUT', put, 2 * RTT + 20],
+      ['GET', get, RTT + 20],
+    ] as const) {
+      const med = quantile(xs, 0.5);
+      const p99 = quantile(xs, 0.99);
+      results.push(
+        result({
+          section: 'geo',
+          name: `${what} 4KiB median @${RTT}ms RTT`,
+          unit: 'ms',
+          grenier: med,
+          reference: RTT,
+          referenceName: 'RTT',
+          goal: goalMs / RTT,
+          lowerIsBetter: true,
+          loadStart: l0,
+          note: `ratio = RTT units; goal ${what === 'PUT' ? '2 RTT' : '1 RTT'} + 20 ms = ${goalMs} ms; min ${quantile(xs, 0).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms`,
+        }),
+      );
+      printResult(results.at(-1)!);
+      results.push(
+        result({
+          section: 'geo',
+          name: `${what} 4KiB p99 @${RTT}ms RTT`,
+          unit: 'ms',
+          grenier: p99,
+          reference: RTT,
+          referenceName: 'RTT',
+          lowerIsBetter: true,
+          loadStart: l0,
+          note: `p99 of ${xs.length} sequential operations, max ${quantile(xs, 1).toFixed(1)} ms`,
+        }),
+      );
+      printResult(results.at(-1)!);
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function throughput(opts: SectionOptions, results: Result[]): Promise<void> {
+  const size = 64 * MiB;
+  const rounds = Math.max(1, Math.round(3 * opts.scale));
+  const single = await startNode();
+  let cluster: Cluster | undefined;
+  try {
+    cluster = await startCluster({ zones: ['paris', 'lyon', 'nantes'], rf: 3, mode: 'consistent' });
+    info(`64 MiB objects: one node (RF 1) vs 3 loopback nodes (RF 3, consistent, no delay), client on node 0, ${rounds} alternating rounds`);
+    await bucketEverywhere(single, [single]);
+    await bucketEverywhere(cluster.node(0), cluster.nodes);
+    const body = new FastPrng(64).bytes(size);
+    const targets = [
+      { name: 'single', c: client(single) },
+      { name: 'cluster', c: client(cluster.node(0)) },
+    ];
+    const putS = [0, 0];
+    const getS = [0, 0];
+    const l0 = load1();
+    for (let r = 0; r < rounds; r++)
+      for (const [i, t] of targets.entries()) {
+        const key = `big-${r}`;
+        let t0 = performance.now();
+        await t.c.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentLength: size }), { abortSignal: AbortSignal.timeout(300_000) });
+        putS[i]! += (performance.now() - t0) / 1000;
+        t0 = performance.now();
+        const n = await drain((await t.c.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }), { abortSignal: AbortSignal.timeout(300_000) })).Body);
+        getS[i]! += (performance.now() - t0) / 1000;
+        if (n !== size) throw new Error(`${t.name} GET ${key}: ${n} bytes, wanted ${size}`);
+      }
+    for (const t of targets) t.c.destroy();
+    const mibps = (secs: number) => (rounds * size) / MiB / secs;
+    for (const [what, s] of [
+      ['PUT', putS],
+      ['GET', getS],
+    ] as const) {
+      results.push(
+        result({
+          section: 'geo',
+          name: `${what} 64MiB 3 nodes RF3`,
+          unit: 'MiB/s',
+          grenier: mibps(s[1]!),
+          reference: mibps(s[0]!),
+          referenceName: '1 node',
+          loadStart: l0,
+          note: `same machine (2 CPUs) runs all 3 nodes: a PUT stores every block 3 times; a GET reads the local replica`,
+        }),
+      );
+      printResult(results.at(-1)!);
+    }
+  } finally {
+    await cluster?.stop();
+    await single.stop();
+  }
+}
+
+export async function geoSection(opts: SectionOptions): Promise<Result[]> {
+  heading('geo');
+  const results: Result[] = [];
+  await latency(opts, results);
+  await throughput(opts, results);
+  return results;
+}
