@@ -71,6 +71,7 @@ export class BlockReplication implements BlockRemote {
     return new Promise((resolve, reject) => {
       const acked = new Set<NodeId>();
       const failed = new Set<NodeId>();
+      const failures: { code?: string; message: string }[] = [];
       let done = false;
       let outstanding = nodes.length;
       let inBackground = false;
@@ -90,7 +91,12 @@ export class BlockReplication implements BlockRemote {
           resolve();
         } else if (sets.some((s) => s.filter((n) => !failed.has(n)).length < q(s))) {
           done = true;
-          reject(new Error(`block ${hash.toString('hex').slice(0, 16)}: write quorum not reached (${acked.size} acks of ${nodes.length})`));
+          // If every replica failed the same way (e.g. ENOSPC: disks full), say so to the caller.
+          const codes = new Set(failures.map((f) => f.code));
+          const err = new Error(
+            `block ${hash.toString('hex').slice(0, 16)}: write quorum not reached (${acked.size} acks of ${nodes.length}: ${failures.map((f) => f.message).join('; ')})`,
+          );
+          reject(codes.size === 1 ? Object.assign(err, { code: [...codes][0] }) : err);
         }
       };
       for (const n of nodes) {
@@ -106,6 +112,7 @@ export class BlockReplication implements BlockRemote {
           },
           (e: Error) => {
             failed.add(n);
+            failures.push({ code: (e as { code?: string }).code, message: e.message });
             finishOne();
             this.onMissedReplica(n, hash);
             log.debug({ node: n.slice(0, 8), err: e.message }, 'block replica write failed');
