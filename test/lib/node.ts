@@ -36,6 +36,10 @@ export interface StartOptions {
   replicationFactor?: number;
   /** Create an access key with createBucket through the admin API once up (default true). */
   createKey?: boolean;
+  /** Address every listener binds and URLs use (default 127.0.0.1), e.g. a network namespace's. */
+  host?: string;
+  /** Command prefix for the server process, e.g. ['ip', 'netns', 'exec', 'ns1'] (must exec, not fork). */
+  command?: string[];
 }
 
 export interface TestNode {
@@ -48,7 +52,7 @@ export interface TestNode {
   region: string;
   dir: string;
   configPath: string;
-  /** The RPC port the server binds (127.0.0.1). */
+  /** The RPC port the server binds (on its host, 127.0.0.1 by default). */
   rpcPort: number;
   /** pid of the current server process (changes on restart). */
   readonly pid: number;
@@ -163,6 +167,7 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
   const dir = opts.dir ?? mkdtempSync(join(opts.parentDir ?? tmpdir(), 'grenier-test-'));
   const [s3Port, webPort, adminPort, freeRpcPort] = await freePorts(4);
   const rpcPort = opts.rpcPort ?? freeRpcPort!;
+  const host = opts.host ?? '127.0.0.1';
   const adminToken = randomBytes(24).toString('hex');
   const configPath = join(dir, 'grenier.toml');
   mkdirSync(join(dir, 'meta'), { recursive: true });
@@ -174,27 +179,27 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
       `data_dir = "${join(dir, 'data')}"`,
       `replication_factor = ${opts.replicationFactor ?? 1}`,
       `rpc_secret = "${opts.rpcSecret ?? randomBytes(32).toString('hex')}"`,
-      `rpc_bind_addr = "127.0.0.1:${rpcPort}"`,
+      `rpc_bind_addr = "${host}:${rpcPort}"`,
       opts.rpcPublicAddr ? `rpc_public_addr = "${opts.rpcPublicAddr}"` : '',
       opts.extraConfig ?? '',
       '',
       '[s3_api]',
-      `api_bind_addr = "127.0.0.1:${s3Port}"`,
+      `api_bind_addr = "${host}:${s3Port}"`,
       `s3_region = "${region}"`,
       'root_domain = ".s3.localhost"',
       '',
       '[s3_web]',
-      `bind_addr = "127.0.0.1:${webPort}"`,
+      `bind_addr = "${host}:${webPort}"`,
       'root_domain = ".web.localhost"',
       '',
       '[admin]',
-      `api_bind_addr = "127.0.0.1:${adminPort}"`,
+      `api_bind_addr = "${host}:${adminPort}"`,
       `admin_token = "${adminToken}"`,
       `metrics_token = "${randomBytes(16).toString('hex')}"`,
       '',
     ].join('\n'),
   );
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const adminUrl = `http://${host}:${adminPort}`;
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
   let child: ChildProcess | undefined;
   let out = '';
@@ -204,7 +209,8 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
   };
 
   async function spawnServer(): Promise<void> {
-    const c = spawn(process.execPath, [MAIN, 'server', '-c', configPath], {
+    const argv = [...(opts.command ?? []), process.execPath, MAIN, 'server', '-c', configPath];
+    const c = spawn(argv[0]!, argv.slice(1), {
       cwd: REPO_ROOT,
       env: cleanEnv({ GRENIER_LOG: 'warn', ...opts.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -259,8 +265,8 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
 
   let stopped = false;
   const node: TestNode = {
-    s3Url: `http://127.0.0.1:${s3Port}`,
-    webUrl: `http://127.0.0.1:${webPort}`,
+    s3Url: `http://${host}:${s3Port}`,
+    webUrl: `http://${host}:${webPort}`,
     adminUrl,
     adminToken,
     keyId: '',
