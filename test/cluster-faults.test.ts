@@ -20,6 +20,7 @@ import {
   type ClusterNode,
 } from './lib/cluster.ts';
 import { s3Client } from './lib/node.ts';
+import { createNetLab, netnsProblem } from './lib/netns.ts';
 
 const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
@@ -197,5 +198,91 @@ test('(b) layout change under traffic: add a 4th zone, then remove an original n
 
   // What each remaining node holds locally (it alone, R=1) covers every acknowledged write.
   const alone = await checkEachAlone(cluster, remaining, acked);
+  assert.equal(alone.length, 0, describeFailures(alone));
+});
+
+test('(c) partition: a zone cut off by nftables; the majority goes on, the minority acknowledges nothing', { timeout: 300_000 }, async (t) => {
+  const why = netnsProblem();
+  if (why) {
+    t.skip(`partition test skipped: ${why}`);
+    return;
+  }
+  const lab = createNetLab(3);
+  t.after(() => lab.destroy());
+  const cluster = await startCluster({ zones: ['paris', 'lyon', 'nantes'], netLab: lab });
+  t.after(() => cluster.stop());
+  const [a, b, cut] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+  // `ip netns exec` must exec the server, so that signals reach it.
+  assert.match(execFileSync('ps', ['-o', 'args=', '-p', String(cut.pid)]).toString(), /src\/cli\/main\.ts server/, 'the spawned pid is the server itself');
+  const [ca, cb, cc] = [a, b, cut].map((n) => s3Client(n));
+  t.after(() => [ca, cb, cc].forEach((c) => c!.destroy()));
+  await ca!.send(new CreateBucketCommand({ Bucket: 'part' }));
+  for (const n of cluster.nodes) await waitBucket(n, 'part', 10_000);
+  const acked: AckedWrite[] = [];
+  const write = async (c: S3Client, key: string, size: number): Promise<number> => {
+    const body = randomBytes(size);
+    const t0 = performance.now();
+    await c.send(new PutObjectCommand({ Bucket: 'part', Key: key, Body: body }), { abortSignal: AbortSignal.timeout(30_000) });
+    acked.push({ bucket: 'part', key, sha256: sha256(body), size });
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 10; i++) await write(i % 2 ? cb! : ca!, `before-${i}`, i === 9 ? 1500 * 1024 : 4096 + i);
+
+  lab.partition([2], [0, 1]);
+  t.diagnostic(`partitioned: node 2 (${cut.zone}) cut off from nodes 0 and 1`);
+  // The majority side keeps acknowledging writes (a quorum of 2 is still there).
+  const lat: number[] = [];
+  for (let i = 0; i < 20; i++) lat.push(await write(i % 2 ? cb! : ca!, `during-${i}`, i % 7 === 6 ? 1200 * 1024 : 2048 + i));
+  t.diagnostic(`majority writes during the partition: max ${Math.max(...lat).toFixed(0)} ms, median ${lat.sort((x, y) => x - y)[10]!.toFixed(0)} ms`);
+
+  // The minority side cannot reach a write quorum: it must not acknowledge anything.
+  const minority: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    try {
+      await cc!.send(new PutObjectCommand({ Bucket: 'part', Key: `minority-${i}`, Body: 'should not be acknowledged' }), { abortSignal: AbortSignal.timeout(60_000) });
+      minority.push(`minority-${i} was ACKNOWLEDGED by the cut-off node after ${(performance.now() - t0).toFixed(0)} ms`);
+    } catch (e) {
+      t.diagnostic(`minority write ${i} refused after ${(performance.now() - t0).toFixed(0)} ms: ${(e as Error).name}`);
+      assert.ok(!/abort|timeout/i.test((e as Error).name), `minority write ${i} hung until the client gave up (60 s) instead of failing`);
+    }
+  }
+  assert.deepEqual(minority, [], 'a node without a write quorum acknowledged writes (consistent mode, W=2)');
+  // Nor may it answer a read of what the majority wrote with "no such key" or stale bytes.
+  for (const w of acked.filter((x) => x.key.startsWith('during-')).slice(0, 3)) {
+    try {
+      const r = await cc!.send(new GetObjectCommand({ Bucket: 'part', Key: w.key }), { abortSignal: AbortSignal.timeout(60_000) });
+      const got = sha256(Buffer.from(await r.Body!.transformToByteArray()));
+      assert.equal(got, w.sha256, `the cut-off node returned different bytes for ${w.key}`);
+    } catch (e) {
+      const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+      assert.notEqual(err.name, 'NoSuchKey', `the cut-off node answered NoSuchKey for ${w.key}, acknowledged by the majority (R=2 was not reached)`);
+    }
+  }
+  // The majority reads everything acknowledged.
+  const f = await checkWrites([a, b], acked);
+  assert.equal(f.length, 0, describeFailures(f));
+
+  lab.heal();
+  await cluster.waitConnected(cluster.nodes, 60_000);
+  await cluster.repair(['tables', 'blocks']);
+  await waitFor(
+    'identical block sets on every node after healing',
+    async () => {
+      const sets = cluster.nodes.map((n) => blockHashes(n));
+      const all = new Set(sets.flatMap((x) => [...x]));
+      const short = sets.map((x, k) => (x.size < all.size ? `node ${k}: ${all.size - x.size} missing` : '')).filter(Boolean);
+      if (short.length) {
+        await cluster.repair(['blocks']);
+        throw new Error(short.join(', '));
+      }
+      return true;
+    },
+    90_000,
+    2000,
+  );
+  const f2 = await checkWrites(cluster.nodes, acked);
+  assert.equal(f2.length, 0, describeFailures(f2));
+  const alone = await checkEachAlone(cluster, cluster.nodes, acked);
   assert.equal(alone.length, 0, describeFailures(alone));
 });

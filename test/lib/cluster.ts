@@ -9,6 +9,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { loadNodeKey } from '../../src/node.ts';
 import { freePort, s3Client, startNode, type TestNode } from './node.ts';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.ts';
+import type { NetLab } from './netns.ts';
 
 export type Mode = 'consistent' | 'degraded' | 'dangerous';
 
@@ -23,6 +24,8 @@ export interface ClusterOptions {
   extraConfig?: string;
   /** Per-node environment (by index), e.g. faketime's LD_PRELOAD/FAKETIME for one node. */
   envFor?: (index: number, zone: string) => Record<string, string> | undefined;
+  /** Run node i in the lab's namespace i, on its address (for partitions; see netns.ts). */
+  netLab?: NetLab;
   /** Bounded wait for the cluster to be up and agree on the layout (default 60 s). */
   readyTimeoutMs?: number;
 }
@@ -121,9 +124,10 @@ export class Cluster {
   private async prepareNode(index: number, zone: string): Promise<{ dir: string; id: string; rpcPort: number; publicAddr: string; proxy?: DelayProxy }> {
     const dir = mkdtempSync(join(this.root, `n${index}-${zone}-`));
     const id = loadNodeKey(join(dir, 'meta')).id;
-    const rpcPort = await freePort();
+    const lab = this.opts.netLab;
+    const rpcPort = lab ? 3901 : await freePort();
     let proxy: DelayProxy | undefined;
-    let publicAddr = `127.0.0.1:${rpcPort}`;
+    let publicAddr = `${lab ? lab.ip(index) : '127.0.0.1'}:${rpcPort}`;
     if (this.opts.proxyDelayMs !== undefined) {
       proxy = await startDelayProxy({ targetPort: rpcPort, delayMs: this.opts.proxyDelayMs });
       publicAddr = proxy.addr;
@@ -145,6 +149,8 @@ export class Cluster {
       createKey: false,
       extraConfig: extra,
       env: this.opts.envFor?.(index, zone),
+      host: this.opts.netLab?.ip(index),
+      command: this.opts.netLab?.exec(index),
       startTimeoutMs: 30_000,
     });
     const node = n as ClusterNode;
