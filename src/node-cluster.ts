@@ -17,15 +17,8 @@ import { Worker, Workers } from './util/worker.ts';
 import { systemClock } from './util/time.ts';
 import { log } from './util/log.ts';
 
-export interface NodeInfo {
-  id: string;
-  hostname: string;
-  version: string;
-  rpcAddr?: string;
-  dataDisk?: { avail: number; total: number };
-  metadataDisk?: { avail: number; total: number };
-  blocks: number;
-}
+export type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
+import type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
 
 async function disk(path: string): Promise<{ avail: number; total: number } | undefined> {
   try {

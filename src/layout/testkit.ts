@@ -1,18 +1,9 @@
 // Helpers shared by the layout tests: a seeded PRNG, random clusters and assignment statistics.
 import { PARTITIONS } from './types.ts';
+import { prng } from '../util/random.ts';
 import type { LayoutVersion, NodeId, NodeRole } from './types.ts';
 
-/** mulberry32: small, seeded, good enough to pick test cases reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function pick<T>(rnd: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rnd() * xs.length)]!;

@@ -4,6 +4,7 @@ import { mergeLww, type Lww } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import type { Bucket } from './bucket.ts';
 import { ModelError } from './bucket-ops.ts';
+import { formatSize } from '../util/size.ts';
 
 /** Quota of a new site (ARCHITECTURE §7). */
 export const DEFAULT_SITE_QUOTA = 50_000_000;
@@ -44,17 +45,7 @@ export function parseSize(input: string | number): number {
   return n;
 }
 
-/** Short SI rendering for messages: 200000000 → "200 MB". */
-export function formatSize(n: number): string {
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let x = n;
-  while (x >= 1000 && i < u.length - 1) {
-    x /= 1000;
-    i++;
-  }
-  return `${Math.round(x * 10) / 10} ${u[i]}`;
-}
+export { formatSize };
 
 /** Who is calling the site endpoints: an admin (admin token) or a key (an S3 access key). */
 export type Principal = { admin: true } | { admin: false; keyId: string };

@@ -2,19 +2,10 @@
 // events run one at a time in (time, sequence) order so a failing seed replays exactly.
 import { pack, unpack } from 'msgpackr';
 import type { Clock } from '../util/time.ts';
+import { prng } from '../util/random.ts';
 import { RemoteError, type CallOptions, type Handler, type NodeId, type PeerView, type Transport } from './transport.ts';
 
-/** mulberry32: small, fast, good enough for test schedules. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 interface Event {
   at: number;

@@ -5,6 +5,7 @@ import type { Store } from '../../../model/store.ts';
 import type { Bucket } from '../../../model/bucket.ts';
 import { liveVersion, type ObjectEntry, type ObjectMeta, type ObjectVersion } from '../../../model/object.ts';
 import { S3Error } from '../errors.ts';
+import { formatSize } from '../../../util/size.ts';
 
 export function versioningEnabled(b: Bucket): boolean {
   return b.versioning.v === 'Enabled';
@@ -68,16 +69,6 @@ export function storedHeaders(h: IncomingHttpHeaders): [string, string][] {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function formatBytes(n: number): string {
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let x = n;
-  while (x >= 1000 && i < u.length - 1) {
-    x /= 1000;
-    i++;
-  }
-  return `${Math.round(x * 10) / 10} ${u[i]}`;
-}
 
 /** Refuses a write that would take the bucket over its quota; `replaced` is what the write frees. */
 export async function checkQuota(store: Store, b: Bucket, addBytes: number, addObjects: number): Promise<void> {
@@ -87,7 +78,7 @@ export async function checkQuota(store: Store, b: Bucket, addBytes: number, addO
   if (q.maxSize !== null && addBytes > 0 && u.bytes + addBytes > q.maxSize)
     throw new S3Error(
       'QuotaExceeded',
-      `Bucket quota exceeded: this write needs ${formatBytes(addBytes)}, ${formatBytes(u.bytes)} of ${formatBytes(q.maxSize)} are used. ` +
+      `Bucket quota exceeded: this write needs ${formatSize(addBytes)}, ${formatSize(u.bytes)} of ${formatSize(q.maxSize)} are used. ` +
         'Delete objects, or raise the quota (grenier site quota <site> --max-size … up to 200 MB, or --request for more).',
     );
   if (q.maxObjects !== null && addObjects > 0 && u.objects + addObjects > q.maxObjects)
