@@ -96,6 +96,7 @@ export class BlockReplication implements BlockRemote {
           const err = new Error(
             `block ${hash.toString('hex').slice(0, 16)}: write quorum not reached (${acked.size} acks of ${nodes.length}: ${failures.map((f) => f.message).join('; ')})`,
           );
+          err.name = 'WriteQuorumError';
           reject(codes.size === 1 ? Object.assign(err, { code: [...codes][0] }) : err);
         }
       };

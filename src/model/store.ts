@@ -142,10 +142,10 @@ export class Store {
   }
 
   async bucketByName(name: string): Promise<Bucket | undefined> {
-    const a = await this.aliases.get('alias', name);
+    const a = await this.aliases.getFresh('alias', name);
     const id = a?.bucket.v;
     if (!id) return undefined;
-    const b = await this.buckets.get('bucket', id);
+    const b = await this.buckets.getFresh('bucket', id);
     return b && !b.deleted.v ? b : undefined;
   }
 

@@ -125,6 +125,28 @@ export class Table<E> {
     return merged;
   }
 
+  /** Like get, but an "everywhere" table that lacks the entry locally asks a majority of nodes:
+   *  writes reached a majority, so a miss here is never stale (e.g. a bucket just created on
+   *  another node). Misses cost one round trip; hits stay local. */
+  async getFresh(pk: string, sk: string): Promise<E | undefined> {
+    const local = await this.get(pk, sk);
+    if (local !== undefined || !this.repl || !this.everywhere()) return local;
+    const r = this.repl;
+    const nodes = r.placement.allNodes().filter((n) => n !== r.rpc.id);
+    if (nodes.length === 0) return undefined;
+    // The write reached a majority of all nodes; this many others must overlap it.
+    const need = Math.min(nodes.length, Math.ceil((nodes.length + 1) / 2));
+    let merged: E | undefined;
+    try {
+      const replies = await r.rpc.quorum<E | null>(r.rpc.preferred(nodes), this.ep('get'), { pk, sk }, { quorum: need, timeoutMs: r.timeoutMs });
+      for (const x of replies) if (x.value !== null) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
+    } catch {
+      return undefined;
+    }
+    if (merged !== undefined) this.local.insert(merged);
+    return merged;
+  }
+
   /** Read repair: replicas that answered something else get the merged entry. */
   private repair(replies: { node: NodeId; value: E | null }[], merged: E): void {
     const stale = replies.filter((x) => x.value === null || !sameBytes(x.value, merged)).map((x) => x.node);

@@ -51,6 +51,9 @@ function toS3Error(e: unknown): S3Error {
   if (e instanceof S3Error) return e;
   if (e instanceof ModelError && MODEL_CODES.has(e.code)) return new S3Error(e.code, e.message);
   if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') return new S3Error('InsufficientStorage', 'The node is out of disk space; the write was not stored.');
+  // Not enough replicas reachable: the client should retry later or elsewhere (Garage: 503).
+  if (['QuorumError', 'WriteQuorumError'].includes((e as Error)?.name))
+    return new S3Error('ServiceUnavailable', `Not enough replicas are reachable right now: ${(e as Error).message}`);
   log.error({ err: e }, 's3 internal error');
   return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
 }
