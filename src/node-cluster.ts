@@ -16,6 +16,7 @@ import { resyncPass, scrubPass } from './block/workers.ts';
 import { Worker, Workers } from './util/worker.ts';
 import { systemClock } from './util/time.ts';
 import { log } from './util/log.ts';
+import { gaugeFrom } from './util/metrics.ts';
 
 export type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
 import type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
@@ -151,7 +152,23 @@ export class Cluster {
     );
   }
 
+  /** Worker queues and progress, replication queues and peers, read at each Prometheus scrape. */
+  private registerMetrics(): void {
+    const w = () => this.workers.all().map((x) => x.status());
+    gaugeFrom('worker_queue_length', 'Items waiting in each background worker', ['worker'], () => w().map((s) => ({ labels: { worker: s.name }, value: s.queue })));
+    gaugeFrom('worker_busy', '1 while a worker pass runs', ['worker'], () => w().map((s) => ({ labels: { worker: s.name }, value: s.state === 'busy' ? 1 : 0 })));
+    gaugeFrom('worker_runs', 'Passes completed by each worker', ['worker'], () => w().map((s) => ({ labels: { worker: s.name }, value: s.runs })));
+    gaugeFrom('worker_errors', 'Failed passes of each worker', ['worker'], () => w().map((s) => ({ labels: { worker: s.name }, value: s.errors })));
+    gaugeFrom('table_pending_propagation', 'Entries queued for replicas that missed them', ['table'], () =>
+      this.store.tables().map((t) => ({ labels: { table: t.name }, value: t.queueLength() })),
+    );
+    gaugeFrom('block_background_bytes', 'Bytes of blocks whose last replicas are still being written', [], () => [{ value: this.blockRepl.backgroundBytes() }]);
+    gaugeFrom('cluster_peers_connected', 'Peers with a live connection', [], () => [{ value: this.net.peers().filter((p) => p.connected).length }]);
+    gaugeFrom('cluster_layout_version', 'Current layout version', [], () => [{ value: current(this.layout.history()).version }]);
+  }
+
   async start(): Promise<void> {
+    this.registerMetrics();
     await this.net.start();
     // A fresh layout version means this node is writing with it.
     this.layout.merge(this.layout.history());

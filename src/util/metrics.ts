@@ -1,5 +1,5 @@
 // Prometheus metrics shared by every listener (prom-client's registry, one per process).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -18,3 +18,21 @@ export const apiDuration = new Histogram({
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
   registers: [registry],
 });
+
+/** Gauges whose value is read at scrape time from a callback (queues, peers, workers…). */
+export function gaugeFrom(name: string, help: string, labelNames: string[], read: () => { labels?: Record<string, string>; value: number }[]): void {
+  if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of read()) {
+        if (r.labels) this.set(r.labels, r.value);
+        else this.set(r.value);
+      }
+    },
+  });
+}
