@@ -134,9 +134,11 @@ export class Cluster {
     this.workers.add(new Worker('block-resync', c.resync_interval_secs * 1000, clock, async (w) => {
       await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
     }));
-    this.workers.add(new Worker('block-scrub', c.scrub_interval_secs * 1000, clock, async (w) => {
-      await scrubPass(this.store.blocks, this.blockRepl, w);
-    }));
+    this.workers.add(
+      new Worker('block-scrub', c.scrub_interval_secs * 1000, clock, async (w) => {
+        await scrubPass(this.store.blocks, this.blockRepl, w);
+      }, { firstDelayMs: c.scrub_interval_secs * 1000 }),
+    );
     this.workers.add(
       new Worker('block-gc', 60_000, clock, async () => {
         const n = await this.store.blocks.gc();

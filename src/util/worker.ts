@@ -29,10 +29,13 @@ export class Worker {
   private stopped = true;
   private wake?: () => void;
   private loop?: Promise<void>;
+  /** Wait before the first pass (a scrub must not re-hash every block at each restart). */
+  private readonly firstDelayMs: number;
 
-  constructor(name: string, intervalMs: number, clock: Clock, pass: (w: Worker) => Promise<PassResult | void>) {
+  constructor(name: string, intervalMs: number, clock: Clock, pass: (w: Worker) => Promise<PassResult | void>, opts: { firstDelayMs?: number } = {}) {
     this.name = name;
     this.intervalMs = intervalMs;
+    this.firstDelayMs = opts.firstDelayMs ?? 0;
     this.clock = clock;
     this.pass = pass;
     this.st = { name, state: 'stopped', runs: 0, queue: 0, progress: '', errors: 0 };
@@ -88,15 +91,21 @@ export class Worker {
   }
 
   private async run(): Promise<void> {
+    if (this.firstDelayMs > 0) await this.pause(this.firstDelayMs);
     while (!this.stopped) {
       await this.runOnce();
       if (this.stopped) break;
-      await new Promise<void>((r) => {
-        this.wake = r;
-        this.clock.sleep(this.intervalMs).then(r);
-      });
-      this.wake = undefined;
+      await this.pause(this.intervalMs);
     }
+  }
+
+  /** Sleeps, unless trigger() or stop() wakes it earlier. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((r) => {
+      this.wake = r;
+      this.clock.sleep(ms).then(r);
+    });
+    this.wake = undefined;
   }
 }
 
