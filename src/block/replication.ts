@@ -126,14 +126,19 @@ export class BlockReplication implements BlockRemote {
   }
 
   async get(hash: Buffer): Promise<Buffer> {
+    let repairLocal = false;
     if (this.mgr.store.has(hash)) {
       try {
         return await this.mgr.store.get(hash);
       } catch (e) {
-        if (e instanceof BlockCorrupted) await this.mgr.store.quarantine(hash);
-        else if (!(e instanceof BlockMissing)) throw e;
+        if (e instanceof BlockCorrupted) {
+          await this.mgr.store.quarantine(hash);
+          repairLocal = true;
+        } else if (!(e instanceof BlockMissing)) throw e;
       }
     }
+    // A holder that lacks its copy gets it back from this read (the resync worker would too, later).
+    if (!repairLocal && this.holders(hash).includes(this.rpc.id) && this.mgr.refcount(hash) > 0) repairLocal = true;
     const candidates = [...new Set([...this.placement.readNodes(hash[0]!), ...this.holders(hash)])].filter((n) => n !== this.rpc.id);
     const errors: string[] = [];
     for (const n of this.rpc.preferred(candidates)) {
@@ -143,6 +148,7 @@ export class BlockReplication implements BlockRemote {
           errors.push(`${n.slice(0, 8)}: corrupted`);
           continue;
         }
+        if (repairLocal) this.mgr.putLocal(hash, d).catch((e) => log.warn({ err: (e as Error).message }, 'block read repair failed'));
         return d;
       } catch (e) {
         errors.push(`${n.slice(0, 8)}: ${(e as Error).message}`);
