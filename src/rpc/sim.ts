@@ -79,6 +79,10 @@ export class SimNetwork {
     return t;
   }
 
+  ids(): NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
   crash(id: NodeId): void {
     this.crashed.add(id);
   }
@@ -193,7 +197,8 @@ export class SimTransport implements Transport {
       });
     });
   }
+  /** Every other simulated node; "connected" while a message could get through. */
   peers(): PeerView[] {
-    return [];
+    return this.net.ids().filter((id) => id !== this.id).map((id) => ({ id, connected: this.net.reachable(this.id, id) }));
   }
 }
