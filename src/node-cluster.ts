@@ -146,11 +146,17 @@ export class Cluster {
       }),
     );
     this.workers.add(
-      new Worker('tombstone-gc', 3600_000, clock, async () => {
-        let n = 0;
-        for (const t of tables) n += await gcTombstones(t, ctx());
-        return { progress: `removed ${n} tombstones` };
-      }),
+      new Worker(
+        'tombstone-gc',
+        3600_000,
+        clock,
+        async () => {
+          let n = 0;
+          for (const t of tables) n += await gcTombstones(t, ctx());
+          return { progress: `removed ${n} tombstones` };
+        },
+        { firstDelayMs: 600_000 },
+      ),
     );
   }
 

@@ -4,7 +4,7 @@
 import type { Table } from './table.ts';
 import type { ReplicationContext } from './replication.ts';
 import type { NodeId } from '../rpc/transport.ts';
-import { partitionEnd, valueHash } from './merkle.ts';
+import { valueHash } from './merkle.ts';
 import { PARTITION_COUNT } from './partitions.ts';
 
 export interface SyncStats {
@@ -21,6 +21,7 @@ function partitionsOf<E>(t: Table<E>, ctx: ReplicationContext): { p: number; pee
   const out: { p: number; peers: NodeId[] }[] = [];
   if (t.schema.replication === 'everywhere') {
     const peers = ctx.placement.allNodes().filter((n) => n !== me);
+    if (peers.length === 0) return out;
     // Only one partition holds anything for an everywhere table (constant pk), but any could.
     for (let p = 0; p < PARTITION_COUNT; p++) out.push({ p, peers });
     return out;
@@ -29,7 +30,7 @@ function partitionsOf<E>(t: Table<E>, ctx: ReplicationContext): { p: number; pee
     const nodes = new Set(ctx.placement.writeSets(p).flat());
     if (!nodes.has(me)) continue;
     nodes.delete(me);
-    out.push({ p, peers: [...nodes] });
+    if (nodes.size > 0) out.push({ p, peers: [...nodes] });
   }
   return out;
 }
@@ -98,33 +99,31 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
   return stats;
 }
 
-/** Removes tombstones that every replica holds identically; returns how many were removed here. */
+/** Removes tombstones that every replica holds identically; returns how many were removed here.
+ *  Walks the table's tombstone index, not the table. */
 export async function gcTombstones<E>(t: Table<E>, ctx: ReplicationContext | undefined, limit = 1000): Promise<number> {
   let removed = 0;
   const me = ctx?.rpc.id;
-  for (let p = 0; p < 256 && removed < limit; p++) {
-    const nodes = ctx
-      ? t.schema.replication === 'everywhere'
-        ? ctx.placement.allNodes()
-        : [...new Set(ctx.placement.writeSets(p).flat())]
-      : [];
-    if (ctx && !nodes.includes(me!)) continue;
-    const tombs: { k: Buffer; h: Buffer }[] = [];
-    for (const { key, value } of t.local.rawRange(Buffer.from([p]), partitionEnd(p))) {
-      if (t.schema.isTombstone(value)) tombs.push({ k: Buffer.from(key), h: valueHash(value) });
-      if (tombs.length >= limit) break;
+  const keys: Buffer[] = [];
+  for (const { key } of t.tombstones.range({ limit })) keys.push(Buffer.from(key));
+  for (const k of keys) {
+    const value = t.local.getByStorageKey(k);
+    if (value === undefined || !t.schema.isTombstone(value)) {
+      t.removeTombstone(k, Buffer.alloc(0)); // drops the stale index entry
+      continue;
     }
-    for (const tb of tombs) {
-      if (ctx) {
-        const others = nodes.filter((n) => n !== me);
-        const checks = await Promise.all(
-          others.map((n) => ctx.rpc.call<boolean>(n, `table/${t.name}/gc-check`, tb, { timeoutMs: ctx.timeoutMs, priority: 'background' }).catch(() => false)),
-        );
-        if (!checks.every(Boolean)) continue;
-        await Promise.all(others.map((n) => ctx.rpc.call(n, `table/${t.name}/gc-delete`, tb, { timeoutMs: ctx.timeoutMs }).catch(() => false)));
-      }
-      if (t.local.removeIfEqual(tb.k, (cur) => valueHash(cur).equals(tb.h))) removed++;
+    const tb = { k, h: valueHash(value) };
+    if (ctx) {
+      const nodes = t.schema.replication === 'everywhere' ? ctx.placement.allNodes() : [...new Set(ctx.placement.writeSets(k[0]!).flat())];
+      if (!nodes.includes(me!)) continue;
+      const others = nodes.filter((n) => n !== me);
+      const checks = await Promise.all(
+        others.map((n) => ctx.rpc.call<boolean>(n, `table/${t.name}/gc-check`, tb, { timeoutMs: ctx.timeoutMs, priority: 'background' }).catch(() => false)),
+      );
+      if (!checks.every(Boolean)) continue;
+      await Promise.all(others.map((n) => ctx.rpc.call(n, `table/${t.name}/gc-delete`, tb, { timeoutMs: ctx.timeoutMs }).catch(() => false)));
     }
+    if (t.removeTombstone(tb.k, tb.h)) removed++;
   }
   return removed;
 }

@@ -33,12 +33,21 @@ export class Table<E> {
    *  (merged with what was already queued), so non-replica nodes keep nothing in the table itself. */
   private readonly pending: Tree<E>;
 
+  /** Storage keys of tombstones, kept by an update hook so GC never scans the whole table. */
+  readonly tombstones: Tree<1>;
+
   constructor(db: Db, schema: TableSchema<E>) {
     this.db = db;
     this.schema = schema;
     this.local = new LocalTable(db, schema);
     this.merkle = new MerkleCache(this.local);
     this.pending = db.tree<E>(`pending:${schema.name}`);
+    this.tombstones = db.tree<1>(`tombstones:${schema.name}`);
+    this.local.onUpdate((_before, after) => {
+      const k = this.local.storageKeyOf(after);
+      if (schema.isTombstone(after)) this.tombstones.put(k, 1);
+      else if (_before !== undefined && schema.isTombstone(_before)) this.tombstones.remove(k);
+    });
   }
 
   get name(): string {
@@ -80,7 +89,21 @@ export class Table<E> {
     });
     rpc.register(this.ep('gc-delete'), async (_f, _e, m) => {
       const { k, h } = m as { k: Buffer; h: Buffer };
-      return this.local.removeIfEqual(Buffer.from(k), (cur) => valueHash(cur).equals(Buffer.from(h)));
+      return this.removeTombstone(Buffer.from(k), Buffer.from(h));
+    });
+  }
+
+  /** Deletes a tombstone if it is still exactly the one with hash `h`; drops its index entry. */
+  removeTombstone(k: Buffer, h: Buffer): boolean {
+    return this.db.transaction(() => {
+      const cur = this.local.getByStorageKey(k);
+      if (cur === undefined || !this.schema.isTombstone(cur)) {
+        this.tombstones.remove(k);
+        return false;
+      }
+      if (!valueHash(cur).equals(h)) return false;
+      this.tombstones.remove(k);
+      return this.local.removeIfEqual(k, () => true);
     });
   }
 
