@@ -185,7 +185,7 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
 function checkFront(f: FrontConfig, baseDir: string): void {
   checkAddr('front.http_bind_addr', f.http_bind_addr);
   checkAddr('front.https_bind_addr', f.https_bind_addr);
-  if (f.http_bind_addr === f.https_bind_addr) bad('front.https_bind_addr', 'must differ from front.http_bind_addr');
+  if (f.http_bind_addr === f.https_bind_addr && splitAddr(f.http_bind_addr).port !== 0) bad('front.https_bind_addr', 'must differ from front.http_bind_addr');
   let u: URL | undefined;
   try {
     u = new URL(f.acme_directory);

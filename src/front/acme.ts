@@ -199,6 +199,11 @@ export class AcmeManager {
   private acmeClient(): acme.Client {
     if (!this.client) {
       if (this.httpsAgent) acme.axios.defaults.httpsAgent = this.httpsAgent;
+      // acme-client retries network errors 5 times with growing delays (75 s in all); an
+      // unreachable CA should fail an order within seconds (the worker retries later anyway).
+      const d = acme.axios.defaults as { timeout?: number; acmeSettings?: { retryMaxAttempts: number; retryDefaultDelay: number } };
+      d.timeout = 30_000;
+      if (d.acmeSettings) Object.assign(d.acmeSettings, { retryMaxAttempts: 2, retryDefaultDelay: 1 });
       this.client = new acme.Client({
         directoryUrl: this.o.directoryUrl,
         accountKey: this.accountKey(),

@@ -203,6 +203,11 @@ export class Proxy {
           socket.on('error', () => upSock.destroy());
           upSock.on('close', () => socket.destroy());
           socket.on('close', () => upSock.destroy());
+          // Both servers allow half-open sockets; WebSocket peers do not use them, so once
+          // either side has finished, the tunnel gets a moment to drain and then goes.
+          const linger = () => setTimeout(() => (socket.destroy(), upSock.destroy()), 5000).unref();
+          socket.once('end', linger);
+          upSock.once('end', linger);
           this.tunnels.add(socket);
           this.tunnels.add(upSock);
           socket.once('close', () => this.tunnels.delete(socket));
