@@ -1,0 +1,62 @@
+// The ordering lease and retry back-off of the ACME manager (no CA needed: the lease is
+// decided before any ACME traffic, and an unreachable directory makes orders fail fast).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { webTestEnv, type WebTestEnv } from '../web/test-env.ts';
+import { emptyCertificateEntry } from '../model/certificate.ts';
+import { AcmeManager, backoffMs } from './acme.ts';
+import { certKeyFromSecret } from './keys.ts';
+
+let env: WebTestEnv;
+let acme: AcmeManager;
+const ME = 'a'.repeat(64);
+const OTHER = 'b'.repeat(64);
+
+before(async () => {
+  env = await webTestEnv();
+  acme = new AcmeManager(env.store, {
+    directoryUrl: 'https://127.0.0.1:9/directory',
+    nodeId: ME,
+    metadataDir: env.dir,
+    sealKey: certKeyFromSecret('ab'.repeat(32)),
+    autoCertificates: true,
+    renewBeforeMs: 30 * 86400_000,
+    checkIntervalMs: 3600_000,
+  });
+  await env.site('lease.example.test', {});
+  await env.site('other.example.test', {});
+});
+
+after(async () => {
+  await acme.stop();
+  await env.close();
+});
+
+test('another node’s live lease: Busy, nothing ordered, not due for the worker', async () => {
+  const until = Date.now() + 60_000;
+  await env.store.certs.insert({ ...emptyCertificateEntry('lease.example.test'), lease: { t: env.store.ts(), v: { holder: OTHER, until } } });
+  await assert.rejects(acme.issue('lease.example.test'), (e: Error & { code?: string }) => e.code === 'Busy' && /already ordering/.test(e.message));
+  assert.equal(env.store.certs.local.get('certificate', 'lease.example.test')!.lease.v!.holder, OTHER, 'the lease is left alone');
+  assert.ok(!acme.dueHosts().includes('lease.example.test'));
+  assert.ok(acme.dueHosts().includes('other.example.test'), 'auto certificates: a domain-name site without one is due');
+});
+
+test('an expired lease is taken over; a failed order releases it and backs off', async () => {
+  await env.store.certs.insert({ ...emptyCertificateEntry('lease.example.test'), lease: { t: env.store.ts(), v: { holder: OTHER, until: Date.now() - 1 } } });
+  await assert.rejects(acme.issue('lease.example.test'), (e: Error & { code?: string }) => e.code === 'AcmeFailed');
+  const e = env.store.certs.local.get('certificate', 'lease.example.test')!;
+  assert.equal(e.lease.v, null);
+  assert.equal(e.attempt.v!.failures, 1);
+  assert.ok(!acme.dueHosts().includes('lease.example.test'), 'in back-off after a failure');
+  assert.ok(acme.dueHosts(Date.now() + backoffMs(1) + 1000).includes('lease.example.test'), 'due again after the back-off');
+  // An operator's request overrides the back-off.
+  await env.store.certs.insert({ ...emptyCertificateEntry('lease.example.test'), requested: { t: env.store.ts(), v: Date.now() + 5 } });
+  assert.ok(acme.dueHosts(Date.now() + 10).includes('lease.example.test'));
+});
+
+test('back-off doubles from 10 minutes up to a day', () => {
+  assert.equal(backoffMs(0), 0);
+  assert.equal(backoffMs(1), 600_000);
+  assert.equal(backoffMs(2), 1_200_000);
+  assert.equal(backoffMs(30), 86_400_000);
+});
