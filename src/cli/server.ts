@@ -14,13 +14,17 @@ function url(addr: string): string {
 }
 
 /** Re-executes this process (same pid) with memory settings that keep RSS flat while multi-GiB
- *  objects stream: stream buffers are small heap objects holding large off-heap memory, so a
- *  small young generation frees them promptly, and two malloc arenas limit fragmentation from
- *  the I/O threads. Both can only be set at process start. GRENIER_NO_TUNE=1 disables it. */
+ *  objects stream and bounded with many sites: stream buffers are small heap objects holding
+ *  large off-heap memory, so a small young generation frees them promptly; two malloc arenas
+ *  limit fragmentation from the I/O threads; a heap ceiling keeps V8 near its live set. All can
+ *  only be set at process start. GRENIER_NO_TUNE=1 disables it, GRENIER_HEAP_MB changes the ceiling. */
 function tuneRuntime(): void {
   if (process.env.GRENIER_TUNED || process.env.GRENIER_NO_TUNE || typeof process.execve !== 'function') return;
   const env = { ...process.env, GRENIER_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
-  process.execve(process.execPath, [process.execPath, '--max-semi-space-size=1', ...process.execArgv, ...process.argv.slice(1)], env);
+  // V8 sizes its old generation from the machine's memory and then rarely shrinks; a fixed
+  // ceiling keeps it near the live set (a node with 50,000 sites: 330 -> 157 MiB anonymous).
+  const heapMb = process.env.GRENIER_HEAP_MB ?? '384';
+  process.execve(process.execPath, [process.execPath, '--max-semi-space-size=1', `--max-old-space-size=${heapMb}`, ...process.execArgv, ...process.argv.slice(1)], env);
 }
 
 export async function runServer(opts: { config?: string }): Promise<void> {
