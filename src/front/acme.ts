@@ -1,7 +1,12 @@
 // ACME (HTTP-01) for the front: orders certificates only for hosts the cluster serves, under a
 // lease in the certificate table so two nodes do not order the same one at once, stores them
 // with the private key sealed, and renews them from a worker well before they expire.
-import * as acme from 'acme-client';
+import type * as acmeTypes from 'acme-client';
+
+// acme-client (with axios) costs ~16 MiB of memory: loaded only when a certificate is ordered.
+type Acme = typeof acmeTypes;
+let acmeModule: Promise<Acme> | undefined;
+const loadAcme = (): Promise<Acme> => (acmeModule ??= import('acme-client') as Promise<Acme>);
 import { Agent } from 'node:https';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +84,7 @@ export class AcmeManager {
   private readonly o: AcmeOptions;
   private readonly clock: Clock;
   private readonly inflight = new Map<string, Promise<CertSummary>>();
-  private client?: acme.Client;
+  private client?: acmeTypes.Client;
   private readonly httpsAgent?: Agent;
 
   constructor(store: Store, opts: AcmeOptions) {
@@ -196,7 +201,8 @@ export class AcmeManager {
     return readFileSync(path, 'utf8');
   }
 
-  private acmeClient(): acme.Client {
+  private async acmeClient(): Promise<acmeTypes.Client> {
+    const acme = await loadAcme();
     if (!this.client) {
       if (this.httpsAgent) acme.axios.defaults.httpsAgent = this.httpsAgent;
       // acme-client retries network errors 5 times with growing delays (75 s in all); an
@@ -218,8 +224,9 @@ export class AcmeManager {
   private async order(host: string): Promise<StoredCert> {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const acme = await loadAcme();
     const [, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] }, keyPem);
-    const client = this.acmeClient();
+    const client = await this.acmeClient();
     const chain = await client.auto({
       csr,
       email: this.o.email,

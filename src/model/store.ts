@@ -1,7 +1,7 @@
 // The domain store: every table of the model, the block manager, and the hooks that keep
 // derived data (refcounts, counters, version cleanup) atomic with the entries that drive them.
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Db } from '../db/db.ts';
 import { Table } from '../table/table.ts';
 import { BlockManager, type StoredBlock } from '../block/manager.ts';
@@ -272,10 +272,7 @@ export class Store {
 
   /** Reads [start, end) of a version's data. */
   async readData(v: ObjectVersion, start: number, end: number): Promise<Readable> {
-    if (v.inline) {
-      const { Readable } = await import('node:stream');
-      return Readable.from([v.inline.subarray(start, end)]);
-    }
+    if (v.inline) return Readable.from([v.inline.subarray(start, end)]);
     if (v.blocks) return this.blocks.readRange(v.blocks, start, end);
     const ve = await this.versions.get(v.uuid, '');
     if (!ve || ve.deleted) throw new Error(`version ${v.uuid} has no data`);

@@ -216,6 +216,12 @@ export class WebHandler {
       res.end();
       return;
     }
+    if (v.inline) {
+      // Small files live in the metadata: one write, no stream machinery.
+      res.writeHead(status, h);
+      res.end(v.inline.subarray(start, end));
+      return;
+    }
     const data = await this.store.readData(v, start, end);
     res.writeHead(status, h);
     try {

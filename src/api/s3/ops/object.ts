@@ -112,6 +112,11 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
     ctx.res.end();
     return;
   }
+  if (v.inline) {
+    ctx.res.writeHead(range ? 206 : 200, headers);
+    ctx.res.end(v.inline.subarray(start, end));
+    return;
+  }
   const stream = await ctx.store.readData(v, start, end);
   ctx.res.writeHead(range ? 206 : 200, headers);
   try {
