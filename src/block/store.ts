@@ -104,7 +104,8 @@ export class BlockStore {
     const hex = hash.toString('hex');
     const p = this.path(hex);
     await mkdir(join(this.dir, 'quarantine'), { recursive: true });
-    for (const f of [p, p + '.zst']) await rename(f, join(this.dir, 'quarantine', hex + '.' + Date.now())).catch(() => {});
+    const at = Date.now();
+    for (const [f, sfx] of [[p, ''], [p + '.zst', '.zst']] as const) await rename(f, join(this.dir, 'quarantine', `${hex}${sfx}.${at}`)).catch(() => {});
   }
 
   /** Every stored block hash (for scrub and resync). */
