@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import type { Handler, AdminDeps } from './context.ts';
 import type { ClusterHandle, ClusterNodeInfo } from './cluster-handle.ts';
-import { AdminError, badRequest } from './http.ts';
+import { AdminError, badRequest, parseJsonBody, readBody } from './http.ts';
 import { current, allNodes } from '../../layout/history.ts';
 import { PARTITIONS } from '../../layout/types.ts';
 import type { LayoutHistory, NodeRole } from '../../layout/types.ts';
@@ -307,22 +307,7 @@ const connectClusterNodes: Handler = async ({ deps, body }) => {
 /** Reads a POST body that may be a JSON array (Garage takes bare arrays for some operations):
  *  an array arrives to the handler as `{ items: [...] }`. */
 export async function readJsonOrArray(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const parts: Buffer[] = [];
-  for await (const chunk of req) {
-    parts.push(chunk as Buffer);
-    if (parts.reduce((n, b) => n + b.length, 0) > 1024 * 1024) throw new AdminError(413, 'PayloadTooLarge', 'request body exceeds 1048576 bytes');
-  }
-  const text = Buffer.concat(parts).toString('utf8').trim();
-  if (text === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
-  }
-  if (Array.isArray(v)) return { items: v };
-  if (typeof v !== 'object' || v === null) throw badRequest('request body must be a JSON object or array');
-  return v as Record<string, unknown>;
+  return parseJsonBody(await readBody(req), { allowArray: true });
 }
 
 export const CLUSTER_OPS: Record<string, Handler> = {

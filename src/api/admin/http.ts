@@ -27,16 +27,22 @@ export function sendText(res: ServerResponse, status: number, text: string, type
   res.end(text);
 }
 
-/** Reads the request body as a JSON object; an empty body is `{}` so optional-only bodies may be omitted. */
-export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** Reads a request body, refusing more than `max` bytes (413). */
+export async function readBody(req: IncomingMessage, max = MAX_BODY): Promise<Buffer> {
   const parts: Buffer[] = [];
   let len = 0;
   for await (const chunk of req) {
     len += (chunk as Buffer).length;
-    if (len > MAX_BODY) throw new AdminError(413, 'PayloadTooLarge', `request body exceeds ${MAX_BODY} bytes`);
+    if (len > max) throw new AdminError(413, 'PayloadTooLarge', `request body exceeds ${max} bytes`);
     parts.push(chunk as Buffer);
   }
-  const text = Buffer.concat(parts).toString('utf8').trim();
+  return Buffer.concat(parts);
+}
+
+/** Parses a JSON body; empty is `{}` so optional-only bodies may be omitted. With `allowArray`,
+ *  a bare array (Garage takes them for some operations) arrives as `{ items: [...] }`. */
+export function parseJsonBody(buf: Buffer, opts: { allowArray?: boolean } = {}): Record<string, unknown> {
+  const text = buf.toString('utf8').trim();
   if (text === '') return {};
   let v: unknown;
   try {
@@ -44,8 +50,15 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   } catch (e) {
     throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('request body must be a JSON object');
+  if (opts.allowArray && Array.isArray(v)) return { items: v };
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw badRequest(opts.allowArray ? 'request body must be a JSON object or array' : 'request body must be a JSON object');
   return v as Record<string, unknown>;
+}
+
+/** Reads the request body as a JSON object. */
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return parseJsonBody(await readBody(req));
 }
 
 export function str(body: Record<string, unknown>, field: string, required: true): string;

@@ -24,7 +24,7 @@ import {
   type SiteRef,
 } from '../../model/site.ts';
 import type { Store } from '../../model/store.ts';
-import { AdminError, badRequest, sendJson, str } from './http.ts';
+import { AdminError, badRequest, parseJsonBody, readBody, sendJson, str } from './http.ts';
 import type { AdminDeps } from './context.ts';
 import { authenticate } from './site-auth.ts';
 import { QUOTA_OPS } from './quota.ts';
@@ -197,30 +197,6 @@ export const SITE_OPS: Record<string, SiteOp> = {
   ...QUOTA_OPS,
 };
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let len = 0;
-  for await (const chunk of req) {
-    len += (chunk as Buffer).length;
-    if (len > MAX_JSON) throw new AdminError(413, 'PayloadTooLarge', `request body exceeds ${MAX_JSON} bytes`);
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
-}
-
-function parseJson(buf: Buffer): Record<string, unknown> {
-  const text = buf.toString('utf8').trim();
-  if (text === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('request body must be a JSON object');
-  return v as Record<string, unknown>;
-}
-
 /** Runs a site operation: authenticate, check method and rights, read and verify the body. */
 export async function handleSiteOp(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
   const op = SITE_OPS[name]!;
@@ -232,9 +208,9 @@ export async function handleSiteOp(deps: AdminDeps, req: IncomingMessage, res: S
   if (op.adminOnly && !principal.admin) throw forbidden(`${name} needs the admin token`);
   let body: Record<string, unknown> = {};
   if (!op.raw) {
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_JSON);
     if (bodySha256 !== undefined && sha256Hex(raw) !== bodySha256) throw badRequest('the body does not match X-Grenier-Content-SHA256');
-    if (op.method !== 'GET') body = parseJson(raw);
+    if (op.method !== 'GET') body = parseJsonBody(raw);
   }
   let out: unknown;
   try {
