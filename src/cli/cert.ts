@@ -1,19 +1,11 @@
 // `grenier cert …`: the front's ACME certificates: list (host, expiry, issuer), issue now, status
 // of the renewal worker and upstream health checks.
 import type { Command } from 'commander';
+import type { CertSummary } from '../model/certificate.ts';
 import { clientFor } from './client.ts';
 import { date, printJson, printTable } from './output.ts';
 
-export interface CertInfo {
-  host: string;
-  notBefore: string | null;
-  notAfter: string | null;
-  daysLeft: number | null;
-  issuer: string | null;
-  orderedBy: string | null;
-  lease: { holder: string; until: string } | null;
-  lastAttempt: { at: string; failures: number; error: string | null } | null;
-  requested: string | null;
+export interface CertInfo extends CertSummary {
   queued?: boolean;
   message?: string;
 }

@@ -3,19 +3,10 @@
 import type { Command } from 'commander';
 import { clientFor, CliError } from './client.ts';
 import { parseBytes, printJson, printTable } from './output.ts';
+import { formatSize } from '../util/size.ts';
 import type { ClusterLayout, LayoutHistoryResp, Role, StagedChange } from './cluster-types.ts';
 
-/** Sizes in SI units: capacities are given that way ("2T", "500G"). */
-export function siBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${Number(v.toFixed(v < 10 ? 2 : 1))} ${units[u]}`;
-}
+export { formatSize as siBytes } from '../util/size.ts';
 
 /** "2T", "2TB" → 2e12, "1TiB" → 2^40, "500G", "100GB", plain integers = bytes. */
 export function parseCapacity(s: string): number {
@@ -26,7 +17,7 @@ export function parseCapacity(s: string): number {
 }
 
 function capacity(c: number | null): string {
-  return c === null ? 'gateway' : siBytes(c);
+  return c === null ? 'gateway' : formatSize(c);
 }
 
 function stagedRole(l: ClusterLayout, id: string): Role | null | undefined {
@@ -51,7 +42,7 @@ function describeChange(s: StagedChange): string[] {
 }
 
 function printLayout(l: ClusterLayout): void {
-  process.stdout.write(`Layout version ${l.version} (replication factor ${l.parameters.replicationFactor}, partition size ${siBytes(l.partitionSize)})\n\n`);
+  process.stdout.write(`Layout version ${l.version} (replication factor ${l.parameters.replicationFactor}, partition size ${formatSize(l.partitionSize)})\n\n`);
   printTable(
     ['id', 'zone', 'capacity', 'partitions', 'usable', 'tags'],
     l.roles.map((r) => [
@@ -59,7 +50,7 @@ function printLayout(l: ClusterLayout): void {
       r.zone,
       capacity(r.capacity),
       r.storedPartitions === null ? '' : String(r.storedPartitions),
-      r.usableCapacity === null ? '' : siBytes(r.usableCapacity),
+      r.usableCapacity === null ? '' : formatSize(r.usableCapacity),
       r.tags.join(','),
     ]),
     '(no node has a role yet: see `grenier layout assign`)',

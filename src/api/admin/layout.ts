@@ -9,18 +9,8 @@ import { storageNodesOf } from '../../layout/assign.ts';
 import { PARTITIONS } from '../../layout/types.ts';
 import type { LayoutHistory, LayoutVersion, NodeRole, Preview } from '../../layout/types.ts';
 import { GrenierError } from '../../util/errors.ts';
+import { formatSize } from '../../util/size.ts';
 
-/** Human sizes in SI units, as operators give capacities ("2T", "500G"). */
-function si(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${Number(v.toFixed(v < 10 ? 2 : 1))} ${units[u]}`;
-}
 
 function short(id: string): string {
   return id.slice(0, 16);
@@ -140,8 +130,8 @@ async function dataEstimate(deps: AdminDeps, c: ClusterHandle): Promise<{ perRep
   if (missing.length) return { note: `unknown (no answer from ${missing.map(short).join(', ')})` };
   if (blocks === 0) return { perReplica: 0, note: 'nothing stored yet' };
   const replicas = cur.assignment.reduce((n, l) => n + l.length, 0);
-  if (!replicas) return { note: `all data stored so far (${blocks} blocks, up to ≈ ${si(stored)}) will be spread over the new layout` };
-  return { perReplica: stored / replicas, note: `${blocks} blocks stored, up to ≈ ${si(stored)} in all` };
+  if (!replicas) return { note: `all data stored so far (${blocks} blocks, up to ≈ ${formatSize(stored)}) will be spread over the new layout` };
+  return { perReplica: stored / replicas, note: `${blocks} blocks stored, up to ≈ ${formatSize(stored)} in all` };
 }
 
 function previewMessages(h: LayoutHistory, p: Preview, est: { perReplica?: number; note: string }): string[] {
@@ -155,14 +145,14 @@ function previewMessages(h: LayoutHistory, p: Preview, est: { perReplica?: numbe
     const was = before.get(id) ?? 0;
     const now = p.perNode.find((u) => u.node === id)?.partitions ?? 0;
     const delta = now - was;
-    const what = !r ? 'removed' : r.capacity === null ? `zone ${r.zone}, gateway` : `zone ${r.zone}, capacity ${si(r.capacity)}`;
-    const usable = r && r.capacity !== null ? `, usable ${si(now * p.next.partitionSize)}` : '';
+    const what = !r ? 'removed' : r.capacity === null ? `zone ${r.zone}, gateway` : `zone ${r.zone}, capacity ${formatSize(r.capacity)}`;
+    const usable = r && r.capacity !== null ? `, usable ${formatSize(now * p.next.partitionSize)}` : '';
     msg.push(`node ${short(id)} (${what}): ${was} → ${now} partitions (${delta >= 0 ? '+' : ''}${delta})${usable}`);
   }
   msg.push(`partition replicas moved: ${p.moved} of ${p.next.assignment.reduce((n, l) => n + l.length, 0)}`);
   const movedBytes = est.perReplica !== undefined ? p.moved * est.perReplica : undefined;
-  msg.push(`data to move: ${movedBytes !== undefined ? `≈ ${si(Math.round(movedBytes))} (${est.note})` : est.note}`);
-  msg.push(`usable capacity: ${si(p.usableCapacity)} (currently ${si(cur.partitionSize * PARTITIONS)})`);
+  msg.push(`data to move: ${movedBytes !== undefined ? `≈ ${formatSize(Math.round(movedBytes))} (${est.note})` : est.note}`);
+  msg.push(`usable capacity: ${formatSize(p.usableCapacity)} (currently ${formatSize(cur.partitionSize * PARTITIONS)})`);
   for (const w of p.warnings) msg.push(`warning: ${w}`);
   return msg;
 }
