@@ -31,16 +31,7 @@ export interface ClusterStatus {
   nodes: StatusNode[];
 }
 
-export interface ClusterHealth {
-  status: 'healthy' | 'degraded' | 'unavailable';
-  knownNodes: number;
-  connectedNodes: number;
-  storageNodes: number;
-  storageNodesUp: number;
-  partitions: number;
-  partitionsQuorum: number;
-  partitionsAllOk: number;
-}
+export type { ClusterHealth } from '../api/admin/cluster.ts';
 
 export interface NodeInfo {
   nodeId: string;

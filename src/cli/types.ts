@@ -38,32 +38,3 @@ export interface BucketInfo {
   bytes: number;
   quotas: { maxSize: number | null; maxObjects: number | null };
 }
-
-export interface FreeSpace {
-  available: number;
-  total: number;
-}
-
-export interface ClusterStatus {
-  layoutVersion: number;
-  nodes: {
-    id: string;
-    addr: string | null;
-    hostname?: string | null;
-    isUp: boolean;
-    role: { zone: string; capacity: number | null; tags: string[] } | null;
-    dataPartition: FreeSpace | null;
-    metadataPartition: FreeSpace | null;
-  }[];
-}
-
-export interface ClusterHealth {
-  status: string;
-  knownNodes: number;
-  connectedNodes: number;
-  storageNodes: number;
-  storageNodesOk: number;
-  partitions: number;
-  partitionsQuorum: number;
-  partitionsAllOk: number;
-}
