@@ -51,3 +51,23 @@ test('chunker cuts at exact sizes whatever the input fragmentation', async () =>
   for await (const b of chunk(Readable.from([]), 256)) none.push(b);
   assert.equal(none.length, 0);
 });
+
+test('incompressible blocks are stored raw, compressible ones as zstd', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-blocks-'));
+  try {
+    const s = new BlockStore(dir, { fsync: false, compression: 1 });
+    const { randomBytes } = await import('node:crypto');
+    const noise = randomBytes(1024 * 1024);
+    const text = Buffer.from('the same line again and again\n'.repeat(40_000));
+    for (const b of [noise, text]) await s.put(sha256(b), b);
+    const at = (b: Buffer) => {
+      const hex = sha256(b).toString('hex');
+      return readdirSync(join(dir, hex.slice(0, 2), hex.slice(2, 4)));
+    };
+    assert.deepEqual(at(noise), [sha256(noise).toString('hex')]);
+    assert.deepEqual(at(text), [sha256(text).toString('hex') + '.zst']);
+    assert.deepEqual(await s.get(sha256(text)), text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
