@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pipeline } from 'node:stream/promises';
 import type { Store } from '../model/store.ts';
 import { liveVersion, type ObjectVersion } from '../model/object.ts';
-import { acceptsEncoding, evaluateConditions, parseRange } from '../util/http.ts';
+import { acceptsEncoding, etagMatches, evaluateConditions, parseRange } from '../util/http.ts';
+import { ResponseCache } from './response-cache.ts';
 import { apiDuration, apiRequests } from '../util/metrics.ts';
 import { httpDate } from '../util/time.ts';
 import { log } from '../util/log.ts';
@@ -21,6 +22,8 @@ export interface WebOptions {
   index: string;
   /** Host cache capacity (default 100,000). */
   cacheCapacity?: number;
+  /** Longest a cached small page may be served without re-reading (default 5 s). */
+  microCacheMs?: number;
 }
 
 /** Precompressed variants in order of preference: `<key>.br`, then `<key>.gz`. */
@@ -37,12 +40,21 @@ interface Ctx {
   res: ServerResponse;
   op: string;
   head: boolean;
+  /** Set when this response may be stored in the micro-cache. */
+  cacheKey?: string;
+  bucketId?: string;
+}
+
+/** Which precompressed variant a client can take: what the response depends on. */
+function encodingClass(ae: string | undefined): string {
+  return acceptsEncoding(ae, 'br') ? 'br' : acceptsEncoding(ae, 'gzip') ? 'gzip' : '';
 }
 
 export class WebHandler {
   readonly store: Store;
   readonly sites: SiteResolver;
   readonly deploys: DeployResolver;
+  readonly cache: ResponseCache;
   private readonly index: string;
 
   constructor(store: Store, opts: WebOptions) {
@@ -50,6 +62,7 @@ export class WebHandler {
     this.index = opts.index || 'index.html';
     this.sites = new SiteResolver(store, { rootDomain: opts.rootDomain, capacity: opts.cacheCapacity });
     this.deploys = new DeployResolver(store);
+    this.cache = new ResponseCache(store, { maxAgeMs: opts.microCacheMs });
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -60,6 +73,7 @@ export class WebHandler {
       apiDuration.observe({ api: 'web', op: ctx.op }, (performance.now() - started) / 1000);
     };
     res.once('close', done);
+    if (this.fromCache(ctx)) return;
     this.serve(ctx).catch((e: unknown) => {
       log.error({ err: e, host: req.headers.host, url: req.url }, 'web request failed');
       ctx.op = 'InternalError';
@@ -67,6 +81,33 @@ export class WebHandler {
       else res.destroy();
     });
   };
+
+  /** Answers from the micro-cache when it can; else notes the key so the response gets cached. */
+  private fromCache(ctx: Ctx): boolean {
+    const { req, res } = ctx;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url) return false;
+    const host = normalizeHost(req.headers.host);
+    if (!host) return false;
+    const key = ResponseCache.keyFor(host, req.url, req.headers, encodingClass(req.headers['accept-encoding']));
+    if (!key) return false;
+    const hit = this.cache.get(key, Date.now());
+    if (!hit) {
+      ctx.cacheKey = key;
+      return false;
+    }
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && etagMatches(inm, hit.etag)) {
+      ctx.op = 'NotModified';
+      const { 'content-type': _t, 'content-encoding': _e, 'content-length': _l, ...rest } = hit.headers;
+      res.writeHead(304, rest);
+      res.end();
+      return true;
+    }
+    ctx.op = ctx.head ? 'HeadObject' : 'GetObject';
+    res.writeHead(hit.status, hit.headers);
+    res.end(ctx.head ? undefined : hit.body);
+    return true;
+  }
 
   private async serve(ctx: Ctx): Promise<void> {
     const { req, res } = ctx;
@@ -135,6 +176,7 @@ export class WebHandler {
 
   private async sendObject(ctx: Ctx, site: Site, key: string, v: ObjectVersion): Promise<void> {
     const { req, res } = ctx;
+    ctx.bucketId = site.bucketId;
     const stored = new Map(v.meta!.headers);
     const h: Record<string, string> = {
       'content-type': contentTypeFor(key, stored.get('content-type')),
@@ -218,8 +260,11 @@ export class WebHandler {
     }
     if (v.inline) {
       // Small files live in the metadata: one write, no stream machinery.
+      const body = v.inline.subarray(start, end);
+      if (ctx.cacheKey && ctx.bucketId && status === 200 && start === 0 && end === v.inline.length)
+        this.cache.set(ctx.cacheKey, { status, headers: { ...h }, body, etag: v.meta!.etag, bucketId: ctx.bucketId, at: Date.now() });
       res.writeHead(status, h);
-      res.end(v.inline.subarray(start, end));
+      res.end(body);
       return;
     }
     const data = await this.store.readData(v, start, end);

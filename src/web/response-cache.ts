@@ -1,0 +1,94 @@
+// A micro-cache of small, complete website responses (inline objects: pages, styles, icons),
+// keyed by host, URL and accepted encoding. Local writes invalidate entries at once through the
+// table hooks; a short maximum age bounds staleness for writes that reach this node late or
+// not at all (objects of partitions it does not hold), as nginx "microcaching" does.
+import type { Store } from '../model/store.ts';
+
+export interface CachedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  etag: string;
+  bucketId: string;
+  at: number;
+}
+
+export interface ResponseCacheOptions {
+  maxEntries?: number;
+  maxBytes?: number;
+  maxAgeMs?: number;
+}
+
+export class ResponseCache {
+  private readonly entries = new Map<string, CachedResponse>();
+  private readonly byBucket = new Map<string, Set<string>>();
+  private bytes = 0;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  hits = 0;
+
+  constructor(store: Store, opts: ResponseCacheOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 20_000;
+    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.maxAgeMs = opts.maxAgeMs ?? 5_000;
+    // Inside the write transactions: the next request after a local change never sees the old page.
+    store.objects.local.onUpdate((_b, after) => this.dropBucket(after.bucket));
+    store.buckets.local.onUpdate((_b, after) => this.dropBucket(after.id));
+    store.sites.local.onUpdate((_b, after) => this.dropBucket(after.bucket));
+    store.aliases.local.onUpdate(() => this.clear());
+  }
+
+  /** Only plain requests use the cache: ranges and preconditions other than If-None-Match are served fresh. */
+  static keyFor(host: string, url: string, h: Record<string, string | string[] | undefined>, encoding: string): string | undefined {
+    if (h.range || h['if-match'] || h['if-modified-since'] || h['if-unmodified-since'] || h['if-range']) return undefined;
+    return `${encoding} ${host} ${url}`;
+  }
+
+  get(key: string, now: number): CachedResponse | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (now - e.at > this.maxAgeMs) {
+      this.drop(key);
+      return undefined;
+    }
+    this.hits++;
+    return e;
+  }
+
+  set(key: string, e: CachedResponse): void {
+    this.drop(key);
+    this.entries.set(key, e);
+    this.bytes += e.body.length;
+    let s = this.byBucket.get(e.bucketId);
+    if (!s) this.byBucket.set(e.bucketId, (s = new Set()));
+    s.add(key);
+    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) this.drop(this.entries.keys().next().value as string);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.bytes -= e.body.length;
+    const s = this.byBucket.get(e.bucketId);
+    s?.delete(key);
+    if (s?.size === 0) this.byBucket.delete(e.bucketId);
+  }
+
+  private dropBucket(id: string): void {
+    const s = this.byBucket.get(id);
+    if (!s) return;
+    for (const k of [...s]) this.drop(k);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.byBucket.clear();
+    this.bytes = 0;
+  }
+}
