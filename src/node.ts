@@ -77,7 +77,7 @@ export class GrenierNode {
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
     this.servers.push(admin);
-    const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
+    const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
     await listen(web, c.s3_web.bind_addr, 'web');
     this.servers.push(web);
     await this.front?.start();

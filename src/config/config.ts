@@ -29,7 +29,7 @@ export interface Config {
   rpc_timeout_secs: number;
   block_ram_buffer_max: number;
   s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string };
-  s3_web: { bind_addr: string; root_domain?: string; index: string };
+  s3_web: { bind_addr: string; root_domain?: string; index: string; micro_cache_secs: number };
   admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string };
   /** The HTTPS front (ARCHITECTURE §8); absent unless the config has a [front] section. */
   front?: FrontConfig;
@@ -85,6 +85,7 @@ const SECTIONS: Record<string, Spec> = {
     bind_addr: { type: 'string', default: '[::]:3902' },
     root_domain: { type: 'string' },
     index: { type: 'string', default: 'index.html' },
+    micro_cache_secs: { type: 'int', default: 5 },
   },
   admin: {
     api_bind_addr: { type: 'string', default: '[::]:3903' },

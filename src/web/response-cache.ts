@@ -45,6 +45,10 @@ export class ResponseCache {
     return `${encoding} ${host} ${url}`;
   }
 
+  get enabled(): boolean {
+    return this.maxAgeMs > 0;
+  }
+
   get(key: string, now: number): CachedResponse | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
@@ -57,6 +61,7 @@ export class ResponseCache {
   }
 
   set(key: string, e: CachedResponse): void {
+    if (!this.enabled) return;
     this.drop(key);
     this.entries.set(key, e);
     this.bytes += e.body.length;

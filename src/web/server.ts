@@ -22,7 +22,7 @@ export interface WebOptions {
   index: string;
   /** Host cache capacity (default 100,000). */
   cacheCapacity?: number;
-  /** Longest a cached small page may be served without re-reading (default 5 s). */
+  /** Longest a cached small page may be served without re-reading (default 5 s; 0 = no cache). */
   microCacheMs?: number;
 }
 
@@ -85,7 +85,7 @@ export class WebHandler {
   /** Answers from the micro-cache when it can; else notes the key so the response gets cached. */
   private fromCache(ctx: Ctx): boolean {
     const { req, res } = ctx;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url) return false;
+    if (!this.cache.enabled || (req.method !== 'GET' && req.method !== 'HEAD') || !req.url) return false;
     const host = normalizeHost(req.headers.host);
     if (!host) return false;
     const key = ResponseCache.keyFor(host, req.url, req.headers, encodingClass(req.headers['accept-encoding']));

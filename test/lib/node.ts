@@ -16,6 +16,8 @@ const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 export interface StartOptions {
   /** Extra top-level TOML lines (e.g. `block_size = 65536`). */
   extraConfig?: string;
+  /** Extra lines for the [s3_web] section (e.g. `micro_cache_secs = 0`). */
+  webConfig?: string;
   region?: string;
   /** Milliseconds to wait for /health (default 20 s). */
   startTimeoutMs?: number;
@@ -191,6 +193,7 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
       '[s3_web]',
       `bind_addr = "${host}:${webPort}"`,
       'root_domain = ".web.localhost"',
+      opts.webConfig ?? '',
       '',
       '[admin]',
       `api_bind_addr = "${host}:${adminPort}"`,
