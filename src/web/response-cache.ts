@@ -22,6 +22,8 @@ export interface ResponseCacheOptions {
 export class ResponseCache {
   private readonly entries = new Map<string, CachedResponse>();
   private readonly byBucket = new Map<string, Set<string>>();
+  /** Keys requested once recently, not yet cached (insertion order = age). */
+  private readonly seen = new Set<string>();
   private bytes = 0;
   private readonly maxEntries: number;
   private readonly maxBytes: number;
@@ -60,8 +62,15 @@ export class ResponseCache {
     return e;
   }
 
+  /** Admits a page on its second request within the recent window, so traffic spread evenly
+   *  over more sites than the cache holds does not churn it (and costs one Set lookup). */
   set(key: string, e: CachedResponse): void {
     if (!this.enabled) return;
+    if (!this.seen.delete(key)) {
+      this.seen.add(key);
+      if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.values().next().value as string);
+      return;
+    }
     this.drop(key);
     this.entries.set(key, e);
     this.bytes += e.body.length;
@@ -92,6 +101,7 @@ export class ResponseCache {
   }
 
   clear(): void {
+    this.seen.clear();
     this.entries.clear();
     this.byBucket.clear();
     this.bytes = 0;
