@@ -4,16 +4,12 @@ import { S3Error } from '../errors.ts';
 import {
   ALGORITHM,
   MAX_SKEW_MS,
-  SERVICE,
   canonicalQuery,
-  canonicalRequest,
   checkUnsignedAmzHeaders,
-  deriveSigningKey,
-  lookupSecret,
   parseAmzDate,
   parseCredential,
   parseSignedHeaders,
-  verifyCanonical,
+  verifySigned,
   type QueryPair,
 } from './sigv4.ts';
 import type { AuthRequest, AuthResult, PayloadMode, SecretLookup } from './types.ts';
@@ -80,21 +76,5 @@ export function verifyPresigned(
     payload = { kind: 'sha256', expected: contentSha.toLowerCase() };
   }
 
-  const secret = lookupSecret(lookup, cred.accessKeyId);
-  const signingKey = deriveSigningKey(secret, cred.date, region, SERVICE);
-  const query = canonicalQuery(pairs, 'X-Amz-Signature');
-  verifyCanonical(
-    req,
-    (uri) => canonicalRequest(req.method, uri, query, req.headers, signed, payloadHash),
-    signingKey,
-    amzDate,
-    cred.scope,
-    signature,
-    cred.accessKeyId,
-  );
-  return {
-    accessKeyId: cred.accessKeyId,
-    payload,
-    signing: { signingKey, scope: cred.scope, seedSignature: signature.toLowerCase(), amzDate },
-  };
+  return verifySigned(req, lookup, region, { cred, signed, query: canonicalQuery(pairs, 'X-Amz-Signature'), payloadHash, amzDate, signature }, payload);
 }

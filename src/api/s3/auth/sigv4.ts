@@ -265,6 +265,32 @@ export function verifyCanonical(
   );
 }
 
+/** The last step of header and presigned auth alike: the key's secret signs the canonical
+ *  request; a match yields who signed and the context for chunk signatures. */
+export function verifySigned(
+  req: AuthRequest,
+  lookup: SecretLookup,
+  region: string,
+  c: { cred: Credential; signed: readonly string[]; query: string; payloadHash: string; amzDate: string; signature: string },
+  payload: PayloadMode,
+): AuthResult {
+  const signingKey = deriveSigningKey(lookupSecret(lookup, c.cred.accessKeyId), c.cred.date, region, SERVICE);
+  verifyCanonical(
+    req,
+    (uri) => canonicalRequest(req.method, uri, c.query, req.headers, c.signed, c.payloadHash),
+    signingKey,
+    c.amzDate,
+    c.cred.scope,
+    c.signature,
+    c.cred.accessKeyId,
+  );
+  return {
+    accessKeyId: c.cred.accessKeyId,
+    payload,
+    signing: { signingKey, scope: c.cred.scope, seedSignature: c.signature.toLowerCase(), amzDate: c.amzDate },
+  };
+}
+
 // ---------------------------------------------------------------- header auth
 
 function parsePayloadHeader(v: string | string[] | undefined): { mode: PayloadMode; hash: string } {
@@ -353,21 +379,5 @@ export function verifyHeaderAuth(req: AuthRequest, lookup: SecretLookup, region:
     });
   }
   const { mode, hash } = parsePayloadHeader(req.headers['x-amz-content-sha256']);
-  const secret = lookupSecret(lookup, cred.accessKeyId);
-  const signingKey = deriveSigningKey(secret, cred.date, region, SERVICE);
-  const query = canonicalQuery(parseQuery(req.rawQuery));
-  verifyCanonical(
-    req,
-    (uri) => canonicalRequest(req.method, uri, query, req.headers, signed, hash),
-    signingKey,
-    amzDate,
-    cred.scope,
-    signature,
-    cred.accessKeyId,
-  );
-  return {
-    accessKeyId: cred.accessKeyId,
-    payload: mode,
-    signing: { signingKey, scope: cred.scope, seedSignature: signature.toLowerCase(), amzDate },
-  };
+  return verifySigned(req, lookup, region, { cred, signed, query: canonicalQuery(parseQuery(req.rawQuery)), payloadHash: hash, amzDate, signature }, mode);
 }
