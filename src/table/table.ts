@@ -148,25 +148,20 @@ export class Table<E> {
     return merged;
   }
 
-  /** Like get, but an "everywhere" table that lacks the entry locally asks a majority of nodes:
-   *  writes reached a majority, so a miss here is never stale (e.g. a bucket just created on
-   *  another node). Misses cost one round trip; hits stay local. */
+  /** Like get, but an "everywhere" table that lacks the entry locally asks the other nodes:
+   *  writes reached a majority, so some node that answers has it (e.g. a bucket or key created
+   *  on another node a moment ago, or while this one was cut off). Misses cost one round trip. */
   async getFresh(pk: string, sk: string): Promise<E | undefined> {
     const local = await this.get(pk, sk);
     if (local !== undefined || !this.repl || !this.everywhere()) return local;
     const r = this.repl;
     const nodes = r.placement.allNodes().filter((n) => n !== r.rpc.id);
     if (nodes.length === 0) return undefined;
-    // The write reached a majority of all nodes; this many others must overlap it.
-    const need = Math.min(nodes.length, Math.ceil((nodes.length + 1) / 2));
+    const replies = await r.rpc.all<E | null>(nodes, this.ep('get'), { pk, sk }, { timeoutMs: Math.min(r.timeoutMs, 5000) });
     let merged: E | undefined;
-    try {
-      const replies = await r.rpc.quorum<E | null>(r.rpc.preferred(nodes), this.ep('get'), { pk, sk }, { quorum: need, timeoutMs: r.timeoutMs });
-      for (const x of replies) if (x.value !== null) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
-    } catch {
-      return undefined;
-    }
+    for (const x of replies) if (x.value) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
     if (merged !== undefined) this.local.insert(merged);
+    else if (replies.every((x) => x.error)) log.warn({ table: this.name, err: replies[0]?.error }, 'fresh read: no other node answered');
     return merged;
   }
 

@@ -47,6 +47,12 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
   if (!req.complete) req.resume();
 }
 
+/** The access key id a request claims (header or presigned), before any verification. */
+function credentialKeyId(authz: string | undefined, rawQuery: string): string | undefined {
+  const m = /Credential=([^/,\s]+)\//.exec(authz ?? '') ?? /(?:^|&)X-Amz-Credential=([^%/&]+)(?:%2F|\/)/i.exec(rawQuery);
+  return m?.[1];
+}
+
 function toS3Error(e: unknown): S3Error {
   if (e instanceof S3Error) return e;
   if (e instanceof ModelError && MODEL_CODES.has(e.code)) return new S3Error(e.code, e.message);
@@ -80,6 +86,10 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     let decoded: DecodedBody | undefined;
     const ctx = { req, res, store, settings, requestId, method: req.method!, query, ...t, perm: NO_PERM } as S3Ctx;
     if (op !== 'PostObject') {
+      // Keys are read locally (SigV4 checks are synchronous); one created on another node moments
+      // ago may not be here yet, so a miss asks a majority first.
+      const claimed = credentialKeyId(req.headers.authorization, rawQuery);
+      if (claimed && !keySecret(store, claimed)) await store.keys.getFresh('key', claimed);
       const auth = authenticate(
         { method: req.method!, rawPath, rawQuery, headers: req.headers },
         (id) => keySecret(store, id),
