@@ -1,6 +1,7 @@
 // Block manager: writes object data as content-addressed blocks, streams them back with
 // read-ahead, and keeps local refcounts (driven by block_ref updates) for garbage collection.
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { BufferPool } from './pool.ts';
 import type { Db, Tree } from '../db/db.ts';
 import { sha256 } from '../util/hash.ts';
 import { Semaphore } from '../util/async.ts';
@@ -20,11 +21,26 @@ interface Rc {
   zeroSince: number;
 }
 
+/** The blocks overlapping [start, end), each with the part of it to send. */
+function slices(blocks: StoredBlock[], start: number, end: number): { b: StoredBlock; from: number; to: number }[] {
+  let pos = 0;
+  const out: { b: StoredBlock; from: number; to: number }[] = [];
+  for (const b of blocks) {
+    const bs = pos;
+    const be = pos + b.size;
+    pos = be;
+    if (be <= start || bs >= end) continue;
+    out.push({ b, from: Math.max(0, start - bs), to: Math.min(b.size, end - bs) });
+  }
+  return out;
+}
+
 export interface BlockRemote {
   /** Stores on the block's replicas; with `ref`, each replica also records the reference
    *  (version uuid) in the same round trip. */
   put(hash: Buffer, data: Buffer, ref?: string): Promise<void>;
-  get(hash: Buffer): Promise<Buffer>;
+  /** With `into`, a local copy is read into that buffer. */
+  get(hash: Buffer, into?: Buffer): Promise<Buffer>;
 }
 
 export interface BlockManagerOptions extends BlockStoreOptions {
@@ -43,6 +59,7 @@ export class BlockManager {
   private readonly parallel: number;
   readonly gcDelayMs: number;
   private readonly deleting = new Map<string, Promise<void>>();
+  private readonly pool = new BufferPool();
   /** Set when the node is part of a cluster: puts go to the block's replicas, gets to the closest. */
   remote?: BlockRemote;
 
@@ -81,8 +98,37 @@ export class BlockManager {
   }
 
   /** Reads a block: from this disk, or through the cluster (closest replica first) when replicated. */
-  getBlock(hash: Buffer): Promise<Buffer> {
-    return this.remote ? this.remote.get(hash) : this.store.get(hash);
+  getBlock(hash: Buffer, into?: Buffer): Promise<Buffer> {
+    return this.remote ? this.remote.get(hash, into) : this.store.get(hash, into);
+  }
+
+  /** Writes bytes [start, end) of `blocks` to `out` (then ends it), one block read ahead, into
+   *  pooled buffers that are reused once the socket has taken their bytes. */
+  async sendRange(blocks: StoredBlock[], start: number, end: number, out: Writable): Promise<void> {
+    const wanted = slices(blocks, start, end);
+    const closed = new Promise<never>((_, rej) => out.once('close', () => rej(new Error('client went away'))));
+    closed.catch(() => {});
+    const fetch = (i: number) => {
+      const buf = this.pool.take(wanted[i]!.b.size);
+      const p = this.getBlock(wanted[i]!.b.hash, buf).then((data) => ({ data, buf }));
+      p.catch(() => this.pool.give(buf));
+      return p;
+    };
+    let next = wanted.length > 0 ? fetch(0) : undefined;
+    for (let i = 0; i < wanted.length; i++) {
+      const { data, buf } = await next!;
+      next = i + 1 < wanted.length ? fetch(i + 1) : undefined;
+      next?.catch(() => {});
+      const w = wanted[i]!;
+      const chunk = w.from === 0 && w.to === data.length ? data : data.subarray(w.from, w.to);
+      try {
+        await Promise.race([new Promise<void>((res, rej) => out.write(chunk, (e) => (e ? rej(e) : res()))), closed]);
+      } finally {
+        // The bytes are in the kernel now (or the client is gone): the buffer can serve the next block.
+        this.pool.give(buf);
+      }
+    }
+    out.end();
   }
 
   /** Cuts a stream into blocks and stores them, a few in flight at once. */
@@ -114,15 +160,7 @@ export class BlockManager {
   readRange(blocks: StoredBlock[], start: number, end: number): Readable {
     const self = this;
     async function* gen(): AsyncGenerator<Buffer> {
-      let pos = 0;
-      const wanted: { b: StoredBlock; from: number; to: number }[] = [];
-      for (const b of blocks) {
-        const bs = pos;
-        const be = pos + b.size;
-        pos = be;
-        if (be <= start || bs >= end) continue;
-        wanted.push({ b, from: Math.max(0, start - bs), to: Math.min(b.size, end - bs) });
-      }
+      const wanted = slices(blocks, start, end);
       let next = wanted.length > 0 ? self.getBlock(wanted[0]!.b.hash) : undefined;
       for (let i = 0; i < wanted.length; i++) {
         const data = await next!;

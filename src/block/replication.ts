@@ -125,11 +125,11 @@ export class BlockReplication implements BlockRemote {
     });
   }
 
-  async get(hash: Buffer): Promise<Buffer> {
+  async get(hash: Buffer, into?: Buffer): Promise<Buffer> {
     let repairLocal = false;
     if (this.mgr.store.has(hash)) {
       try {
-        return await this.mgr.store.get(hash);
+        return await this.mgr.store.get(hash, into);
       } catch (e) {
         if (e instanceof BlockCorrupted) {
           await this.mgr.store.quarantine(hash);

@@ -22,6 +22,24 @@ async function worthCompressing(data: Buffer): Promise<boolean> {
   return c.length < SAMPLE * 0.97;
 }
 
+/** Reads a whole file into `buf` when it fits (else into a new buffer). */
+async function readInto(path: string, buf: Buffer): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const target = size <= buf.length ? buf : Buffer.allocUnsafe(size);
+    let n = 0;
+    while (n < size) {
+      const { bytesRead } = await fh.read(target, n, size - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return target.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
 export class BlockCorrupted extends Error {
   constructor(hash: string) {
     super(`block ${hash} is corrupted (hash mismatch)`);
@@ -85,13 +103,14 @@ export class BlockStore {
     await rename(tmp, p + suffix);
   }
 
-  /** Reads a block and verifies its hash. */
-  async get(hash: Buffer): Promise<Buffer> {
+  /** Reads a block and verifies its hash. With `into` (a pooled buffer), a raw block is read into
+   *  it and a view of it returned, so streaming reads allocate nothing per block. */
+  async get(hash: Buffer, into?: Buffer): Promise<Buffer> {
     const hex = hash.toString('hex');
     const p = this.path(hex);
     let data: Buffer;
     try {
-      data = await readFile(p);
+      data = into ? await readInto(p, into) : await readFile(p);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       try {

@@ -1,7 +1,7 @@
 // The domain store: every table of the model, the block manager, and the hooks that keep
 // derived data (refcounts, counters, version cleanup) atomic with the entries that drive them.
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { Db } from '../db/db.ts';
 import { Table } from '../table/table.ts';
 import { BlockManager, type StoredBlock } from '../block/manager.ts';
@@ -270,13 +270,26 @@ export class Store {
     return best;
   }
 
+  /** Sends [start, end) of a version's data to `out` and ends it (reusing pooled buffers). */
+  async sendData(v: ObjectVersion, start: number, end: number, out: Writable): Promise<void> {
+    if (v.inline) {
+      out.end(v.inline.subarray(start, end));
+      return;
+    }
+    const blocks = v.blocks ?? (await this.versionBlocks(v.uuid));
+    await this.blocks.sendRange(blocks, start, end, out);
+  }
+
+  private async versionBlocks(uuid: string): Promise<BlockRef[]> {
+    const ve = await this.versions.get(uuid, '');
+    if (!ve || ve.deleted) throw new Error(`version ${uuid} has no data`);
+    return ve.blocks;
+  }
+
   /** Reads [start, end) of a version's data. */
   async readData(v: ObjectVersion, start: number, end: number): Promise<Readable> {
     if (v.inline) return Readable.from([v.inline.subarray(start, end)]);
-    if (v.blocks) return this.blocks.readRange(v.blocks, start, end);
-    const ve = await this.versions.get(v.uuid, '');
-    if (!ve || ve.deleted) throw new Error(`version ${v.uuid} has no data`);
-    return this.blocks.readRange(ve.blocks, start, end);
+    return this.blocks.readRange(v.blocks ?? (await this.versionBlocks(v.uuid)), start, end);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,6 @@
 // The website listener: Host → site, path → key (index and error documents, redirects), then
 // the object streamed with HTTP caching, ranges and precompressed variants. GET and HEAD only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { Store } from '../model/store.ts';
 import { liveVersion, type ObjectVersion } from '../model/object.ts';
 import { acceptsEncoding, etagMatches, evaluateConditions, parseRange } from '../util/http.ts';
@@ -267,12 +266,11 @@ export class WebHandler {
       res.end(body);
       return;
     }
-    const data = await this.store.readData(v, start, end);
     res.writeHead(status, h);
     try {
-      await pipeline(data, res);
+      await this.store.sendData(v, start, end, res);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') log.warn({ err: e, url: ctx.req.url }, 'web: body stream failed');
+      if (!res.destroyed && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') log.warn({ err: e, url: ctx.req.url }, 'web: body stream failed');
       res.destroy();
     }
   }

@@ -1,5 +1,4 @@
 // S3 object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
-import { pipeline } from 'node:stream/promises';
 import type { S3Ctx } from '../context.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
@@ -117,10 +116,9 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
     ctx.res.end(v.inline.subarray(start, end));
     return;
   }
-  const stream = await ctx.store.readData(v, start, end);
   ctx.res.writeHead(range ? 206 : 200, headers);
   try {
-    await pipeline(stream, ctx.res);
+    await ctx.store.sendData(v, start, end, ctx.res);
   } catch (e) {
     // Headers are gone: the only honest signal left is a truncated response.
     ctx.res.destroy(e as Error);
