@@ -10,7 +10,6 @@ import { createS3Server } from './api/s3/server.ts';
 import { createAdminServer } from './api/admin/server.ts';
 import { createWebServer, WebHandler } from './web/server.ts';
 import { Front } from './front/server.ts';
-import { MAX_PUT_SIZE } from './api/s3/ops/object.ts';
 import { log } from './util/log.ts';
 import { Cluster } from './node-cluster.ts';
 
@@ -67,7 +66,7 @@ export class GrenierNode {
   async start(): Promise<void> {
     const c = this.config;
     await this.cluster.start();
-    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, maxPutSize: MAX_PUT_SIZE });
+    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain });
     if (c.front) {
       const web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
       this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: web.handle, s3: (req, res) => s3.emit('request', req, res) });

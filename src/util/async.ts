@@ -1,4 +1,4 @@
-// Async helpers: a counting semaphore and a deadline wrapper.
+// Async helpers: a counting semaphore.
 
 export class Semaphore {
   private waiting: (() => void)[] = [];
@@ -17,17 +17,5 @@ export class Semaphore {
       if (next) next();
       else this.free++;
     };
-  }
-}
-
-export async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => {
-    timer = setTimeout(() => rej(new Error(`${what}: deadline of ${ms} ms exceeded`)), ms);
-  });
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
   }
 }

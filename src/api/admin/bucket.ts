@@ -23,7 +23,8 @@ export async function bucketInfo(store: Store, b: Bucket): Promise<Record<string
     keys.push({ accessKeyId: id, name: k.name.v, permissions: { ...p.v }, bucketLocalAliases: [] });
   }
   keys.sort((a, z) => (a.accessKeyId < z.accessKeyId ? -1 : 1));
-  const usage = store.counters.get(b.id);
+  // In a cluster only the nodes holding the bucket's objects count them: ask through usage().
+  const usage = await store.usage(b.id);
   const w = b.website.v;
   return {
     id: b.id,

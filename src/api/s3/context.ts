@@ -11,8 +11,6 @@ import { S3Error } from './errors.ts';
 export interface S3Settings {
   region: string;
   rootDomain?: string;
-  /** Largest single PUT body (S3: 5 GiB). */
-  maxPutSize: number;
 }
 
 export interface S3Ctx {

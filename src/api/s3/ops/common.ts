@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Store } from '../../../model/store.ts';
 import type { Bucket } from '../../../model/bucket.ts';
-import { liveVersion, type ObjectEntry, type ObjectMeta, type ObjectVersion } from '../../../model/object.ts';
+import { liveVersion, type ObjectEntry, type ObjectVersion } from '../../../model/object.ts';
 import { S3Error } from '../errors.ts';
 import { formatSize } from '../../../util/size.ts';
 
@@ -104,9 +104,6 @@ export async function checkWritePreconditions(store: Store, b: Bucket, key: stri
 export { etagMatches } from '../../../util/http.ts';
 import { etagMatches } from '../../../util/http.ts';
 
-export function headersOf(meta: ObjectMeta): Record<string, string> {
-  return Object.fromEntries(meta.headers);
-}
 
 /** Secret for a key id; sync because SigV4 verification is sync — keys are a local "everywhere" table. */
 export function keySecret(store: Store, id: string): string | undefined {

@@ -144,7 +144,7 @@ export function fakeCtx(env: TestEnv, r: FakeRequest): { ctx: S3Ctx; res: FakeRe
     req,
     res: res as unknown as ServerResponse,
     store: env.store,
-    settings: { region: 'garage', maxPutSize: 5 * 1024 ** 3, ...(r.settings ?? {}) },
+    settings: { region: 'garage', ...(r.settings ?? {}) },
     requestId: 'test-request',
     method: r.method ?? 'GET',
     bucketName: r.bucketName,
