@@ -206,6 +206,7 @@ export class Table<E> {
   }
 
   async insert(e: E): Promise<E> {
+    if (!this.repl) return this.local.insert(e);
     await this.insertMany([e]);
     return this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e)) ?? e;
   }

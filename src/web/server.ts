@@ -41,6 +41,8 @@ interface Ctx {
   head: boolean;
   /** Set when this response may be stored in the micro-cache. */
   cacheKey?: string;
+  /** The normalized Host, once computed. */
+  host?: string;
   bucketId?: string;
 }
 
@@ -85,7 +87,7 @@ export class WebHandler {
   private fromCache(ctx: Ctx): boolean {
     const { req, res } = ctx;
     if (!this.cache.enabled || (req.method !== 'GET' && req.method !== 'HEAD') || !req.url) return false;
-    const host = normalizeHost(req.headers.host);
+    const host = (ctx.host = normalizeHost(req.headers.host));
     if (!host) return false;
     const key = ResponseCache.keyFor(host, req.url, req.headers, encodingClass(req.headers['accept-encoding']));
     if (!key) return false;
@@ -115,7 +117,7 @@ export class WebHandler {
       res.setHeader('allow', 'GET, HEAD');
       return page(ctx, 405, 'Method not allowed', 'Websites answer GET and HEAD requests only.');
     }
-    const host = normalizeHost(req.headers.host);
+    const host = ctx.host ?? normalizeHost(req.headers.host);
     if (!host) {
       ctx.op = 'BadRequest';
       return page(ctx, 400, 'Bad request', 'The request has no valid Host header.');

@@ -86,17 +86,18 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     let decoded: DecodedBody | undefined;
     const ctx = { req, res, store, settings, requestId, method: req.method!, query, ...t, perm: NO_PERM } as S3Ctx;
     if (op !== 'PostObject') {
-      // Keys are read locally (SigV4 checks are synchronous); one created on another node moments
-      // ago may not be here yet, so a miss asks a majority first.
+      // The claimed key is read once, before verification (which is synchronous); one created on
+      // another node moments ago may not be here yet, so a local miss asks the other nodes.
       const claimed = credentialKeyId(req.headers.authorization, rawQuery);
-      if (claimed && !keySecret(store, claimed)) await store.keys.getFresh('key', claimed);
+      let entry = claimed ? await store.keys.getFresh('key', claimed) : undefined;
+      if (entry?.deleted.v) entry = undefined;
       const auth = authenticate(
         { method: req.method!, rawPath, rawQuery, headers: req.headers },
-        (id) => keySecret(store, id),
+        (id) => (entry && id === entry.id ? entry.secret : keySecret(store, id)),
         settings.region,
         Date.now(),
       );
-      const key = await store.key(auth.accessKeyId);
+      const key = entry && entry.id === auth.accessKeyId ? entry : await store.key(auth.accessKeyId);
       if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
       ctx.auth = auth;
       ctx.accessKey = key;
