@@ -3,34 +3,22 @@
 // throughput of a 3-node loopback cluster (RF 3) as a ratio of one node measured in the same run.
 import { Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
-import { startNode, type TestNode } from '../test/lib/node.ts';
+import { s3Client, startNode, type TestNode } from '../test/lib/node.ts';
 import { startCluster, waitFor, type Cluster } from '../test/lib/cluster.ts';
 import { FastPrng } from '../test/lib/files.ts';
-import { MiB, heading, info, load1, printResult, result, type Result, type SectionOptions } from './lib.ts';
+import { MiB, drain, heading, info, load1, printResult, result, type Result, type SectionOptions } from './lib.ts';
 
 const ONE_WAY_MS = 25;
 const RTT = 2 * ONE_WAY_MS;
 const BUCKET = 'geo-bench';
 
 function client(n: TestNode): S3Client {
-  return new S3Client({
-    endpoint: n.s3Url,
-    forcePathStyle: true,
-    region: n.region,
-    credentials: { accessKeyId: n.keyId, secretAccessKey: n.secret },
-    maxAttempts: 1,
+  return s3Client(n, {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }) },
   });
-}
-
-async function drain(body: unknown): Promise<number> {
-  let n = 0;
-  for await (const c of body as Readable) n += (c as Buffer).length;
-  return n;
 }
 
 function quantile(xs: number[], q: number): number {

@@ -171,3 +171,10 @@ export function rssDetail(pid: number): { rss: number; anon: number; file: numbe
 }
 
 export const MiB = 1024 * 1024;
+
+/** Reads a response body to its end; returns its length. */
+export async function drain(body: unknown): Promise<number> {
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) n += c.length;
+  return n;
+}

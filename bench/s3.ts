@@ -5,12 +5,11 @@ import { Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { startNode } from '../test/lib/node.ts';
 import { FastPrng } from '../test/lib/files.ts';
 import { startReference } from './reference-server.ts';
-import { MiB, heading, info, load1, opsFor, printResult, result, type Result, type SectionOptions } from './lib.ts';
+import { MiB, drain, heading, info, load1, opsFor, printResult, result, type Result, type SectionOptions } from './lib.ts';
 
 const BUCKET = 'bench';
 const CONCURRENCY = 16;
@@ -33,12 +32,6 @@ function client(endpoint: string, keyId: string, secret: string, region: string)
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
   });
-}
-
-async function drain(body: unknown): Promise<number> {
-  let n = 0;
-  for await (const c of body as Readable) n += (c as Buffer).length;
-  return n;
 }
 
 /** Runs measure(target) alternately (grenier, reference, grenier, reference...) and averages;
