@@ -31,6 +31,8 @@ export interface Config {
   s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string };
   s3_web: { bind_addr: string; root_domain?: string; index: string; micro_cache_secs: number };
   admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string };
+  /** Limits on what clients and peers may send (SECURITY.md lists each with its default). */
+  limits: LimitsConfig;
   /** The HTTPS front (ARCHITECTURE §8); absent unless the config has a [front] section. */
   front?: FrontConfig;
 }
@@ -47,6 +49,55 @@ export interface FrontConfig {
   renew_before_days: number;
   cert_check_interval_secs: number;
   health_check_interval_secs: number;
+  /** Time to open a TCP connection to an upstream. */
+  upstream_connect_timeout_secs: number;
+  /** Time from the request sent to the upstream's response headers. */
+  upstream_response_timeout_secs: number;
+  /** A proxied exchange with no byte either way for this long is cut. */
+  upstream_idle_timeout_secs: number;
+  /** Sockets to one upstream, in use or pooled. */
+  upstream_sockets_max: number;
+  /** Requests in flight from one client address to one upstream (so one client cannot take all sockets). */
+  upstream_requests_per_client_max: number;
+  /** Time for an upstream to answer an Upgrade (WebSocket) request. */
+  upgrade_timeout_secs: number;
+  /** A WebSocket tunnel with no byte either way for this long is closed. */
+  websocket_idle_timeout_secs: number;
+  /** Time for a client to complete the TLS handshake on the HTTPS port. */
+  tls_handshake_timeout_secs: number;
+  /** Certificate orders this cluster node starts per hour (below Let's Encrypt's limits). */
+  cert_orders_per_hour_max: number;
+}
+
+export interface LimitsConfig {
+  /** Time for a client to send the request line and headers. */
+  http_headers_timeout_secs: number;
+  /** A connection with no byte either way for this long is closed (slow bodies, stuck clients). */
+  http_idle_timeout_secs: number;
+  /** Time an idle keep-alive connection is kept between requests. */
+  http_keepalive_timeout_secs: number;
+  /** Open connections per listener (S3, web, admin, front HTTP, front HTTPS). */
+  http_connections_max: number;
+  /** Open connections per client address per listener. */
+  http_connections_per_ip_max: number;
+  /** JSON bodies (admin API) are refused above this size, before parsing. */
+  json_body_bytes_max: number;
+  /** XML bodies (S3 configuration, multi-delete, complete-multipart) are refused above this size. */
+  xml_body_bytes_max: number;
+  /** A single object (PUT, POST, copy, complete multipart) may not exceed this size. */
+  object_bytes_max: number;
+  /** Incomplete multipart uploads of website buckets are aborted after this long (0 = never). */
+  site_incomplete_upload_expiry_secs: number;
+  /** Time for a peer to complete the TLS handshake and node-key proof on the RPC port. */
+  rpc_handshake_timeout_secs: number;
+  /** RPC connections still in their handshake, over all addresses. */
+  rpc_pending_handshakes_max: number;
+  /** RPC connections (pending or established) from one address. */
+  rpc_connections_per_ip_max: number;
+  /** One RPC frame (a message or a block piece) may not exceed this size. */
+  rpc_message_bytes_max: number;
+  /** Peer addresses learned by gossip and kept for dialling. */
+  rpc_known_peers_max: number;
 }
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -102,8 +153,38 @@ const SECTIONS: Record<string, Spec> = {
     renew_before_days: { type: 'int', default: 30 },
     cert_check_interval_secs: { type: 'int', default: 3600 },
     health_check_interval_secs: { type: 'int', default: 10 },
+    upstream_connect_timeout_secs: { type: 'int', default: 5 },
+    upstream_response_timeout_secs: { type: 'int', default: 60 },
+    upstream_idle_timeout_secs: { type: 'int', default: 120 },
+    upstream_sockets_max: { type: 'int', default: 256 },
+    upstream_requests_per_client_max: { type: 'int', default: 32 },
+    upgrade_timeout_secs: { type: 'int', default: 10 },
+    websocket_idle_timeout_secs: { type: 'int', default: 600 },
+    tls_handshake_timeout_secs: { type: 'int', default: 10 },
+    cert_orders_per_hour_max: { type: 'int', default: 20 },
+  },
+  limits: {
+    http_headers_timeout_secs: { type: 'int', default: 20 },
+    http_idle_timeout_secs: { type: 'int', default: 60 },
+    http_keepalive_timeout_secs: { type: 'int', default: 65 },
+    http_connections_max: { type: 'int', default: 1024 },
+    http_connections_per_ip_max: { type: 'int', default: 256 },
+    json_body_bytes_max: { type: 'int', default: 1024 * 1024 },
+    xml_body_bytes_max: { type: 'int', default: 1024 * 1024 },
+    object_bytes_max: { type: 'int', default: 5 * 1024 ** 3 },
+    site_incomplete_upload_expiry_secs: { type: 'int', default: 7 * 86400 },
+    rpc_handshake_timeout_secs: { type: 'int', default: 10 },
+    rpc_pending_handshakes_max: { type: 'int', default: 64 },
+    rpc_connections_per_ip_max: { type: 'int', default: 16 },
+    rpc_message_bytes_max: { type: 'int', default: 16 * 1024 * 1024 },
+    rpc_known_peers_max: { type: 'int', default: 256 },
   },
 };
+
+/** The limits of a config, filled with their defaults (for parts built without a whole Config, as in tests). */
+export function defaultLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig {
+  return { ...(check(SECTIONS.limits!, {}, 'limits.') as unknown as LimitsConfig), ...partial };
+}
 
 function bad(key: string, why: string): never {
   throw new GrenierError('BadConfig', `config: ${key}: ${why}`);
@@ -176,11 +257,21 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
   checkAddr('s3_api.api_bind_addr', cfg.s3_api.api_bind_addr);
   checkAddr('s3_web.bind_addr', cfg.s3_web.bind_addr);
   checkAddr('admin.api_bind_addr', cfg.admin.api_bind_addr);
+  checkLimits(cfg.limits);
   if (sections.front === undefined) delete cfg.front;
   else checkFront(cfg.front!, baseDir);
   cfg.metadata_dir = resolve(baseDir, cfg.metadata_dir);
   cfg.data_dir = resolve(baseDir, cfg.data_dir);
   return cfg;
+}
+
+function checkLimits(l: LimitsConfig): void {
+  for (const [k, v] of Object.entries(l)) {
+    if (k === 'site_incomplete_upload_expiry_secs') continue;
+    if (v < 1) bad(`limits.${k}`, 'expected at least 1');
+  }
+  if (l.http_connections_per_ip_max > l.http_connections_max) bad('limits.http_connections_per_ip_max', 'must not exceed limits.http_connections_max');
+  if (l.rpc_message_bytes_max < 2 * 1024 * 1024) bad('limits.rpc_message_bytes_max', 'expected at least 2 MiB (a block piece must fit)');
 }
 
 function checkFront(f: FrontConfig, baseDir: string): void {
@@ -199,6 +290,8 @@ function checkFront(f: FrontConfig, baseDir: string): void {
   if (f.renew_before_days < 1 || f.renew_before_days > 60) bad('front.renew_before_days', 'expected 1 to 60 (certificates from Let’s Encrypt last 90 days)');
   if (f.cert_check_interval_secs < 1) bad('front.cert_check_interval_secs', 'expected at least 1');
   if (f.health_check_interval_secs < 1) bad('front.health_check_interval_secs', 'expected at least 1');
+  for (const k of ['upstream_connect_timeout_secs', 'upstream_response_timeout_secs', 'upstream_idle_timeout_secs', 'upstream_sockets_max', 'upstream_requests_per_client_max', 'upgrade_timeout_secs', 'websocket_idle_timeout_secs', 'tls_handshake_timeout_secs', 'cert_orders_per_hour_max'] as const)
+    if (f[k] < 1) bad(`front.${k}`, 'expected at least 1');
 }
 
 export function parseConfig(text: string, baseDir?: string): Config {
