@@ -12,6 +12,7 @@ import { createWebServer, WebHandler } from './web/server.ts';
 import { Front } from './front/server.ts';
 import { log } from './util/log.ts';
 import { Cluster } from './node-cluster.ts';
+import { guardListener } from './util/listener.ts';
 
 export const VERSION = '0.1.0';
 
@@ -72,11 +73,14 @@ export class GrenierNode {
       this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: web.handle, s3: (req, res) => s3.emit('request', req, res) });
     }
     const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION, cluster: this.cluster, front: this.front });
+    guardListener(s3, c.limits, 's3');
+    guardListener(admin, c.limits, 'admin');
     await listen(s3, c.s3_api.api_bind_addr, 'S3 API');
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
     this.servers.push(admin);
     const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
+    guardListener(web, c.limits, 'web');
     await listen(web, c.s3_web.bind_addr, 'web');
     this.servers.push(web);
     await this.front?.start();

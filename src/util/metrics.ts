@@ -19,6 +19,21 @@ export const apiDuration = new Histogram({
   registers: [registry],
 });
 
+export const listenerRefused = new Counter({
+  name: 'listener_connections_refused_total',
+  help: 'Connections closed at accept because a listener or per-address connection limit was reached',
+  labelNames: ['listener', 'reason'],
+  registers: [registry],
+});
+
+/** Inputs refused because they passed a limit (limits.* in the config), by limit name. */
+export const limitRefused = new Counter({
+  name: 'limit_refused_total',
+  help: 'Requests or peer messages refused because they passed a configured limit',
+  labelNames: ['limit'],
+  registers: [registry],
+});
+
 /** Gauges whose value is read at scrape time from a callback (queues, peers, workers…). */
 export function gaugeFrom(name: string, help: string, labelNames: string[], read: () => { labels?: Record<string, string>; value: number }[]): void {
   if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
