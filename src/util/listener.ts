@@ -3,7 +3,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import type { LimitsConfig } from '../config/config.ts';
 import { listenerRefused } from './metrics.ts';
 import { log } from './log.ts';
 
@@ -60,10 +59,19 @@ export class ConnectionCaps {
   }
 }
 
+/** The listener part of the config's [limits] (util/ sits below config/, so the shape is restated). */
+export interface ListenerLimits {
+  http_headers_timeout_secs: number;
+  http_idle_timeout_secs: number;
+  http_keepalive_timeout_secs: number;
+  http_connections_max: number;
+  http_connections_per_ip_max: number;
+}
+
 /** Applies the shared limits to an HTTP or HTTPS server (call before listen). Bodies may stream for
  *  a long time over home uplinks, so there is no whole-request deadline: an idle timeout cuts
  *  connections that stop moving instead. */
-export function guardListener(server: HttpServer | HttpsServer, limits: LimitsConfig, name: string): ConnectionCaps {
+export function guardListener(server: HttpServer | HttpsServer, limits: ListenerLimits, name: string): ConnectionCaps {
   server.headersTimeout = limits.http_headers_timeout_secs * 1000;
   server.requestTimeout = 0;
   server.keepAliveTimeout = Math.min(limits.http_keepalive_timeout_secs, limits.http_idle_timeout_secs) * 1000;
