@@ -87,32 +87,32 @@ function installExitHook(): void {
   });
 }
 
-/** Asks the kernel for a free loopback port (bind :0, read it, close). */
-export function freePort(): Promise<number> {
+/** Binds a random port below the kernel's ephemeral range (32768–60999), so a server started
+ *  there later cannot collide with an outgoing connection's local port; retries on EADDRINUSE. */
+function bindLowPort(): Promise<ReturnType<typeof createServer>> {
   return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
+    let tries = 0;
+    const attempt = () => {
+      const s = createServer();
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EADDRINUSE' && ++tries < 200) attempt();
+        else reject(e);
+      });
+      s.listen(10_000 + Math.floor(Math.random() * 22_000), '127.0.0.1', () => resolve(s));
+    };
+    attempt();
   });
+}
+
+/** A free loopback port below the ephemeral range (bind, read, close). */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 async function freePorts(n: number): Promise<number[]> {
   // Hold all sockets open until every port is chosen, so the n ports are distinct.
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
+  const servers: ReturnType<typeof createServer>[] = [];
+  for (let i = 0; i < n; i++) servers.push(await bindLowPort());
   const ports = servers.map((s) => {
     const a = s.address();
     return typeof a === 'object' && a ? a.port : 0;
