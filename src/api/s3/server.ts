@@ -7,7 +7,7 @@ import type { Perm } from '../../model/bucket.ts';
 import { S3Error } from './errors.ts';
 import { toXml } from './xml.ts';
 import { operation, PERMISSION, target } from './router.ts';
-import { authenticate, decodeBody, type DecodedBody } from './auth/index.ts';
+import { authenticate, claimedAccessKeyId, decodeBody, type DecodedBody } from './auth/index.ts';
 import { applyCors, preflight } from './cors.ts';
 import type { S3Ctx, S3Settings } from './context.ts';
 import { HANDLERS } from './ops/index.ts';
@@ -47,12 +47,6 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
   if (!req.complete) req.resume();
 }
 
-/** The access key id a request claims (header or presigned), before any verification. */
-function credentialKeyId(authz: string | undefined, rawQuery: string): string | undefined {
-  const m = /Credential=([^/,\s]+)\//.exec(authz ?? '') ?? /(?:^|&)X-Amz-Credential=([^%/&]+)(?:%2F|\/)/i.exec(rawQuery);
-  return m?.[1];
-}
-
 function toS3Error(e: unknown): S3Error {
   if (e instanceof S3Error) return e;
   if (e instanceof ModelError && MODEL_CODES.has(e.code)) return new S3Error(e.code, e.message);
@@ -88,7 +82,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     if (op !== 'PostObject') {
       // The claimed key is read once, before verification (which is synchronous); one created on
       // another node moments ago may not be here yet, so a local miss asks the other nodes.
-      const claimed = credentialKeyId(req.headers.authorization, rawQuery);
+      const claimed = claimedAccessKeyId(req.headers.authorization, rawQuery);
       let entry = claimed ? await store.keys.getFresh('key', claimed) : undefined;
       if (entry?.deleted.v) entry = undefined;
       const auth = authenticate(

@@ -2,7 +2,7 @@
 // presigned URL) and how its body is protected; decodeBody() then yields the verified object bytes.
 import { S3Error } from '../errors.ts';
 import { verifyPresigned } from './presigned.ts';
-import { ALGORITHM, parseQuery, verifyHeaderAuth } from './sigv4.ts';
+import { ALGORITHM, isValidAccessKeyId, parseQuery, verifyHeaderAuth } from './sigv4.ts';
 import type { AuthRequest, AuthResult, SecretLookup } from './types.ts';
 
 export type { AuthRequest, AuthResult, DecodedBody, PayloadMode, SecretLookup, SigningContext } from './types.ts';
@@ -18,6 +18,17 @@ export function hasCredentials(req: AuthRequest): boolean {
   if (req.headers.authorization !== undefined) return true;
   const q = parseQuery(req.rawQuery);
   return q.some(([k]) => k === 'X-Amz-Algorithm' || k === 'X-Amz-Signature' || k === 'AWSAccessKeyId' || k === 'Signature');
+}
+
+/** The access key id a request claims (header or presigned), before any verification, so the
+ *  caller can fetch the key first; undefined when absent or not a possible id (too long, control
+ *  characters), which authenticate() then refuses with a 4xx. */
+export function claimedAccessKeyId(authorization: string | undefined, rawQuery: string): string | undefined {
+  // Bounded repetitions: a 16 KiB header of repeated 'Credential=' costs linear time, not quadratic.
+  const m =
+    /Credential=([^/,\s]{1,128})\//.exec(authorization ?? '') ?? /(?:^|&)X-Amz-Credential=([^%/&]{1,128})(?:%2F|\/)/i.exec(rawQuery);
+  const id = m?.[1];
+  return id !== undefined && isValidAccessKeyId(id) ? id : undefined;
 }
 
 export function authenticate(req: AuthRequest, lookup: SecretLookup, region: string, nowMs: number): AuthResult {

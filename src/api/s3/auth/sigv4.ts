@@ -11,6 +11,23 @@ export const SERVICE = 's3';
 export const MAX_SKEW_MS = 15 * 60 * 1000;
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** Longest access key id accepted (AWS allows 128; ours are 26): checked before any key lookup, since
+ *  the metadata DB refuses keys of ~2 KB with an internal error. */
+export const ACCESS_KEY_ID_MAX_CHARS = 128;
+/** Longest Credential value (`AKID/date/region/s3/aws4_request`) parsed at all. */
+export const CREDENTIAL_MAX_CHARS = 256;
+/** Client values echoed in error messages are cut to this many characters. */
+const ECHO_MAX_CHARS = 64;
+
+/** A client value shortened for an error message, so a huge input does not come back whole. */
+export function clip(s: string, max = ECHO_MAX_CHARS): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`;
+}
+
+/** Printable ASCII without '/', at most ACCESS_KEY_ID_MAX_CHARS: anything else cannot name a key. */
+export function isValidAccessKeyId(id: string): boolean {
+  return id.length >= 1 && id.length <= ACCESS_KEY_ID_MAX_CHARS && /^[\x21-\x2e\x30-\x7e]+$/.test(id);
+}
 
 // ---------------------------------------------------------------- encoding
 
@@ -178,24 +195,27 @@ export interface Credential {
 
 /** Validates `AKID/date/region/s3/aws4_request` against the request date and our region. */
 export function parseCredential(credential: string, amzDate: string, region: string, errorCode: string): Credential {
+  const malformed = `The credential '${clip(credential)}' is malformed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`;
+  if (credential.length > CREDENTIAL_MAX_CHARS) throw new S3Error(errorCode, `${malformed} It is longer than ${CREDENTIAL_MAX_CHARS} characters.`);
   const parts = credential.split('/');
-  if (parts.length !== 5 || parts[0] === '') {
-    throw new S3Error(errorCode, `The credential '${credential}' is malformed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`);
-  }
+  if (parts.length !== 5 || parts[0] === '') throw new S3Error(errorCode, malformed);
   const [accessKeyId, date, credRegion, service, terminator] = parts as [string, string, string, string, string];
+  if (!isValidAccessKeyId(accessKeyId)) {
+    throw new S3Error(errorCode, `${malformed} The access key id must be 1 to ${ACCESS_KEY_ID_MAX_CHARS} printable ASCII characters.`);
+  }
   if (date !== amzDate.slice(0, 8)) {
-    throw new S3Error(errorCode, `Invalid credential date "${date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
+    throw new S3Error(errorCode, `Invalid credential date "${clip(date)}". This date is not the same as X-Amz-Date: "${clip(amzDate.slice(0, 8))}".`);
   }
   if (credRegion !== region) {
-    throw new S3Error(errorCode, `The authorization header is malformed; the region '${credRegion}' is wrong; expecting '${region}'`, {
+    throw new S3Error(errorCode, `The authorization header is malformed; the region '${clip(credRegion)}' is wrong; expecting '${region}'`, {
       Region: region,
     });
   }
   if (service !== SERVICE) {
-    throw new S3Error(errorCode, `The authorization header is malformed; incorrect service "${service}". This endpoint belongs to "s3".`);
+    throw new S3Error(errorCode, `The authorization header is malformed; incorrect service "${clip(service)}". This endpoint belongs to "s3".`);
   }
   if (terminator !== 'aws4_request') {
-    throw new S3Error(errorCode, `The authorization header is malformed; incorrect terminal "${terminator}". This endpoint uses "aws4_request".`);
+    throw new S3Error(errorCode, `The authorization header is malformed; incorrect terminal "${clip(terminator)}". This endpoint uses "aws4_request".`);
   }
   return { accessKeyId, date, region, scope: `${date}/${region}/${SERVICE}/aws4_request` };
 }
@@ -204,7 +224,7 @@ export function parseSignedHeaders(s: string, errorCode: string): string[] {
   const names = s.split(';');
   for (const n of names) {
     if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n)) {
-      throw new S3Error(errorCode, `SignedHeaders '${s}' is malformed: header names must be lower-case and separated by ';'.`);
+      throw new S3Error(errorCode, `SignedHeaders '${clip(s)}' is malformed: header names must be lower-case and separated by ';'.`);
     }
   }
   if (!names.includes('host')) {
@@ -328,7 +348,7 @@ function parseAuthorizationHeader(h: string): { credential: string; signedHeader
     const p = part.trim();
     if (p === '') continue;
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; '${p}' is not key=value.`);
+    if (eq <= 0) throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; '${clip(p)}' is not key=value.`);
     fields.set(p.slice(0, eq), p.slice(eq + 1));
   }
   const credential = fields.get('Credential');
@@ -353,7 +373,7 @@ export function verifyHeaderAuth(req: AuthRequest, lookup: SecretLookup, region:
   const xAmzDate = req.headers['x-amz-date'];
   if (typeof xAmzDate === 'string' && xAmzDate !== '') {
     if (parseAmzDate(xAmzDate) === undefined) {
-      throw new S3Error('AccessDenied', `X-Amz-Date '${xAmzDate}' is not a valid ISO 8601 basic timestamp (YYYYMMDDTHHMMSSZ).`);
+      throw new S3Error('AccessDenied', `X-Amz-Date '${clip(xAmzDate)}' is not a valid ISO 8601 basic timestamp (YYYYMMDDTHHMMSSZ).`);
     }
     amzDate = xAmzDate;
     dateHeader = 'x-amz-date';
@@ -361,6 +381,9 @@ export function verifyHeaderAuth(req: AuthRequest, lookup: SecretLookup, region:
     const d = req.headers.date ? Date.parse(req.headers.date) : NaN;
     if (Number.isNaN(d)) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
     amzDate = formatAmzDate(d);
+    // A year outside 1000-9999 does not format as YYYYMMDD: its time would compare as NaN below
+    // and pass the skew check, making the request valid forever.
+    if (parseAmzDate(amzDate) === undefined) throw new S3Error('AccessDenied', 'The Date header is out of range.');
     dateHeader = 'date';
   }
   const cred = parseCredential(credential, amzDate, region, E);
@@ -371,7 +394,7 @@ export function verifyHeaderAuth(req: AuthRequest, lookup: SecretLookup, region:
   checkUnsignedAmzHeaders(req.headers, signed);
 
   const t = parseAmzDate(amzDate)!;
-  if (Math.abs(nowMs - t) > MAX_SKEW_MS) {
+  if (!(Math.abs(nowMs - t) <= MAX_SKEW_MS)) {
     throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
       RequestTime: amzDate,
       ServerTime: new Date(nowMs).toISOString(),
