@@ -2,6 +2,7 @@
 // optionally fsynced, then renamed, so a crash never leaves a half-written block under its name.
 import { mkdir, open, readFile, rename, unlink, stat, readdir } from 'node:fs/promises';
 import { existsSync, mkdirSync } from 'node:fs';
+import { privateDir } from '../db/private-files.ts';
 import { join } from 'node:path';
 import { zstdCompress, zstdDecompress, constants as zc } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -65,6 +66,7 @@ export class BlockStore {
   constructor(dir: string, opts: BlockStoreOptions) {
     this.dir = dir;
     this.opts = opts;
+    privateDir(dir, 'data_dir');
     mkdirSync(join(dir, 'tmp'), { recursive: true });
   }
 
@@ -93,7 +95,7 @@ export class BlockStore {
     }
     await mkdir(join(this.dir, hex.slice(0, 2), hex.slice(2, 4)), { recursive: true });
     const tmp = join(this.dir, 'tmp', `${hex}.${randomBytes(6).toString('hex')}`);
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(body);
       if (this.opts.fsync) await fh.sync();

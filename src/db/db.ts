@@ -1,9 +1,28 @@
 // Metadata engine adapter over LMDB: named trees with binary keys and msgpack values,
 // atomic multi-tree write transactions, ordered range scans.
 import { open, type RootDatabase, type Database } from 'lmdb';
-import { mkdirSync } from 'node:fs';
+import { privateDir, privateFiles } from './private-files.ts';
 
 export type Key = Buffer;
+
+/** LMDB's largest key in bytes (lmdb-js default build). Checked here, before lmdb-js sees the key:
+ *  its own refusal is an untyped Error, and an async write would fail later, away from the caller. */
+export const DB_KEY_BYTES_MAX = 1978;
+
+/** A key longer than DB_KEY_BYTES_MAX: thrown synchronously by writes and range bounds. */
+export class DbKeyTooLongError extends Error {
+  readonly bytes: number;
+  constructor(tree: string, bytes: number) {
+    super(`${tree}: a key of ${bytes} bytes is longer than the metadata store's ${DB_KEY_BYTES_MAX}-byte maximum`);
+    this.name = 'DbKeyTooLongError';
+    this.bytes = bytes;
+  }
+}
+
+/** Throws DbKeyTooLongError if a key of `bytes` bytes cannot be stored (`what` names the tree). */
+export function checkKeyBytes(what: string, bytes: number): void {
+  if (bytes > DB_KEY_BYTES_MAX) throw new DbKeyTooLongError(what, bytes);
+}
 
 export interface RangeOptions {
   start?: Key; // inclusive
@@ -19,21 +38,33 @@ export class Tree<V = unknown> {
     this.name = name;
     this.d = d;
   }
+  /** A key too long to be stored cannot be there: undefined, without asking lmdb. */
   get(key: Key): V | undefined {
+    if (key.length > DB_KEY_BYTES_MAX) return undefined;
     return this.d.get(key);
   }
   /** Writes inside the current transaction (call from Db.transaction) or as a single batched write. */
   put(key: Key, value: V): void {
+    checkKeyBytes(this.name, key.length);
     this.d.putSync(key, value);
   }
   remove(key: Key): void {
+    if (key.length > DB_KEY_BYTES_MAX) return;
     this.d.removeSync(key);
   }
-  *range(opts: RangeOptions = {}): Generator<{ key: Key; value: V }> {
+  /** Bounds are checked when this is called, not at the first step of the iteration. */
+  range(opts: RangeOptions = {}): Generator<{ key: Key; value: V }> {
+    if (opts.start) checkKeyBytes(this.name, opts.start.length);
+    if (opts.end) checkKeyBytes(this.name, opts.end.length);
+    return this.scan(opts);
+  }
+  private *scan(opts: RangeOptions): Generator<{ key: Key; value: V }> {
     const it = this.d.getRange({ start: opts.start, end: opts.end, limit: opts.limit, reverse: opts.reverse });
     for (const { key, value } of it) yield { key: key as Key, value: value as V };
   }
   count(opts: RangeOptions = {}): number {
+    if (opts.start) checkKeyBytes(this.name, opts.start.length);
+    if (opts.end) checkKeyBytes(this.name, opts.end.length);
     return this.d.getKeysCount({ start: opts.start, end: opts.end });
   }
 }
@@ -42,7 +73,7 @@ export class Db {
   private readonly root: RootDatabase;
   private readonly trees = new Map<string, Tree<any>>();
   constructor(path: string, opts: { fsync?: boolean } = {}) {
-    mkdirSync(path, { recursive: true });
+    privateDir(path, 'metadata_dir');
     this.root = open({
       path,
       // With noSync off, a resolved transaction is on disk: that is what "acknowledged" means.
@@ -51,6 +82,8 @@ export class Db {
       mapSize: 2 * 1024 ** 3,
       compression: false,
     });
+    // lmdb creates its files 0644 (umask permitting): they hold every secret key in clear.
+    privateFiles(path, 'metadata_dir');
   }
   tree<V>(name: string): Tree<V> {
     let t = this.trees.get(name);

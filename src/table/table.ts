@@ -2,7 +2,7 @@
 // reads ask R replicas and merge (repairing stale ones), writes wait for W acks in every active
 // layout version's node set, and replicas that missed a write get it from a persistent queue.
 import { pack } from 'msgpackr';
-import type { Db, Tree } from '../db/db.ts';
+import { checkKeyBytes, type Db, type Tree } from '../db/db.ts';
 import { LocalTable, type RangeQuery } from './local.ts';
 import type { TableSchema } from './schema.ts';
 import type { ReplicationContext } from './replication.ts';
@@ -18,6 +18,9 @@ export class WriteQuorumError extends Error {
     this.name = 'WriteQuorumError';
   }
 }
+
+/** Node ids are 32-byte public keys; queue keys start with one. */
+const NODE_ID_BYTES = 32;
 
 function sameBytes(a: unknown, b: unknown): boolean {
   return Buffer.compare(pack(a), pack(b)) === 0;
@@ -171,7 +174,7 @@ export class Table<E> {
     if (stale.length === 0) return;
     for (const n of stale) {
       this.repl!.rpc.call(n, this.ep('put'), [merged], { timeoutMs: this.repl!.timeoutMs, priority: 'background' }).catch(() => {
-        this.db.transaction(() => this.enqueue(n, merged));
+        this.queueSafely(n, [merged], 'read repair');
       });
     }
   }
@@ -205,13 +208,23 @@ export class Table<E> {
     return out;
   }
 
+  /** Refuses, before anything is written or sent, an entry whose key could not be stored here or
+   *  queued for a replica (the queue key is node id ‖ storage key): DbKeyTooLongError. */
+  private checkKeys(es: E[]): void {
+    for (const e of es) checkKeyBytes(this.pending.name, NODE_ID_BYTES + this.local.storageKeyOf(e).length);
+  }
+
   async insert(e: E): Promise<E> {
-    if (!this.repl) return this.local.insert(e);
+    if (!this.repl) {
+      this.checkKeys([e]);
+      return this.local.insert(e);
+    }
     await this.insertMany([e]);
     return this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e)) ?? e;
   }
 
   async insertMany(es: E[]): Promise<E[]> {
+    this.checkKeys(es);
     if (!this.repl) return this.local.insertMany(es);
     const byPartition = new Map<number, E[]>();
     for (const e of es) {
@@ -253,16 +266,28 @@ export class Table<E> {
             failed.add(n);
             // A replica that missed the write gets it later from the queue (even if the write failed
             // overall: what was written on some nodes must converge everywhere).
-            this.db.transaction(() => {
-              for (const e of es) this.enqueue(n, e);
-            });
-            log.debug({ table: this.name, node: n.slice(0, 8), err: err.message }, 'replica write failed; queued');
+            if (this.queueSafely(n, es, 'replica write'))
+              log.debug({ table: this.name, node: n.slice(0, 8), err: err?.message }, 'replica write failed; queued');
             check();
           },
         );
       }
       check();
     });
+  }
+
+  /** Queues entries for a replica from a promise callback: a failure here is logged, never thrown
+   *  (a throw would be an unhandled rejection, i.e. the end of the process). */
+  private queueSafely(node: NodeId, es: E[], why: string): boolean {
+    try {
+      this.db.transaction(() => {
+        for (const e of es) this.enqueue(node, e);
+      });
+      return true;
+    } catch (err) {
+      log.error({ table: this.name, node: node.slice(0, 8), err, why }, 'cannot queue entries for a replica; anti-entropy will repair it');
+      return false;
+    }
   }
 
   /** Must run inside a Db transaction. */
