@@ -30,6 +30,12 @@ async function disk(path: string): Promise<{ avail: number; total: number } | un
   }
 }
 
+/** One RPC message must hold a whole block (block/put, block/get) plus its envelope, whatever
+ *  rpc_message_bytes_max says: a smaller limit would make every block transfer fail. */
+export function rpcMessageMax(config: Config): number {
+  return Math.max(config.limits.rpc_message_bytes_max, config.block_size + 64 * 1024);
+}
+
 export class Cluster {
   readonly net: NetApp;
   readonly rpc: Rpc;
@@ -53,6 +59,11 @@ export class Cluster {
       pingIntervalMs: config.rpc_ping_interval_secs * 1000,
       gossipIntervalMs: Math.max(1000, config.rpc_ping_interval_secs * 3000),
       defaultTimeoutMs: config.rpc_timeout_secs * 1000,
+      handshakeTimeoutMs: config.limits.rpc_handshake_timeout_secs * 1000,
+      pendingHandshakesMax: config.limits.rpc_pending_handshakes_max,
+      connectionsPerIpMax: config.limits.rpc_connections_per_ip_max,
+      messageBytesMax: rpcMessageMax(config),
+      knownPeersMax: config.limits.rpc_known_peers_max,
     });
     this.rpc = new Rpc(this.net, systemClock);
     const tree = store.db.tree<LayoutHistory>('layout');

@@ -4,6 +4,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { KeyObject } from 'node:crypto';
 import { log } from '../util/log.ts';
+import { limitRefused } from '../util/metrics.ts';
 import { signHello, verifyHello, type Role } from './auth.ts';
 import {
   CHUNK_SIZE,
@@ -32,7 +33,7 @@ const MAX_PARTIALS = 4096;
  * Bytes of unfinished incoming messages. A well-behaved sender has at most its queue bound plus
  * one message unfinished (admission counts whole messages), so more is a misbehaving peer.
  */
-const MAX_RECV_BYTES = MAX_QUEUED_BYTES + 2 * MAX_MESSAGE;
+const recvBytesMax = (messageMax: number): number => MAX_QUEUED_BYTES + 2 * messageMax;
 /** Handlers running (or whose answer is still being sent) per connection; later requests wait. */
 export const MAX_RUNNING_HANDLERS = 64;
 /** Stop reading from a peer that has this many requests waiting for a handler slot. */
@@ -136,6 +137,11 @@ export class Conn {
   private pumping = false;
 
   private readonly dialedAddr: string | undefined;
+  /** Largest message (request or response) accepted or sent; bigger ones are refused as they arrive. */
+  private readonly messageMax: number;
+  private readonly recvMax: number;
+  /** Requests refused for their size: the rest of their chunks is dropped, the final one answered. */
+  private readonly discarding = new Set<number>();
 
   constructor(
     socket: TLSSocket,
@@ -145,8 +151,11 @@ export class Conn {
     expectedId: NodeId | undefined,
     helloTimeoutMs: number,
     dialedAddr?: string,
+    messageMax: number = MAX_MESSAGE,
   ) {
     this.socket = socket;
+    this.messageMax = messageMax;
+    this.recvMax = recvBytesMax(messageMax);
     this.dialedAddr = dialedAddr;
     this.role = role;
     this.me = me;
@@ -232,7 +241,7 @@ export class Conn {
     } catch (e) {
       return Promise.reject(new NetError('BadMessage', `cannot encode message: ${(e as Error).message}`));
     }
-    if (data.length > MAX_MESSAGE) return Promise.reject(new NetError('TooLarge', `message of ${data.length} bytes exceeds ${MAX_MESSAGE}`));
+    if (data.length > this.messageMax) return Promise.reject(new NetError('TooLarge', `message of ${data.length} bytes exceeds ${this.messageMax}`));
     const id = this.nextReqId++;
     const out: Outgoing = { kind: T_REQ, id, data, offset: 0, prio: PRIORITIES[priority], state: 'waiting', canceled: false };
     return new Promise((resolve, reject) => {
@@ -304,6 +313,7 @@ export class Conn {
         this.checkRetired();
         return;
       case T_CANCEL: {
+        this.discarding.delete(f.id);
         const part = this.partials.get(f.id);
         if (part) {
           this.recvBytes -= part.size;
@@ -355,15 +365,30 @@ export class Conn {
     }
     p.size += data.length;
     this.recvBytes += data.length;
-    if (p.size > MAX_MESSAGE) throw new ProtocolError(`message ${id} exceeds ${MAX_MESSAGE} bytes`);
-    if (this.recvBytes > MAX_RECV_BYTES) throw new ProtocolError(`more than ${MAX_RECV_BYTES} bytes of unfinished messages`);
+    if (this.recvBytes > this.recvMax) throw new ProtocolError(`more than ${this.recvMax} bytes of unfinished messages`);
     p.chunks.push(data);
     return p;
   }
 
   private onReqChunk(id: number, final: boolean, data: Buffer): void {
     if (this.inflight.has(id)) throw new ProtocolError(`request id ${id} reused while in flight`);
+    if (this.discarding.has(id)) {
+      if (final) this.refuseRequest(id, 'TooLarge', `request larger than ${this.messageMax} bytes (limits.rpc_message_bytes_max)`);
+      return;
+    }
     const p = this.gather(this.partials, id, data);
+    if (p.size > this.messageMax) {
+      // Refused before it is joined or decoded; the sender learns why instead of losing the connection.
+      this.partials.delete(id);
+      this.recvBytes -= p.size;
+      limitRefused.inc({ limit: 'rpc_message_bytes_max' });
+      if (final) this.refuseRequest(id, 'TooLarge', `request larger than ${this.messageMax} bytes (limits.rpc_message_bytes_max)`);
+      else {
+        if (this.discarding.size >= MAX_PARTIALS) throw new ProtocolError('too many refused messages in flight');
+        this.discarding.add(id);
+      }
+      return;
+    }
     if (!final) return;
     this.partials.delete(id);
     this.recvBytes -= p.size;
@@ -385,6 +410,16 @@ export class Conn {
       this.readingPaused = true;
       this.socket.pause();
     }
+  }
+
+  /** Answers a request with an error without running a handler. */
+  private refuseRequest(id: number, code: string, message: string): void {
+    this.discarding.delete(id);
+    const entry: Inbound = { id, endpoint: '', msg: undefined, prio: PRIORITIES.normal, canceled: false, started: true, finished: false };
+    this.inflight.set(id, entry);
+    this.running++;
+    entry.out = { kind: T_RES, id, data: packr.pack([0, { message, code }]), offset: 0, prio: entry.prio, state: 'waiting', canceled: false };
+    this.enqueue(entry.out);
   }
 
   private startHandlers(): void {
@@ -423,7 +458,7 @@ export class Conn {
       } catch (e) {
         out = packr.pack([0, { message: `cannot encode response: ${(e as Error).message}`, code: 'BadResponse' }]);
       }
-      if (out.length > MAX_MESSAGE) out = packr.pack([0, { message: `response of ${out.length} bytes is too large`, code: 'TooLarge' }]);
+      if (out.length > this.messageMax) out = packr.pack([0, { message: `response of ${out.length} bytes is too large`, code: 'TooLarge' }]);
       entry.out = { kind: T_RES, id, data: out, offset: 0, prio, state: 'waiting', canceled: false };
       this.enqueue(entry.out);
     };
@@ -449,8 +484,17 @@ export class Conn {
     if (!pend) return; // late answer to a call that timed out: dropped
     pend.size += data.length;
     this.recvBytes += data.length;
-    if (pend.size > MAX_MESSAGE) throw new ProtocolError(`response ${id} exceeds ${MAX_MESSAGE} bytes`);
-    if (this.recvBytes > MAX_RECV_BYTES) throw new ProtocolError(`more than ${MAX_RECV_BYTES} bytes of unfinished messages`);
+    if (pend.size > this.messageMax) {
+      // The rest of this answer is dropped as it arrives (the call is no longer pending).
+      this.pending.delete(id);
+      this.recvBytes -= pend.size;
+      clearTimeout(pend.timer);
+      limitRefused.inc({ limit: 'rpc_message_bytes_max' });
+      pend.reject(new NetError('TooLarge', `response larger than ${this.messageMax} bytes (limits.rpc_message_bytes_max)`));
+      this.checkRetired();
+      return;
+    }
+    if (this.recvBytes > this.recvMax) throw new ProtocolError(`more than ${this.recvMax} bytes of unfinished messages`);
     pend.chunks.push(data);
     if (!final) return;
     this.pending.delete(id);
@@ -574,6 +618,7 @@ export class Conn {
     }
     this.pending.clear();
     this.partials.clear();
+    this.discarding.clear();
     for (const h of this.inflight.values()) h.canceled = true;
     this.inflight.clear();
     this.waitingReqs.length = 0;

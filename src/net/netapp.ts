@@ -8,11 +8,15 @@ import { log } from '../util/log.ts';
 import { splitAddr } from '../config/config.ts';
 import { clientTlsOptions, derivePsk, idFromPrivateKey, loadPrivateKey, serverTlsOptions } from './auth.ts';
 import { Conn, formatAddr, type ConnHooks, type Identity } from './conn.ts';
+import { BurstLog, RpcAdmission } from './admission.ts';
+import { MAX_MESSAGE } from './protocol.ts';
+import { limitRefused } from '../util/metrics.ts';
 import { NODE_ID_RE, NetError, type CallOptions, type Handler, type NetOptions, type NodeId, type PeerInfo } from './types.ts';
 
 const GOSSIP_ENDPOINT = '__net/peers';
 const GOSSIP_FANOUT = 3;
-const MAX_GOSSIP_ENTRIES = 1024;
+/** A peer heard of only through gossip that was never reached after this many dials is forgotten. */
+const GOSSIP_DIALS_MAX = 8;
 /** A peer silent for this many ping intervals is considered gone. */
 const MISSED_PINGS = 4;
 
@@ -26,6 +30,9 @@ interface Peer {
   rttMs: number | undefined;
   lastSeen: number | undefined;
   lastError: string | undefined;
+  /** Where we first heard of it: only gossip-learned peers may be forgotten. */
+  source: 'config' | 'hello' | 'gossip';
+  everUp: boolean;
 }
 
 interface AnonPeer {
@@ -64,6 +71,10 @@ export class NetApp {
   private readonly reconnectMaxMs: number;
   private readonly handshakeTimeoutMs: number;
   private readonly defaultTimeoutMs: number;
+  private readonly messageBytesMax: number;
+  private readonly knownPeersMax: number;
+  private readonly admission: RpcAdmission;
+  private readonly peersFullLog = new BurstLog('net: gossiped peers ignored: limits.rpc_known_peers_max reached');
   private readonly handlers = new Map<string, Handler>();
   private readonly peerMap = new Map<NodeId, Peer>();
   private readonly anon = new Map<string, AnonPeer>();
@@ -90,6 +101,13 @@ export class NetApp {
     this.reconnectMaxMs = opts.reconnectMaxMs ?? 60_000;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 30_000;
+    this.messageBytesMax = opts.messageBytesMax ?? MAX_MESSAGE;
+    this.knownPeersMax = opts.knownPeersMax ?? 256;
+    this.admission = new RpcAdmission({
+      pendingMax: opts.pendingHandshakesMax ?? 64,
+      perIpMax: opts.connectionsPerIpMax ?? 16,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+    });
     if (opts.publicAddr !== undefined) validAddr(opts.publicAddr, opts.publicAddr);
     this.hooks = {
       onEstablished: (c) => this.onEstablished(c),
@@ -106,16 +124,19 @@ export class NetApp {
     if (this.server) throw new Error('net: already started');
     const server = tls.createServer({ ...serverTlsOptions(this.psk), handshakeTimeout: this.handshakeTimeoutMs });
     this.server = server;
+    // 'connection' is the raw TCP socket, before any TLS byte: refusals cost nothing, and the
+    // admission deadline (TLS + hello from accept) is what closes silent or slow strangers.
     server.on('connection', (s: Socket) => {
+      if (this.stopped) return void s.destroy();
+      if (!this.admission.admit(s)) return;
       this.rawSockets.add(s);
       s.once('close', () => this.rawSockets.delete(s));
     });
-    server.on('tlsClientError', (err, s) => {
-      log.warn({ peer: formatAddr(s.remoteAddress ?? '?', s.remotePort ?? 0), err: err.message }, 'net: TLS handshake refused (wrong rpc_secret?)');
-    });
+    server.on('tlsClientError', (err, s) => this.admission.tlsFailed(err, s));
     server.on('secureConnection', (s: tls.TLSSocket) => {
       if (this.stopped) return void s.destroy();
-      this.conns.add(new Conn(s, 'server', this.identity!, this.hooks, undefined, this.handshakeTimeoutMs));
+      // The admission deadline runs from accept and fires first; this one is only a backstop.
+      this.conns.add(new Conn(s, 'server', this.identity!, this.hooks, undefined, this.handshakeTimeoutMs + 1000, undefined, this.messageBytesMax));
     });
     const { host, port } = splitAddr(this.opts.bindAddr);
     await new Promise<void>((resolve, reject) => {
@@ -246,7 +267,7 @@ export class NetApp {
         clearTimeout(timer);
         if (this.stopped) return void socket.destroy();
         handedOff = true;
-        const conn = new Conn(socket, 'client', this.identity!, this.hooks, expectedId, this.handshakeTimeoutMs, addr);
+        const conn = new Conn(socket, 'client', this.identity!, this.hooks, expectedId, this.handshakeTimeoutMs, addr, this.messageBytesMax);
         this.conns.add(conn);
         this.dialWaiters.set(conn, { resolve, reject });
       });
@@ -259,7 +280,9 @@ export class NetApp {
 
   private onEstablished(conn: Conn): void {
     const id = conn.peerId!;
-    const peer = this.peer(id);
+    if (conn.role === 'server') this.admission.authenticated(conn.socket);
+    const peer = this.peer(id, 'hello');
+    peer.everUp = true;
     if (conn.peerAddr && conn.peerAddr !== peer.addr) this.learnAddr(id, conn.peerAddr, 'hello');
     const existing = peer.conn?.state === 'open' ? peer.conn : undefined;
     let keep = true;
@@ -309,10 +332,10 @@ export class NetApp {
     this.scheduleReconnect(peer, false);
   }
 
-  private peer(id: NodeId): Peer {
+  private peer(id: NodeId, source: Peer['source']): Peer {
     let p = this.peerMap.get(id);
     if (!p) {
-      p = { id, addr: undefined, conn: undefined, attempts: 0, timer: undefined, dialing: false, rttMs: undefined, lastSeen: undefined, lastError: undefined };
+      p = { id, addr: undefined, conn: undefined, attempts: 0, timer: undefined, dialing: false, rttMs: undefined, lastSeen: undefined, lastError: undefined, source, everUp: false };
       this.peerMap.set(id, p);
     }
     return p;
@@ -322,7 +345,13 @@ export class NetApp {
   private learnAddr(id: NodeId, addr: string, source: 'config' | 'hello' | 'gossip'): void {
     if (id === this.id) return;
     const known = this.peerMap.has(id);
-    const peer = this.peer(id);
+    if (!known && source === 'gossip' && this.peerMap.size >= this.knownPeersMax) {
+      limitRefused.inc({ limit: 'rpc_known_peers_max' });
+      this.peersFullLog.hit({ known: this.peerMap.size });
+      return;
+    }
+    const peer = this.peer(id, source);
+    if (source !== 'gossip') peer.source = source;
     if (peer.addr === addr) return;
     const connected = peer.conn?.state === 'open';
     if (source === 'gossip' && connected) return;
@@ -350,6 +379,12 @@ export class NetApp {
             peer.dialing = false;
             peer.attempts++;
             peer.lastError = e.message;
+            if (peer.source === 'gossip' && !peer.everUp && peer.attempts >= GOSSIP_DIALS_MAX && peer.conn === undefined) {
+              // Hearsay we could never confirm (a stale or garbage address): stop dialling it.
+              log.info({ node: peer.id.slice(0, 16), addr: peer.addr, err: e.message }, 'net: forgetting a gossiped peer never reached');
+              this.peerMap.delete(peer.id);
+              return;
+            }
             this.scheduleReconnect(peer, false);
           },
         );
@@ -426,14 +461,15 @@ export class NetApp {
 
   private gossipList(except: NodeId | undefined): { peers: { id: NodeId; addr: string }[] } {
     const peers: { id: NodeId; addr: string }[] = [];
-    for (const p of this.peerMap.values()) if (p.addr && p.id !== except) peers.push({ id: p.id, addr: p.addr });
+    // Only addresses we reached or were given: hearsay is not passed on.
+    for (const p of this.peerMap.values()) if (p.addr && p.id !== except && (p.everUp || p.source === 'config')) peers.push({ id: p.id, addr: p.addr });
     return { peers };
   }
 
   private mergeGossip(msg: unknown): void {
     const list = (msg as { peers?: unknown } | null)?.peers;
     if (!Array.isArray(list)) return;
-    for (const e of list.slice(0, MAX_GOSSIP_ENTRIES)) {
+    for (const e of list.slice(0, this.knownPeersMax)) {
       const { id, addr } = (e ?? {}) as { id?: unknown; addr?: unknown };
       if (typeof id !== 'string' || !NODE_ID_RE.test(id) || typeof addr !== 'string' || addr.length > 300) continue;
       try {

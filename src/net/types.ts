@@ -31,7 +31,11 @@ export interface NetOptions {
   gossipIntervalMs?: number; // default 30 s; peers are also exchanged on every new connection
   reconnectMinMs?: number; // default 1 s
   reconnectMaxMs?: number; // default 60 s
-  handshakeTimeoutMs?: number; // TLS + hello, default 10 s
+  handshakeTimeoutMs?: number; // TLS + hello, from accept, default 10 s
+  pendingHandshakesMax?: number; // accepted sockets not yet authenticated, default 64
+  connectionsPerIpMax?: number; // accepted sockets from one address, default 16
+  messageBytesMax?: number; // one RPC message (request or response), default MAX_MESSAGE
+  knownPeersMax?: number; // peers kept for dialling, default 256
   defaultTimeoutMs?: number; // call deadline when the caller gives none, default 30 s
 }
 
