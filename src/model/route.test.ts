@@ -1,7 +1,8 @@
 // Route, certificate and challenge-token entries: input parsing and CRDT merges that converge.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHost, parsePathPrefix, parseUpstream, pathMatches, routeSchema, type Route } from './route.ts';
+import fc from 'fast-check';
+import { normalizePath, parseHost, parsePathPrefix, parseUpstream, pathMatches, routeSchema, type Route } from './route.ts';
 import { certificateSchema, emptyCertificateEntry } from './certificate.ts';
 import { acmeTokenSchema } from './acme-token.ts';
 
@@ -45,4 +46,47 @@ test('merges are commutative, associative and idempotent', () => {
   assert.equal(merged.target.v, null, 'the delete (latest) wins');
   assert.equal(merged.created, 4);
   assert.ok(routeSchema.isTombstone(merged));
+});
+
+test('request paths: one normal form for routing and upstreams; ambiguous ones refused', () => {
+  for (const [raw, want] of [
+    ['/', '/'],
+    ['/api/x', '/api/x'],
+    ['//api', '/api'],
+    ['/./api', '/api'],
+    ['/%61pi', '/api'],
+    ['/api/../admin/x', '/admin/x'],
+    ['/api/%2e%2e/admin', '/admin'],
+    ['/api/%2E./admin', '/admin'],
+    ['/api/x/..', '/api/'],
+    ['/api/.', '/api/'],
+    ['/a//b///c/', '/a/b/c/'],
+    ['/a%7e%2d', '/a~-'],
+    ['/a%2bb%c3%a9', '/a%2Bb%C3%A9'],
+    ['/%252e%252e/x', '/%252e%252e/x'],
+    ['/API', '/API'],
+  ])
+    assert.deepEqual(normalizePath(raw!), { path: want }, raw);
+  for (const bad of ['api', '/..', '/a/../..', '/api/..%2fadmin', '/a%2F', '/a%5c', '/a\\b', '/a%00', '/a\0', '/a%zz', '/a%4', '/a#b', '*'])
+    assert.ok('error' in normalizePath(bad), bad);
+  // "/api" is a boundary: nothing that normalises outside it matches it.
+  assert.ok(!pathMatches('/api', (normalizePath('/api/../admin') as { path: string }).path));
+  assert.ok(pathMatches('/api', (normalizePath('//%61pi/x') as { path: string }).path));
+  assert.ok(!pathMatches('/api', (normalizePath('/API/x') as { path: string }).path), 'paths are case-sensitive');
+});
+
+test('property: the normal form is stable, has no dot segment, empty segment or unreserved escape', () => {
+  const seg = fc.constantFrom('a', 'api', '.', '..', '', '%2e', '%2E%2e', '%61', '%41', '%20', '%25', '~', 'x y', '%2f', '%5C', 'é');
+  fc.assert(
+    fc.property(fc.array(seg, { maxLength: 8 }), (segs) => {
+      const raw = '/' + segs.join('/');
+      const n = normalizePath(raw);
+      if ('error' in n) return;
+      assert.deepEqual(normalizePath(n.path), n, `${raw} → ${n.path} is not stable`);
+      const inner = n.path.slice(1).split('/').slice(0, -1);
+      assert.ok(!inner.some((s) => s === '' || s === '.' || s === '..'), `${raw} → ${n.path}`);
+      assert.ok(!/%(2E|61|41)/i.test(n.path), `${raw} → ${n.path} keeps an unreserved escape`);
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -66,9 +66,56 @@ export function parseUpstream(raw: string): { url: string } | { error: string } 
   return { url: `${u.protocol}//${u.host}` };
 }
 
-/** Does a request path fall under a route's prefix? ("/api" covers "/api" and "/api/x", not "/apix".) */
+/** Does a request path fall under a route's prefix? ("/api" covers "/api" and "/api/x", not "/apix".)
+ *  `path` must come from normalizePath, so a prefix is a real segment boundary. Paths are
+ *  case-sensitive, as in HTTP (RFC 3986 §6.2.2.1): "/API" is not under "/api", but "/%61pi" is. */
 export function pathMatches(prefix: string, path: string): boolean {
   return prefix === '/' || path === prefix || path.startsWith(prefix + '/');
+}
+
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+
+/** The one form of a request path (no query) that routing and upstreams both see: escapes of
+ *  unreserved characters decoded and the others upper-cased, repeated slashes collapsed, dot
+ *  segments resolved (RFC 3986 §5.2.4, after decoding, so "%2e%2e" is ".."). One pass, so the
+ *  result is its own normal form. Refused (an upstream could read them differently): an encoded
+ *  "/" or backslash, a raw backslash, NUL, "#", a malformed escape, a path climbing above the root. */
+export function normalizePath(raw: string): { path: string } | { error: string } {
+  if (!raw.startsWith('/')) return { error: 'the path must start with "/"' };
+  if (/[\\\0#]/.test(raw)) return { error: 'the path contains a backslash, NUL or "#"' };
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    const hex = raw.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { error: 'the path has a malformed percent-escape' };
+    const code = parseInt(hex, 16);
+    if (code === 0x2f || code === 0x5c || code === 0) return { error: 'the path contains an encoded "/", "\\" or NUL' };
+    const ch = String.fromCharCode(code);
+    out += UNRESERVED.test(ch) ? ch : '%' + hex.toUpperCase();
+    i += 2;
+  }
+  const segs = out.split('/');
+  const stack: string[] = [];
+  for (let i = 1; i < segs.length; i++) {
+    const s = segs[i]!;
+    const last = i === segs.length - 1;
+    if (s === '' && !last) continue;
+    if (s === '.' || s === '..') {
+      if (s === '..') {
+        if (stack.length === 0) return { error: 'the path climbs above the root' };
+        stack.pop();
+      }
+      // "/a/b/.." is "/a/": the last segment stays a directory.
+      if (last) stack.push('');
+      continue;
+    }
+    stack.push(s);
+  }
+  return { path: '/' + stack.join('/') };
 }
 
 export function describeTarget(t: RouteTarget): string {
