@@ -62,6 +62,10 @@ export class BlockManager {
   private readonly pool = new BufferPool();
   /** Set when the node is part of a cluster: puts go to the block's replicas, gets to the closest. */
   remote?: BlockRemote;
+  /** Records a put's reference on this node when there is no cluster (as replicas do on remote puts). */
+  onLocalRef?: (hash: Buffer, version: string) => void;
+  /** Blocks a local put is storing (until its reference, recorded right after, is in): discard() spares them. */
+  private readonly storing = new Map<string, number>();
 
   constructor(db: Db, dir: string, clock: Clock, opts: BlockManagerOptions) {
     this.db = db;
@@ -82,11 +86,27 @@ export class BlockManager {
       return { hash, size: data.length };
     }
     await this.putLocal(hash, data);
+    if (ref) this.onLocalRef?.(hash, ref);
     return { hash, size: data.length };
   }
 
   /** Stores a block on this node's disk (the RPC handler of remote puts calls this too). */
   async putLocal(hash: Buffer, data: Buffer): Promise<void> {
+    const hex = hash.toString('hex');
+    this.storing.set(hex, (this.storing.get(hex) ?? 0) + 1);
+    try {
+      await this.putLocalNow(hash, data);
+    } finally {
+      // The caller records the reference in the continuation of this promise: spare the block until then.
+      setImmediate(() => {
+        const n = (this.storing.get(hex) ?? 1) - 1;
+        if (n > 0) this.storing.set(hex, n);
+        else this.storing.delete(hex);
+      });
+    }
+  }
+
+  private async putLocalNow(hash: Buffer, data: Buffer): Promise<void> {
     await this.deleting.get(hash.toString('hex'));
     // Touch the refcount before the file (no await in between with the check above), so GC,
     // which re-checks zeroSince in its own transaction, never deletes a block being rewritten.
@@ -192,6 +212,28 @@ export class BlockManager {
 
   rcCount(): number {
     return this.rc.count();
+  }
+
+  /** Deletes at once (not after the GC delay) those of `hashes` that nothing references and no put
+   *  is storing: the blocks of a write refused while streaming. Returns how many went. */
+  async discard(hashes: Buffer[]): Promise<number> {
+    let n = 0;
+    for (const h of hashes) {
+      const hex = h.toString('hex');
+      if (this.storing.has(hex) || this.deleting.has(hex)) continue;
+      const gone = this.db.transaction(() => {
+        const cur = this.rc.get(h);
+        if (!cur || cur.count !== 0) return false;
+        this.rc.remove(h);
+        return true;
+      });
+      if (!gone) continue;
+      const p = this.store.delete(h);
+      this.deleting.set(hex, p);
+      await p.finally(() => this.deleting.delete(hex));
+      n++;
+    }
+    return n;
   }
 
   /** Deletes blocks unreferenced for longer than the GC delay; returns how many. */

@@ -82,12 +82,16 @@ export interface LimitsConfig {
   http_connections_per_ip_max: number;
   /** JSON bodies (admin API) are refused above this size, before parsing. */
   json_body_bytes_max: number;
+  /** A site deploy manifest (PublishSiteDeploy), read only once the caller is known to manage the site. */
+  manifest_body_bytes_max: number;
   /** XML bodies (S3 configuration, multi-delete, complete-multipart) are refused above this size. */
   xml_body_bytes_max: number;
   /** A single object (PUT, POST, copy, complete multipart) may not exceed this size. */
   object_bytes_max: number;
   /** Incomplete multipart uploads of website buckets are aborted after this long (0 = never). */
   site_incomplete_upload_expiry_secs: number;
+  /** Incomplete multipart uploads of other buckets are aborted after this long (0 = never). */
+  bucket_incomplete_upload_expiry_secs: number;
   /** Time for a peer to complete the TLS handshake and node-key proof on the RPC port. */
   rpc_handshake_timeout_secs: number;
   /** RPC connections still in their handshake, over all addresses. */
@@ -170,9 +174,11 @@ const SECTIONS: Record<string, Spec> = {
     http_connections_max: { type: 'int', default: 1024 },
     http_connections_per_ip_max: { type: 'int', default: 256 },
     json_body_bytes_max: { type: 'int', default: 1024 * 1024 },
+    manifest_body_bytes_max: { type: 'int', default: 16 * 1024 * 1024 },
     xml_body_bytes_max: { type: 'int', default: 1024 * 1024 },
     object_bytes_max: { type: 'int', default: 5 * 1024 ** 3 },
     site_incomplete_upload_expiry_secs: { type: 'int', default: 7 * 86400 },
+    bucket_incomplete_upload_expiry_secs: { type: 'int', default: 0 },
     rpc_handshake_timeout_secs: { type: 'int', default: 10 },
     rpc_pending_handshakes_max: { type: 'int', default: 64 },
     rpc_connections_per_ip_max: { type: 'int', default: 16 },
@@ -267,7 +273,7 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
 
 function checkLimits(l: LimitsConfig): void {
   for (const [k, v] of Object.entries(l)) {
-    if (k === 'site_incomplete_upload_expiry_secs') continue;
+    if (k === 'site_incomplete_upload_expiry_secs' || k === 'bucket_incomplete_upload_expiry_secs') continue;
     if (v < 1) bad(`limits.${k}`, 'expected at least 1');
   }
   if (l.http_connections_per_ip_max > l.http_connections_max) bad('limits.http_connections_per_ip_max', 'must not exceed limits.http_connections_max');

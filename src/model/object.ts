@@ -26,6 +26,26 @@ export interface ObjectVersion {
   inline?: Buffer;
   /** The block list itself for objects of a few blocks: a GET then needs no version-table read. */
   blocks?: { part: number; offset: number; hash: Buffer; size: number }[];
+  /** An unfinished multipart upload's parts: part number → its newest upload (LWW by ts, then part
+   *  version uuid). Kept here, with the bucket's partition where the counters live, so parts count
+   *  in usage from UploadPart until Complete or Abort; a re-upload replaces the number's bytes. */
+  uploaded?: Record<string, UploadedPart>;
+}
+
+export interface UploadedPart {
+  ts: number;
+  version: string;
+  size: number;
+}
+
+function newerPart(a: UploadedPart, b: UploadedPart): UploadedPart {
+  return b.ts > a.ts || (b.ts === a.ts && b.version > a.version) ? b : a;
+}
+
+function mergeUploaded(a: Record<string, UploadedPart>, b: Record<string, UploadedPart>): Record<string, UploadedPart> {
+  const out = { ...a };
+  for (const [k, p] of Object.entries(b)) out[k] = out[k] ? newerPart(out[k]!, p) : p;
+  return out;
 }
 
 export interface ObjectEntry {
@@ -39,6 +59,8 @@ const RANK: Record<VersionState, number> = { uploading: 0, complete: 1, aborted:
 function mergeVersion(a: ObjectVersion, b: ObjectVersion): ObjectVersion {
   // A version moves uploading → complete | aborted, never back; the later state carries the data.
   if (RANK[a.state] !== RANK[b.state]) return RANK[a.state] > RANK[b.state] ? a : b;
+  // Parts recorded on different replicas: the union (keys are unique per part upload).
+  if (a.state === 'uploading' && (a.uploaded || b.uploaded)) return { ...a, uploaded: mergeUploaded(a.uploaded ?? {}, b.uploaded ?? {}) };
   return a;
 }
 
@@ -112,11 +134,25 @@ export function findVersion(o: ObjectEntry | undefined, versionId: string): Obje
   return complete.find((v) => v.uuid === versionId && !v.nullVersion);
 }
 
-/** Bytes and object count an entry contributes to its bucket's counters (all stored versions). */
+/** Bytes the parts of an unfinished multipart upload hold (the newest copy of each part number). */
+export function uploadingBytes(v: ObjectVersion): number {
+  let n = 0;
+  for (const p of Object.values(v.uploaded ?? {})) n += p.size;
+  return n;
+}
+
+/** Bytes and object count an entry contributes to its bucket's counters (all stored versions).
+ *  An unfinished multipart upload counts as one object holding its parts' bytes: it bounds how
+ *  many uploads a quota with maxObjects lets a tenant open, and Complete adds nothing to it. */
 export function usage(o: ObjectEntry | undefined): { objects: number; bytes: number } {
   let objects = 0;
   let bytes = 0;
   for (const v of o?.versions ?? []) {
+    if (v.state === 'uploading' && v.multipart) {
+      objects++;
+      bytes += uploadingBytes(v);
+      continue;
+    }
     if (v.state !== 'complete' || v.deleteMarker) continue;
     objects++;
     bytes += v.meta?.size ?? 0;

@@ -19,6 +19,8 @@ import { certificateSchema, type CertificateEntry } from './certificate.ts';
 import { acmeTokenSchema, type AcmeToken } from './acme-token.ts';
 import { siteSchema, type SiteEntry } from './site.ts';
 import { quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
+import { indexUploads } from './upload-index.ts';
+import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
 
@@ -35,6 +37,8 @@ export interface StoreOptions {
   inlineThreshold: number;
   gcDelayMs?: number;
   clock?: Clock;
+  /** The config's [limits] (object size, upload expiry); defaults when absent (tests). */
+  limits?: Partial<LimitsConfig>;
 }
 
 export class Store {
@@ -55,6 +59,7 @@ export class Store {
   readonly quotaRequests: Table<QuotaRequest>;
   readonly counters: Counters;
   readonly inlineThreshold: number;
+  readonly limits: LimitsConfig;
   private lastTs = 0;
   private cluster?: ReplicationContext;
 
@@ -68,6 +73,7 @@ export class Store {
       gcDelayMs: o.gcDelayMs,
     });
     this.inlineThreshold = o.inlineThreshold;
+    this.limits = defaultLimits(o.limits);
     this.buckets = new Table(this.db, bucketSchema);
     this.aliases = new Table(this.db, aliasSchema);
     this.keys = new Table(this.db, keySchema);
@@ -90,6 +96,7 @@ export class Store {
       const u0 = usage(before);
       const u1 = usage(after);
       this.counters.add(after.bucket, { objects: u1.objects - u0.objects, bytes: u1.bytes - u0.bytes });
+      indexUploads(this, before, after);
       if (!before) return;
       const kept = new Set(after.versions.map((v) => v.uuid));
       for (const v of before.versions) {
@@ -111,6 +118,10 @@ export class Store {
           this.blockRefs.queueInsert({ block: b.hash.toString('hex'), version: after.uuid, deleted: true });
       }
     });
+    // Without a cluster, a put's reference is recorded at once too (replicas do it for remote puts).
+    this.blocks.onLocalRef = (hash, version) => {
+      this.blockRefs.local.insert({ block: hash.toString('hex'), version, deleted: false });
+    };
     // Block references drive the local refcounts.
     this.blockRefs.local.onUpdate((before, after) => {
       const was = before !== undefined && !before.deleted;
@@ -203,11 +214,19 @@ export class Store {
     await Promise.all([this.versions.insert(version), this.blockRefs.insertMany(refs)]);
   }
 
-  /** Drops the references a failed write made through block puts (cluster mode only: locally,
-   *  unreferenced blocks simply age out through GC). */
+  /** Drops the references a failed write made through block puts (writeData/writeStream with
+   *  `uuid` as ref), then deletes at once the blocks nothing else references: a refused upload
+   *  gives its disk space back now, not after the GC delay. */
   async releaseRefs(uuid: string, blocks: { hash: Buffer }[]): Promise<void> {
-    if (!this.cluster || blocks.length === 0) return;
+    if (blocks.length === 0) return;
     await this.blockRefs.insertMany(blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: true })));
+    await new Promise((r) => setImmediate(r)); // let the puts' own "storing" marks clear
+    await this.blocks.discard(blocks.map((b) => b.hash));
+  }
+
+  /** The blocks a failed writeData/writeStream had stored (attached to its error). */
+  static landedBlocks(e: unknown): StoredBlock[] {
+    return (e as { storedBlocks?: StoredBlock[] } | null)?.storedBlocks ?? [];
   }
 
   /** References `blocks` from version `uuid` (copies share blocks). */

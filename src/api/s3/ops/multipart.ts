@@ -13,6 +13,11 @@ import { S3Error } from '../errors.ts';
 import { children, childText, parseXml, type XmlNode } from '../xml.ts';
 import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders } from './common.ts';
 import { checkCopyConditions, parseCopyRange, resolveCopySource } from './copy-source.ts';
+import { Store } from '../../../model/store.ts';
+import { abortUploadLocked, withUploadLock } from '../../../model/uploads.ts';
+import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
+import { overLimitError } from './object.ts';
+import { log } from '../../../util/log.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -73,20 +78,6 @@ async function uploadingVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: st
   return o?.versions.find((v) => v.uuid === uploadId && v.multipart && v.state === 'uploading');
 }
 
-/** Serialises the finishing steps of one upload on this node, so two Completes (or a Complete and
- *  an Abort) cannot both pass the "still open" check and merge different part lists into one version. */
-const finishing = new Map<string, Promise<unknown>>();
-async function withUploadLock<T>(uploadId: string, fn: () => Promise<T>): Promise<T> {
-  const prev = finishing.get(uploadId) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  const tail = run.catch(() => {});
-  finishing.set(uploadId, tail);
-  try {
-    return await run;
-  } finally {
-    if (finishing.get(uploadId) === tail) finishing.delete(uploadId);
-  }
-}
 
 function partNumberParam(ctx: S3Ctx): number {
   const v = ctx.query.get('partNumber');
@@ -102,6 +93,8 @@ export async function CreateMultipartUpload(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const headers = storedHeaders(ctx.req.headers);
+  // An unfinished upload counts as an object (usage() in model/object.ts): maxObjects bounds them.
+  await checkQuota(ctx.store, b, 0, 1);
   const v = newVersion(ctx.store, b, { multipart: true, meta: { size: 0, etag: '', headers } });
   // The mpu entry first: an upload visible in listings must already accept parts.
   await ctx.store.mpus.insert({ uploadId: v.uuid, bucket: b.id, key, deleted: false, parts: {} });
@@ -109,22 +102,53 @@ export async function CreateMultipartUpload(ctx: S3Ctx): Promise<void> {
   sendXml(ctx, 200, 'InitiateMultipartUploadResult', { Bucket: ctx.bucketName ?? '', Key: key, UploadId: v.uuid });
 }
 
-/** Counts bytes as they pass and refuses more than MAX_PART_SIZE, so an oversized part fails
- *  while streaming rather than after filling the disk. */
-async function* capped(src: AsyncIterable<Buffer>, onChunk?: (b: Buffer) => void): AsyncGenerator<Buffer> {
-  let n = 0;
-  for await (const c of src) {
-    n += c.length;
-    if (n > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
-    onChunk?.(c);
-    yield c;
+function partTooLarge(): S3Error {
+  return new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
+}
+
+/** Bytes the current copy of part number `part` holds (what re-uploading it frees). */
+async function replacedBytes(ctx: S3Ctx, b: Bucket, key: string, uploadId: string, part: number): Promise<number> {
+  const v = await uploadingVersion(ctx, b, key, uploadId);
+  return v?.uploaded?.[String(part)]?.size ?? 0;
+}
+
+/** Streams a part's data into blocks referenced by `version`, stopping at the first byte past the
+ *  bucket's room (plus what the part replaces) or MAX_PART_SIZE; a refused part's blocks go at once. */
+async function writePart(ctx: S3Ctx, b: Bucket, version: string, data: AsyncIterable<Buffer>, replaced: number): Promise<StoredBlock[]> {
+  const room = await remainingQuota(ctx.store, b, replaced);
+  const src = capBytes(data, { quota: room, size: MAX_PART_SIZE }, (which) => (which === 'size' ? partTooLarge() : overLimitError(b, MAX_PART_SIZE, 'quota')));
+  try {
+    return (await ctx.store.blocks.writeStream(src, version)).blocks;
+  } catch (e) {
+    await releasePart(ctx.store, version, Store.landedBlocks(e));
+    throw e;
   }
 }
 
-/** Records a streamed part under the upload; if the upload finished meanwhile, releases it. */
-async function savePart(ctx: S3Ctx, m: MpuEntry, part: number, stored: StoredBlock[], info: Omit<PartInfo, 'part' | 'ts' | 'version'>): Promise<PartInfo> {
+async function releasePart(store: Store, version: string, blocks: StoredBlock[]): Promise<void> {
+  await store.releaseRefs(version, blocks).catch((err) => log.warn({ err: (err as Error).message, version }, 'releasing a refused part failed (GC will)'));
+}
+
+/** Records a streamed part under the upload (mpu entry for Complete and ListParts, the upload's
+ *  object version for usage) and releases the copy it replaces; if the upload finished meanwhile,
+ *  releases the part itself. */
+async function savePart(
+  ctx: S3Ctx,
+  b: Bucket,
+  m: MpuEntry,
+  part: number,
+  version: string,
+  stored: StoredBlock[],
+  replaced: number,
+  info: Omit<PartInfo, 'part' | 'ts' | 'version'>,
+): Promise<PartInfo> {
   const store = ctx.store;
-  const version = store.newUuid();
+  try {
+    await checkQuota(store, b, info.size - replaced, 0);
+  } catch (e) {
+    await releasePart(store, version, stored);
+    throw e;
+  }
   let offset = 0;
   const blocks: BlockRef[] = stored.map((s) => {
     const r = { part, offset, hash: s.hash, size: s.size };
@@ -133,12 +157,19 @@ async function savePart(ctx: S3Ctx, m: MpuEntry, part: number, stored: StoredBlo
   });
   await store.saveVersionBlocks(version, blocks);
   const p: PartInfo = { part, ts: store.ts(), version, ...info };
+  const previous = latestParts(m).find((x) => x.part === part);
   const merged = await store.mpus.insert({ ...m, deleted: false, parts: { [`${part}:${p.ts}`]: p } });
   if (merged.deleted) {
     // Completed or aborted while this part streamed: nothing will ever release it but us.
     await store.versions.insert({ uuid: version, deleted: true, blocks: [] });
     throw noSuchUpload(m.uploadId);
   }
+  const v = await uploadingVersion(ctx, b, m.key, m.uploadId);
+  if (v) await store.objects.insert({ bucket: b.id, key: m.key, versions: [{ ...v, uploaded: { [String(part)]: { ts: p.ts, version, size: p.size } } }] });
+  // One copy per part number: the one it replaced (or this one, if a newer arrived meanwhile)
+  // drops its blocks now. Complete/Abort releases every part version the entry ever listed.
+  const latest = latestParts(merged).find((x) => x.part === part);
+  for (const x of [previous, p]) if (x && latest && x.version !== latest.version) await store.versions.insert({ uuid: x.version, deleted: true, blocks: [] });
   return p;
 }
 
@@ -155,12 +186,14 @@ export async function UploadPart(ctx: S3Ctx): Promise<void> {
   const len = declaredLength(ctx);
   if (len !== undefined && len > MAX_PART_SIZE)
     throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { ProposedSize: String(len), MaxSizeAllowed: String(MAX_PART_SIZE) });
-  // Parts are not counted until completion, but one that alone breaks the quota is refused early.
-  if (len !== undefined) await checkQuota(ctx.store, b, len, 0);
+  // Parts count in usage from now on; a re-upload frees the copy it replaces.
+  const replaced = await replacedBytes(ctx, b, key, m.uploadId, part);
+  if (len !== undefined) await checkQuota(ctx.store, b, len - replaced, 0);
+  const version = ctx.store.newUuid();
   const body = ctx.body();
-  const { blocks } = await ctx.store.blocks.writeStream(capped(body.stream));
+  const blocks = await writePart(ctx, b, version, body.stream, replaced);
   const r = body.result();
-  const p = await savePart(ctx, m, part, blocks, {
+  const p = await savePart(ctx, b, m, part, version, blocks, replaced, {
     etag: r.md5Hex,
     size: r.size,
     ...(Object.keys(r.checksums).length > 0 ? { checksums: r.checksums } : {}),
@@ -181,12 +214,25 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
   const { start, end } = parseCopyRange(headerOf(ctx, 'x-amz-copy-source-range'), size);
   if (end - start > MAX_PART_SIZE)
     throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes; use x-amz-copy-source-range`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
-  await checkQuota(ctx.store, b, end - start, 0);
+  const replaced = await replacedBytes(ctx, b, key, m.uploadId, part);
+  await checkQuota(ctx.store, b, end - start - replaced, 0);
   const md5 = createHash('md5');
   const data: AsyncIterable<Buffer> = end > start ? await ctx.store.readData(src.version, start, end) : (async function* () {})();
-  const { blocks, size: copied } = await ctx.store.blocks.writeStream(capped(data, (c) => md5.update(c)));
-  if (copied !== end - start) throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
-  const p = await savePart(ctx, m, part, blocks, { etag: md5.digest('hex'), size: copied });
+  let copied = 0;
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const c of data) {
+      md5.update(c);
+      copied += c.length;
+      yield c;
+    }
+  }
+  const version = ctx.store.newUuid();
+  const blocks = await writePart(ctx, b, version, hashed(), replaced);
+  if (copied !== end - start) {
+    await releasePart(ctx.store, version, blocks);
+    throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
+  }
+  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: md5.digest('hex'), size: copied });
   const headers: Record<string, string> = {};
   if (src.bucket.versioning.v !== null) headers['x-amz-copy-source-version-id'] = versionIdOf(src.version);
   sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: isoDate(p.ts) }, headers);
@@ -264,7 +310,11 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
       createHash('md5')
         .update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex'))))
         .digest('hex') + `-${chosen.length}`;
-    await checkQuota(store, b, size, 1);
+    // The parts are already counted in usage (and the object among the objects): no quota check,
+    // only the object size limit.
+    const maxBytes = store.limits.object_bytes_max;
+    if (size > maxBytes)
+      throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed object size (${maxBytes} bytes).`, { ProposedSize: String(size), MaxSizeAllowed: String(maxBytes) });
     await checkWritePreconditions(store, b, key, ctx.req.headers);
 
     const blocks: BlockRef[] = [];
@@ -276,7 +326,7 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
     // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
     await store.saveVersionBlocks(uploadId, blocks);
     // A fresh timestamp makes the completed object newer than writes made while it uploaded, as in S3.
-    const done: ObjectVersion = { ...v, ts: store.ts(), state: 'complete', meta: { size, etag, headers: v.meta?.headers ?? [] } };
+    const done: ObjectVersion = { ...v, ts: store.ts(), state: 'complete', uploaded: undefined, meta: { size, etag, headers: v.meta?.headers ?? [] } };
     await putVersion(store, b, key, done);
     await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
     return { done, etag };
@@ -292,9 +342,7 @@ export async function AbortMultipartUpload(ctx: S3Ctx): Promise<void> {
   const uploadId = uploadIdParam(ctx);
   await withUploadLock(uploadId, async () => {
     await openUpload(ctx, b, key, uploadId);
-    const v = await uploadingVersion(ctx, b, key, uploadId);
-    if (v) await putVersion(ctx.store, b, key, { ...v, state: 'aborted' });
-    await ctx.store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
+    await abortUploadLocked(ctx.store, b.id, key, uploadId);
   });
   sendEmpty(ctx, 204);
 }

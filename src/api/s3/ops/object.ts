@@ -11,8 +11,26 @@ import { checkConditions, objectHeaders, parseRange, selectVersion } from './obj
 import { checkCopyConditions, resolveCopySource } from './copy-source.ts';
 import { isoDate } from '../../../util/time.ts';
 import type { StoredBlock } from '../../../block/manager.ts';
+import { Store } from '../../../model/store.ts';
+import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
+import { formatSize } from '../../../util/size.ts';
 
+/** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+
+function tooLarge(max: number): S3Error {
+  return new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${formatSize(max)}); use multipart upload.`, { MaxSizeAllowed: String(max) });
+}
+
+/** What a streamed write answers when it passes the remaining quota or the size limit. */
+export function overLimitError(b: Bucket, maxBytes: number, which: 'quota' | 'size'): S3Error {
+  if (which === 'size') return tooLarge(maxBytes);
+  return new S3Error(
+    'QuotaExceeded',
+    `Bucket quota exceeded: this upload passed the ${formatSize(b.quotas.v.maxSize ?? 0)} quota while it was sent, and was not stored. ` +
+      'Delete objects, or raise the quota (grenier site quota <site> --max-size … up to 200 MB, or --request for more).',
+  );
+}
 const MAX_KEY_BYTES = 1024;
 
 function checkKey(key: string): void {
@@ -51,22 +69,25 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   const key = requireKey(ctx);
   checkKey(key);
   const declared = declaredSize(ctx);
-  if (declared !== undefined && declared > MAX_PUT_SIZE)
-    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size (5 GiB); use multipart upload.');
+  const maxBytes = ctx.store.limits.object_bytes_max;
+  if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
   if (declared === undefined && ctx.req.headers['transfer-encoding'] === undefined && ctx.req.headers['content-length'] === undefined)
     throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   await checkWritePreconditions(ctx.store, b, key, ctx.req.headers);
   const headers = storedHeaders(ctx.req.headers);
   await checkQuota(ctx.store, b, declared ?? 0, 1);
+  // A body of unknown length (chunked, aws-chunked without decoded length) stops at the first byte past the room left.
+  const room = await remainingQuota(ctx.store, b);
   const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
   const body = ctx.body();
   let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
   let committing = false;
   try {
-    data = await ctx.store.writeData(body.stream, v.uuid);
+    const capped = capBytes(body.stream, { quota: room, size: maxBytes }, (which) => overLimitError(b, maxBytes, which));
+    data = await ctx.store.writeData(capped, v.uuid);
     const r = body.result();
-    if (r.size > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your upload exceeds the maximum allowed size (5 GiB).');
+    if (r.size > maxBytes) throw tooLarge(maxBytes);
     await checkQuota(ctx.store, b, r.size, 1);
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
     v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
@@ -76,7 +97,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   } catch (e) {
     // Once the object entry may have reached a replica it may still appear: keep its references.
     if (committing) throw e;
-    const landed = data?.blocks ?? (e as { storedBlocks?: StoredBlock[] }).storedBlocks ?? [];
+    const landed = data?.blocks ?? Store.landedBlocks(e);
     await ctx.store.releaseRefs(v.uuid, landed).catch(() => {});
     throw e;
   }
