@@ -13,10 +13,14 @@ import type { S3Ctx, S3Settings } from './context.ts';
 import { HANDLERS } from './ops/index.ts';
 import { keySecret } from './ops/common.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
+import { DbKeyTooLongError } from '../../db/db.ts';
+import { checkRequestNames } from './input-limits.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
 
 const NO_PERM: Perm = { read: false, write: false, owner: false };
+/** How long a response to an unread body may take to reach the client before the socket is cut. */
+const CLOSE_GRACE_MS = 5_000;
 const MODEL_CODES = new Set(['InvalidBucketName', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'BucketNotEmpty']);
 
 export function createS3Server(store: Store, settings: S3Settings): Server {
@@ -33,6 +37,10 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
   }
   const xml = toXml('Error', { Code: e.code, Message: e.message, ...e.extra, Resource: resource, RequestId: requestId }, false);
   const headers: Record<string, string | number> = { ...e.headers, 'x-amz-request-id': requestId };
+  // A body we did not read may be of any size (Content-Length 10^12, or a trickle): draining it
+  // would hold the connection as long as the client likes. Answer, then close.
+  const unread = !req.complete;
+  if (unread) headers.connection = 'close';
   if (e.status === 304) {
     res.writeHead(304, headers);
     res.end();
@@ -43,13 +51,25 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
     res.writeHead(e.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
   }
-  // Unread request bodies would otherwise stall keep-alive connections.
-  if (!req.complete) req.resume();
+  if (unread) closeAfter(res);
+}
+
+/** Ends the connection once the response is out (Node would otherwise read the rest of the body
+ *  to reuse the connection); destroyed outright if the client does not let it finish in time. */
+function closeAfter(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket) return;
+  const t = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  t.unref();
+  socket.once('close', () => clearTimeout(t));
+  res.once('finish', () => socket.end());
 }
 
 function toS3Error(e: unknown): S3Error {
   if (e instanceof S3Error) return e;
   if (e instanceof ModelError && MODEL_CODES.has(e.code)) return new S3Error(e.code, e.message);
+  // The request checks refuse long names first; this covers a name built on another path.
+  if (e instanceof DbKeyTooLongError) return new S3Error('KeyTooLongError', 'Your key is too long');
   if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') return new S3Error('InsufficientStorage', 'The node is out of disk space; the write was not stored.');
   // Not enough replicas reachable: the client should retry later or elsewhere (Garage: 503).
   if (['QuorumError', 'WriteQuorumError'].includes((e as Error)?.name))
@@ -72,6 +92,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     const query = new URLSearchParams(rawQuery);
     const t = target(req.headers.host, rawPath, settings.rootDomain);
     op = operation(req, t, query);
+    checkRequestNames(t, query);
     if (op === 'Options') {
       preflight(req, res, t.bucketName ? await store.bucketByName(t.bucketName) : undefined);
       return;

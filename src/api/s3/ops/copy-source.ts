@@ -6,6 +6,7 @@ import { findVersion, liveVersion, currentVersion, type ObjectVersion } from '..
 import type { S3Ctx } from '../context.ts';
 import { S3Error } from '../errors.ts';
 import { etagMatches } from './common.ts';
+import { checkObjectKey } from '../input-limits.ts';
 
 export interface CopySource {
   bucket: Bucket;
@@ -54,7 +55,7 @@ export function parseCopySource(raw: string): { bucketName: string; key: string;
   const bucketName = decode(s.slice(0, slash), 'bucket');
   const key = decode(s.slice(slash + 1), 'key');
   if (key === '') bad('the key is empty');
-  if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
+  checkObjectKey(key);
   return versionId === undefined ? { bucketName, key } : { bucketName, key, versionId };
 }
 

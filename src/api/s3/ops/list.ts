@@ -6,6 +6,7 @@ import { S3Error } from '../errors.ts';
 import { escapeXml, type XmlNode, type XmlValue } from '../xml.ts';
 import { currentVersion, liveVersion, versionIdOf, type ObjectEntry, type ObjectVersion } from '../../../model/object.ts';
 import { isoDate } from '../../../util/time.ts';
+import { KEY_BYTES_MAX } from '../input-limits.ts';
 import { scan, type Listed, type PageSource, type ScanResult } from '../list/scan.ts';
 
 const MAX_KEYS = 1000;
@@ -112,6 +113,8 @@ export function decodeToken(tok: string): string {
   if (tok === '' || !/^[A-Za-z0-9_-]+$/.test(tok)) throw bad();
   const buf = Buffer.from(tok, 'base64url');
   if (buf.toString('base64url') !== tok) throw bad();
+  // Our tokens hold a key or prefix: longer than a key cannot be one of ours.
+  if (buf.length > KEY_BYTES_MAX) throw bad();
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {

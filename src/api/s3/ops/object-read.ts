@@ -6,6 +6,7 @@ import { currentVersion, findVersion, versionIdOf } from '../../../model/object.
 import { S3Error } from '../errors.ts';
 import { evaluateConditions, parseRange as parseHttpRange } from '../../../util/http.ts';
 import { httpDate } from '../../../util/time.ts';
+import { checkHeaderValue } from '../input-limits.ts';
 
 /** The version a GET/HEAD/DELETE addresses, or an S3 error (404 / 405 for delete markers). */
 export function selectVersion(o: ObjectEntry | undefined, key: string, versionId: string | null): ObjectVersion {
@@ -76,7 +77,10 @@ export function objectHeaders(v: ObjectVersion, q: URLSearchParams, versioned: b
   if (versioned || !v.nullVersion) h['x-amz-version-id'] = versionIdOf(v);
   for (const [qn, hn] of Object.entries(OVERRIDES)) {
     const val = q.get(qn);
-    if (val !== null) h[hn] = val;
+    if (val === null) continue;
+    // Sent back as a header: CR/LF/NUL would split it or make Node throw at writeHead.
+    checkHeaderValue(qn, val);
+    h[hn] = val;
   }
   return h;
 }
