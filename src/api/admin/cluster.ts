@@ -306,8 +306,8 @@ const connectClusterNodes: Handler = async ({ deps, body }) => {
 
 /** Reads a POST body that may be a JSON array (Garage takes bare arrays for some operations):
  *  an array arrives to the handler as `{ items: [...] }`. */
-export async function readJsonOrArray(req: IncomingMessage): Promise<Record<string, unknown>> {
-  return parseJsonBody(await readBody(req), { allowArray: true });
+export async function readJsonOrArray(req: IncomingMessage, max: number): Promise<Record<string, unknown>> {
+  return parseJsonBody(await readBody(req, max), { allowArray: true });
 }
 
 export const CLUSTER_OPS: Record<string, Handler> = {

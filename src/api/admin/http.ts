@@ -1,6 +1,7 @@
 // Admin API plumbing: the JSON error type, body reading with size and syntax checks, and
 // field validators whose messages name the offending field so callers can fix their request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { limitRefused } from '../../util/metrics.ts';
 
 export class AdminError extends Error {
   readonly status: number;
@@ -14,7 +15,13 @@ export class AdminError extends Error {
 
 export const badRequest = (message: string): AdminError => new AdminError(400, 'InvalidRequest', message);
 
-const MAX_BODY = 1024 * 1024;
+/** Any string (value or object key) in a JSON body: ids, names, hosts and paths all fit, and so
+ *  does any metadata key built from one (the DB refuses keys over 1978 bytes). */
+export const JSON_STRING_BYTES_MAX = 1024;
+/** Nesting of a JSON body: no admin body has more than a few levels. */
+export const JSON_DEPTH_MAX = 32;
+/** A query parameter's value (ids, names, hosts, paths). */
+export const QUERY_VALUE_BYTES_MAX = 1024;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2) + '\n';
@@ -27,16 +34,85 @@ export function sendText(res: ServerResponse, status: number, text: string, type
   res.end(text);
 }
 
-/** Reads a request body, refusing more than `max` bytes (413). */
-export async function readBody(req: IncomingMessage, max = MAX_BODY): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let len = 0;
-  for await (const chunk of req) {
-    len += (chunk as Buffer).length;
-    if (len > max) throw new AdminError(413, 'PayloadTooLarge', `request body exceeds ${max} bytes`);
-    parts.push(chunk as Buffer);
+/** Reads a request body of at most `max` bytes (the config key `limitName`), refusing with 413
+ *  from the declared length before reading any byte, or as soon as a streamed body passes it.
+ *  On refusal the rest is left unread: the caller's error answer closes the connection. */
+export function readBody(req: IncomingMessage, max: number, limitName = 'json_body_bytes_max'): Promise<Buffer> {
+  const tooLarge = (): AdminError => {
+    limitRefused.inc({ limit: limitName });
+    return new AdminError(413, 'PayloadTooLarge', `request body exceeds ${max} bytes (limits.${limitName})`);
+  };
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > max) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let len = 0;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      len += chunk.length;
+      if (len > max) {
+        stop();
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(parts));
+    };
+    const onError = (e: Error): void => {
+      stop();
+      reject(new AdminError(400, 'IncompleteBody', `the request body could not be read: ${e.message}`));
+    };
+    const onClose = (): void => {
+      stop();
+      reject(new AdminError(400, 'IncompleteBody', 'the connection closed before the request body ended'));
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+  });
+}
+
+/** Throws 400 for a string (or key) over JSON_STRING_BYTES_MAX or nesting over JSON_DEPTH_MAX,
+ *  naming the field; walks without recursion so no body can exhaust the stack. */
+function checkJsonShape(root: unknown): void {
+  const stack: [unknown, number, string][] = [[root, 0, '']];
+  const tooLong = (s: string): boolean => s.length > JSON_STRING_BYTES_MAX / 3 && Buffer.byteLength(s) > JSON_STRING_BYTES_MAX;
+  const where = (field: string): string => (field ? ` (field "${field.length > 64 ? field.slice(0, 64) + '…' : field}")` : '');
+  while (stack.length) {
+    const [v, depth, field] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (tooLong(v)) throw badRequest(`a string in the request body is longer than ${JSON_STRING_BYTES_MAX} bytes${where(field)}`);
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= JSON_DEPTH_MAX) throw badRequest(`the request body nests deeper than ${JSON_DEPTH_MAX} levels${where(field)}`);
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push([x, depth + 1, field]);
+      continue;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (tooLong(k)) throw badRequest(`a field name in the request body is longer than ${JSON_STRING_BYTES_MAX} bytes${where(k)}`);
+      stack.push([x, depth + 1, k]);
+    }
   }
-  return Buffer.concat(parts);
+}
+
+/** Throws 400 for a query parameter value over QUERY_VALUE_BYTES_MAX. */
+export function checkQuery(query: URLSearchParams): void {
+  for (const [k, v] of query) {
+    if (v.length > QUERY_VALUE_BYTES_MAX / 3 && Buffer.byteLength(v) > QUERY_VALUE_BYTES_MAX)
+      throw badRequest(`query parameter "${k.slice(0, 64)}" is longer than ${QUERY_VALUE_BYTES_MAX} bytes`);
+  }
 }
 
 /** Parses a JSON body; empty is `{}` so optional-only bodies may be omitted. With `allowArray`,
@@ -50,15 +126,16 @@ export function parseJsonBody(buf: Buffer, opts: { allowArray?: boolean } = {}):
   } catch (e) {
     throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
   }
+  checkJsonShape(v);
   if (opts.allowArray && Array.isArray(v)) return { items: v };
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw badRequest(opts.allowArray ? 'request body must be a JSON object or array' : 'request body must be a JSON object');
   return v as Record<string, unknown>;
 }
 
-/** Reads the request body as a JSON object. */
-export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  return parseJsonBody(await readBody(req));
+/** Reads the request body (at most `max` bytes) as a JSON object. */
+export async function readJson(req: IncomingMessage, max: number): Promise<Record<string, unknown>> {
+  return parseJsonBody(await readBody(req, max));
 }
 
 export function str(body: Record<string, unknown>, field: string, required: true): string;

@@ -49,6 +49,7 @@ async function setMaxSize(store: Store, b: Bucket, bytes: number): Promise<Bucke
 
 const updateQuota: SiteOp = {
   method: 'POST',
+  site: true,
   async run(c) {
     const ref = await siteFor(c);
     const bytes = sizeField(c.body, 'maxSize');
@@ -61,6 +62,7 @@ const updateQuota: SiteOp = {
 
 const createRequest: SiteOp = {
   method: 'POST',
+  site: true,
   async run(c) {
     const ref = await siteFor(c);
     const store = c.deps.store;

@@ -7,7 +7,7 @@ import { sha256 } from '../../util/hash.ts';
 import { apiDuration, apiRequests, registry } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
-import { AdminError, readJson, sendJson, sendText } from './http.ts';
+import { AdminError, badRequest, checkQuery, readJson, sendJson, sendText } from './http.ts';
 import { fromModelError, type AdminDeps, type Handler } from './context.ts';
 import { CLUSTER_OPS, readJsonOrArray } from './cluster.ts';
 import { LAYOUT_OPS } from './layout.ts';
@@ -17,10 +17,15 @@ import { BUCKET_OPS } from './bucket.ts';
 import { ROUTE_OPS, ROUTE_READS } from './route.ts';
 import { CERT_OPS, CERT_READS } from './cert.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
+import { SeenSignatures } from './seen-signatures.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
-const OPS: Record<string, Handler> = { ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS };
+/** A Map, not an object: a name from the URL must never resolve to an inherited property
+ *  (/v2/constructor, /v2/toString). */
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS }));
+/** A DNS name has at most 253 characters (RFC 1035). */
+const DOMAIN_CHARS_MAX = 253;
 const READS = new Set([
   'GetClusterStatus',
   'GetClusterHealth',
@@ -39,8 +44,10 @@ const READS = new Set([
 const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);
 
 export function createAdminServer(deps: AdminDeps): Server {
+  // Per server (per node): owner signatures this node has accepted, for replay refusal.
+  const seen = new SeenSignatures();
   return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
-    void handle(deps, req, res);
+    void handle(deps, seen, req, res);
   });
 }
 
@@ -72,14 +79,15 @@ async function checkDomain(deps: AdminDeps, domain: string | null): Promise<void
   throw new AdminError(400, 'InvalidRequest', `domain "${domain}" is not a website bucket on this cluster`);
 }
 
-function toAdminError(e: unknown): AdminError {
+function toAdminError(e: unknown, op: string): AdminError {
   if (e instanceof AdminError) return e;
   if (e instanceof ModelError) return fromModelError(e);
-  log.error({ err: e }, 'admin api internal error');
-  return new AdminError(500, 'InternalError', `internal error: ${(e as Error)?.message ?? String(e)}`);
+  log.error({ err: e, op }, 'admin api internal error');
+  // The details stay in the log: a client learns nothing of the internals.
+  return new AdminError(500, 'InternalError', `internal error while serving ${op}; the node's log has the details`);
 }
 
-async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: AdminDeps, seen: SeenSignatures, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   // Split by hand: new URL() would read a path like //host/x as a host.
   const raw = req.url ?? '/';
@@ -88,6 +96,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   const query = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
   let op = 'Unknown';
   try {
+    checkQuery(query);
     if (path === '/health') {
       op = 'Health';
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new AdminError(405, 'MethodNotAllowed', 'use GET /health');
@@ -97,6 +106,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     }
     if (path === '/check') {
       op = 'CheckDomain';
+      if ((query.get('domain')?.length ?? 0) > DOMAIN_CHARS_MAX) throw badRequest(`a domain name has at most ${DOMAIN_CHARS_MAX} characters`);
       await checkDomain(deps, query.get('domain'));
       sendText(res, 200, 'Domain is managed by Grenier\n');
       return;
@@ -112,9 +122,9 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     // Site and quota endpoints also accept site owners' keys, and stream blob uploads.
     if (m && Object.hasOwn(SITE_OPS, m[1]!)) {
       op = m[1]!;
-      return await handleSiteOp(deps, req, res, op, query);
+      return await handleSiteOp(deps, req, res, op, query, seen);
     }
-    const handler = m ? OPS[m[1]!] : undefined;
+    const handler = m ? OPS.get(m[1]!) : undefined;
     if (!m || !handler) throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${req.method} ${path}`);
     op = m[1]!;
     const adminToken = deps.config.admin.admin_token;
@@ -125,21 +135,23 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       res.setHeader('allow', method);
       throw new AdminError(405, 'MethodNotAllowed', `${op} takes ${method}, not ${req.method}`);
     }
-    const body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req) : readJson(req)) : {};
+    const max = deps.config.limits.json_body_bytes_max;
+    const body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req, max) : readJson(req, max)) : {};
     const out = await handler({ deps, req, query, body });
     if (out === undefined) {
       res.writeHead(200, { 'content-length': 0 });
       res.end();
     } else sendJson(res, 200, out);
   } catch (e) {
-    const err = toAdminError(e);
+    const err = toAdminError(e, op);
     if (res.headersSent) res.destroy(err);
     else {
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      if (err.status === 503) res.setHeader('retry-after', '5');
+      // An unread body is not drained (it may be endless): the answer closes the connection.
+      if (!req.complete) res.setHeader('connection', 'close');
       sendJson(res, err.status, { code: err.code, message: err.message });
     }
-    // Unread request bodies would otherwise stall keep-alive connections.
-    if (!req.complete) req.resume();
   } finally {
     apiRequests.inc({ api: 'admin', op, status: String(res.statusCode) });
     apiDuration.observe({ api: 'admin', op }, (performance.now() - started) / 1000);

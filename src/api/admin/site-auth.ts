@@ -6,14 +6,22 @@
 //   X-Grenier-Signature: hex(HMAC-SHA256(secret, METHOD \n target \n date \n body-sha256))
 // where target is the request target exactly as sent (path and query string). The body hash is
 // a header so that streamed bodies are authenticated before any byte is stored, then verified.
+//
+// Replays: each node accepts a signature once (SeenSignatures) while its date is within the
+// window. Not covered: the same captured request sent once to each OTHER node of the cluster, or
+// once to a node that restarted, within those 15 minutes; the cache is per process, not
+// replicated. Use HTTPS to the admin API so requests cannot be captured on the way.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../../model/store.ts';
 import type { Principal } from '../../model/quota-request.ts';
 import { sha256 } from '../../util/hash.ts';
 import { AdminError } from './http.ts';
+import type { SeenSignatures } from './seen-signatures.ts';
 
 export const MAX_SKEW_MS = 15 * 60_000;
+/** X-Grenier-Key: access key ids are 26 characters; imported ones stay well under this. */
+export const KEY_ID_CHARS_MAX = 128;
 
 export function canonical(method: string, target: string, date: string, bodySha256: string): string {
   return `${method.toUpperCase()}\n${target}\n${date}\n${bodySha256}`;
@@ -33,8 +41,15 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** Who sent the request; throws 401/403 with a message saying what is wrong. The body hash is
- *  the header's claim: callers must check the body against it (`bodySha256`). */
-export function authenticate(req: IncomingMessage, store: Store, adminToken: string | undefined, now = Date.now()): { principal: Principal; bodySha256?: string } {
+ *  the header's claim: callers must check the body against it (`bodySha256`). An owner signature
+ *  is accepted once: `seen` remembers it for as long as its date keeps it valid. */
+export function authenticate(
+  req: IncomingMessage,
+  store: Store,
+  adminToken: string | undefined,
+  seen: SeenSignatures,
+  now = Date.now(),
+): { principal: Principal; bodySha256?: string } {
   const auth = header(req, 'authorization');
   if (auth) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
@@ -46,6 +61,7 @@ export function authenticate(req: IncomingMessage, store: Store, adminToken: str
   const keyId = header(req, 'x-grenier-key');
   if (!keyId)
     throw new AdminError(401, 'Unauthorized', 'send "Authorization: Bearer <admin token>", or an access key with X-Grenier-Key, X-Grenier-Date, X-Grenier-Content-SHA256 and X-Grenier-Signature');
+  if (keyId.length > KEY_ID_CHARS_MAX) throw new AdminError(400, 'InvalidRequest', `X-Grenier-Key is longer than ${KEY_ID_CHARS_MAX} characters`);
   const date = header(req, 'x-grenier-date');
   const bodySha = header(req, 'x-grenier-content-sha256');
   const sig = header(req, 'x-grenier-signature');
@@ -58,5 +74,7 @@ export function authenticate(req: IncomingMessage, store: Store, adminToken: str
   // Same answer for an unknown key and a bad signature: no key enumeration.
   const expected = k && !k.deleted.v ? sign(k.secret, req.method ?? 'GET', req.url ?? '/', date, bodySha) : undefined;
   if (!expected || !same(expected, sig.toLowerCase())) throw new AdminError(403, 'Forbidden', 'the access key or its signature is not valid');
+  if (!seen.admit(expected, t + MAX_SKEW_MS, now))
+    throw new AdminError(403, 'RequestReplayed', 'this signed request was already accepted once: sign it again (a new X-Grenier-Date) to send it again');
   return { principal: { admin: false, keyId }, bodySha256: bodySha };
 }

@@ -21,6 +21,11 @@ export interface SiteOp {
   adminOnly?: boolean;
   /** The handler reads the request body itself (streams). */
   raw?: boolean;
+  /** The operation acts on the site named by ?site=: the caller's right to manage it is checked
+   *  before any byte of the body is read. */
+  site?: boolean;
+  /** The body is a deploy manifest (limits.manifest_body_bytes_max instead of json_body_bytes_max). */
+  manifest?: boolean;
   run(c: SiteCtx): Promise<unknown>;
 }
 

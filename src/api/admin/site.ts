@@ -28,11 +28,10 @@ import { AdminError, badRequest, parseJsonBody, readBody, sendJson, str } from '
 import type { AdminDeps } from './context.ts';
 import { authenticate } from './site-auth.ts';
 import { QUOTA_OPS } from './quota.ts';
-import { forbidden, siteFor, type SiteOp } from './site-context.ts';
+import { forbidden, siteFor, type SiteCtx, type SiteOp } from './site-context.ts';
+import type { SeenSignatures } from './seen-signatures.ts';
 
 export type { SiteCtx, SiteOp } from './site-context.ts';
-
-const MAX_JSON = 32 * 1024 * 1024;
 
 /** HTTP statuses of the model errors only these endpoints raise (others: context.ts). */
 const STATUS: Record<string, number> = {
@@ -112,10 +111,11 @@ const createSiteOp: SiteOp = {
   },
 };
 
-const siteInfoOp: SiteOp = { method: 'GET', run: async (c) => siteInfo(c.deps.store, await siteFor(c)) };
+const siteInfoOp: SiteOp = { method: 'GET', site: true, run: async (c) => siteInfo(c.deps.store, await siteFor(c)) };
 
 const deleteSiteOp: SiteOp = {
   method: 'POST',
+  site: true,
   adminOnly: true,
   async run(c) {
     const ref = await siteFor(c);
@@ -126,6 +126,7 @@ const deleteSiteOp: SiteOp = {
 
 const checkBlobsOp: SiteOp = {
   method: 'POST',
+  site: true,
   async run(c) {
     const ref = await siteFor(c);
     const list = c.body.sha256;
@@ -136,6 +137,7 @@ const checkBlobsOp: SiteOp = {
 
 const putBlobOp: SiteOp = {
   method: 'PUT',
+  site: true,
   raw: true,
   async run(c) {
     const ref = await siteFor(c);
@@ -157,6 +159,7 @@ const putBlobOp: SiteOp = {
 
 const getDeployOp: SiteOp = {
   method: 'GET',
+  site: true,
   async run(c) {
     const ref = await siteFor(c);
     const id = c.query.get('id') ?? ref.site.deploys.v.current;
@@ -169,6 +172,8 @@ const getDeployOp: SiteOp = {
 
 const publishOp: SiteOp = {
   method: 'POST',
+  site: true,
+  manifest: true,
   async run(c) {
     const ref = await siteFor(c);
     const files = validateFiles(c.body.files);
@@ -178,6 +183,7 @@ const publishOp: SiteOp = {
 
 const rollbackOp: SiteOp = {
   method: 'POST',
+  site: true,
   async run(c) {
     const ref = await siteFor(c);
     return rollback(c.deps.store, ref);
@@ -197,26 +203,37 @@ export const SITE_OPS: Record<string, SiteOp> = {
   ...QUOTA_OPS,
 };
 
-/** Runs a site operation: authenticate, check method and rights, read and verify the body. */
-export async function handleSiteOp(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
+/** Runs a site operation: authenticate, check method and rights (for an owner, that the site is
+ *  theirs), and only then read and verify the body, within its limit. */
+export async function handleSiteOp(
+  deps: AdminDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  name: string,
+  query: URLSearchParams,
+  seen: SeenSignatures,
+): Promise<void> {
   const op = SITE_OPS[name]!;
-  const { principal, bodySha256 } = authenticate(req, deps.store, deps.config.admin.admin_token);
+  const { principal, bodySha256 } = authenticate(req, deps.store, deps.config.admin.admin_token, seen);
   if (req.method !== op.method && !(op.method === 'GET' && req.method === 'HEAD')) {
     res.setHeader('allow', op.method);
     throw new AdminError(405, 'MethodNotAllowed', `${name} takes ${op.method}, not ${req.method}`);
   }
   if (op.adminOnly && !principal.admin) throw forbidden(`${name} needs the admin token`);
-  let body: Record<string, unknown> = {};
-  if (!op.raw) {
-    const raw = await readBody(req, MAX_JSON);
-    if (bodySha256 !== undefined && sha256Hex(raw) !== bodySha256) throw badRequest('the body does not match X-Grenier-Content-SHA256');
-    if (op.method !== 'GET') body = parseJsonBody(raw);
-  }
+  const ctx: SiteCtx = { deps, req, query, principal, body: {}, bodySha256 };
   let out: unknown;
   try {
-    out = await op.run({ deps, req, query, principal, body, bodySha256 });
+    // Authorization before the body: a key that does not own the site sends nothing we read.
+    if (op.site) await siteFor(ctx);
+    if (!op.raw) {
+      const l = deps.config.limits;
+      const raw = op.manifest ? await readBody(req, l.manifest_body_bytes_max, 'manifest_body_bytes_max') : await readBody(req, l.json_body_bytes_max);
+      if (bodySha256 !== undefined && sha256Hex(raw) !== bodySha256) throw badRequest('the body does not match X-Grenier-Content-SHA256');
+      if (op.method !== 'GET') ctx.body = parseJsonBody(raw);
+    }
+    out = await op.run(ctx);
   } catch (e) {
-    if (e instanceof ModelError && STATUS[e.code]) throw new AdminError(STATUS[e.code]!, e.code, e.message);
+    if (e instanceof ModelError && Object.hasOwn(STATUS, e.code)) throw new AdminError(STATUS[e.code]!, e.code, e.message);
     throw e;
   }
   sendJson(res, 200, out ?? {});
