@@ -6,6 +6,24 @@ import { ensureDevConfig } from '../config/dev.ts';
 import { GrenierNode } from '../node.ts';
 import { createKey } from '../model/bucket-ops.ts';
 import { log } from '../util/log.ts';
+import { privateDir } from '../db/private-files.ts';
+import { registry } from '../util/metrics.ts';
+import { Counter } from 'prom-client';
+
+const unhandledRejections = new Counter({
+  name: 'unhandled_rejections_total',
+  help: 'Promise rejections nobody handled (each one is a bug: logged, the node keeps running)',
+  registers: [registry],
+});
+
+/** Last-resort net: a rejection nobody handled is a bug to log and count, not a reason to stop
+ *  serving every other request. Code must still handle its rejections; this only keeps the node up. */
+export function survivesUnhandledRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    unhandledRejections.inc();
+    log.error({ err: reason }, 'unhandled promise rejection (a bug; the node keeps running)');
+  });
+}
 
 function url(addr: string): string {
   const { host, port } = splitAddr(addr);
@@ -40,6 +58,10 @@ export async function runServer(opts: { config?: string }): Promise<void> {
     if (r.created) log.info({ path: cfgPath }, 'wrote a single-node dev config');
   }
   const config: Config = loadConfig(cfgPath);
+  survivesUnhandledRejections();
+  // Before anything writes there: the metadata holds every secret key in clear.
+  privateDir(config.metadata_dir, 'metadata_dir');
+  privateDir(config.data_dir, 'data_dir');
   const node = new GrenierNode(config);
   await node.start();
   if (dev) {
