@@ -20,6 +20,7 @@ import type { AccessKey } from './key.ts';
 import { liveVersion, type ObjectEntry, type ObjectVersion } from './object.ts';
 import { createBucket, deleteBucket, ModelError } from './bucket-ops.ts';
 import { DEFAULT_SITE_QUOTA, formatSize, quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
+import { capBytes, remainingQuota } from './write-cap.ts';
 
 export interface Deploys {
   current: string | null;
@@ -288,15 +289,21 @@ export interface BlobResult {
   size: number;
 }
 
-/** Stores one blob from a stream. Quota is checked with the declared size before reading and
- *  with the real size after the data is stored, before it is committed (like S3 PUT). The body
- *  must hash to `sha256`, so a blob's name always tells its content. */
+/** Stores one blob from a stream. Quota is checked with the declared size before reading, while
+ *  streaming (the body stops at the first byte past the room left or limits.object_bytes_max),
+ *  and with the real size after the data is stored, before it is committed (like S3 PUT). The body
+ *  must hash to `sha256`, so a blob's name always tells its content. A refused blob's blocks are
+ *  deleted at once. */
 export async function putBlob(store: Store, ref: SiteRef, sha256: string, body: AsyncIterable<Buffer>, declared: number | undefined): Promise<BlobResult> {
   if (!isSha256(sha256)) throw new ModelError('InvalidRequest', 'sha256 must be 64 lowercase hex characters');
   const b = ref.bucket;
   const existing = await liveObject(store, b.id, blobKey(sha256));
   if (existing) return { stored: false, size: existing.meta!.size };
+  const maxBytes = store.limits.object_bytes_max;
+  const tooLarge = () => new ModelError('EntityTooLarge', `a file may not be larger than ${formatSize(maxBytes)} (limits.object_bytes_max)`);
+  if (declared !== undefined && declared > maxBytes) throw tooLarge();
   await checkSiteQuota(store, b, ref.site.domain, declared ?? 0, 1);
+  const room = await remainingQuota(store, b);
   const sha = createHash('sha256');
   const md5 = createHash('md5');
   let size = 0;
@@ -311,11 +318,23 @@ export async function putBlob(store: Store, ref: SiteRef, sha256: string, body: 
   const src = Readable.from(body);
   src.on('error', (e) => meter.destroy(e));
   const uuid = store.newUuid();
-  const data = await store.writeData(src.pipe(meter), uuid);
-  const got = sha.digest('hex');
-  if (got !== sha256) throw new ModelError('BadDigest', `the uploaded data hashes to ${got}, not to the announced ${sha256}`);
-  if (declared !== undefined && declared !== size) throw new ModelError('IncompleteBody', `received ${size} bytes, ${declared} were announced`);
-  await checkSiteQuota(store, (await store.bucketById(b.id)) ?? b, ref.site.domain, size, 1);
+  const over = (which: 'quota' | 'size') =>
+    which === 'size'
+      ? tooLarge()
+      : new ModelError('QuotaExceeded', `quota of ${ref.site.domain} exceeded: this upload passed the ${formatSize(b.quotas.v.maxSize ?? 0)} quota while it was sent, and was not stored`);
+  let data: Awaited<ReturnType<Store['writeData']>> | undefined;
+  try {
+    data = await store.writeData(capBytes(src.pipe(meter), { quota: room, size: maxBytes }, over), uuid);
+    const got = sha.digest('hex');
+    if (got !== sha256) throw new ModelError('BadDigest', `the uploaded data hashes to ${got}, not to the announced ${sha256}`);
+    if (declared !== undefined && declared !== size) throw new ModelError('IncompleteBody', `received ${size} bytes, ${declared} were announced`);
+    await checkSiteQuota(store, (await store.bucketById(b.id)) ?? b, ref.site.domain, size, 1);
+  } catch (e) {
+    // Nothing points at these blocks yet: give the space back now.
+    const landed = data?.blocks ?? (e as { storedBlocks?: StoredBlock[] } | null)?.storedBlocks ?? [];
+    await store.releaseRefs(uuid, landed).catch(() => {});
+    throw e;
+  }
   await commitObject(store, b, blobKey(sha256), uuid, data, { size, etag: md5.digest('hex'), type: 'application/octet-stream' });
   return { stored: true, size };
 }

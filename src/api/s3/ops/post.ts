@@ -7,7 +7,9 @@ import { S3Error } from '../errors.ts';
 import { parseFormUpload, verifyPostPolicy } from '../auth/index.ts';
 import { checkContentLengthRange } from '../auth/policy.ts';
 import { checkQuota, keySecret, newVersion, putVersion, storedHeaders } from './common.ts';
-import { MAX_PUT_SIZE } from './object.ts';
+import { overLimitError } from './object.ts';
+import { Store } from '../../../model/store.ts';
+import { remainingQuota } from '../../../model/write-cap.ts';
 import { versionIdOf } from '../../../model/object.ts';
 
 export async function PostObject(ctx: S3Ctx): Promise<void> {
@@ -30,20 +32,31 @@ export async function PostObject(ctx: S3Ctx): Promise<void> {
   await checkQuota(ctx.store, b, 0, 1);
   const md5 = createHash('md5');
   let size = 0;
-  const limit = Math.min(policy.contentLengthRange?.max ?? MAX_PUT_SIZE, MAX_PUT_SIZE);
+  const maxBytes = ctx.store.limits.object_bytes_max;
+  const limit = Math.min(policy.contentLengthRange?.max ?? maxBytes, maxBytes);
+  // The file's length is unknown until its boundary: stop at the first byte past the room left.
+  const room = await remainingQuota(ctx.store, b);
   const meter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
       if (size > limit) return cb(new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(limit) }));
+      if (size > room) return cb(overLimitError(b, maxBytes, 'quota'));
       md5.update(chunk);
       cb(null, chunk);
     },
   });
   form.file.on('error', (e) => meter.destroy(e));
   const v = newVersion(ctx.store, b);
-  const data = await ctx.store.writeData(form.file.pipe(meter));
-  checkContentLengthRange(policy.contentLengthRange, size);
-  await checkQuota(ctx.store, b, size, 1);
+  let data: Awaited<ReturnType<Store['writeData']>> | undefined;
+  try {
+    data = await ctx.store.writeData(form.file.pipe(meter), v.uuid);
+    checkContentLengthRange(policy.contentLengthRange, size);
+    await checkQuota(ctx.store, b, size, 1);
+  } catch (e) {
+    // Nothing points at these blocks yet: give the space back now.
+    await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
+    throw e;
+  }
   const etag = md5.digest('hex');
   v.meta = { size, etag, headers };
   if (!data.inline) {
