@@ -60,6 +60,7 @@ export class GrenierNode {
       metadataFsync: config.metadata_fsync,
       inlineThreshold: config.inline_threshold,
       gcDelayMs: config.block_gc_delay_secs * 1000,
+      limits: config.limits,
     });
     this.cluster = new Cluster(config, this.store, key.privateKeyPem, VERSION);
   }
