@@ -32,7 +32,8 @@ const B = 'hardening';
 const VB = 'hardening-versioned';
 
 before(async () => {
-  node = await startNode({ extraConfig: 'metadata_fsync = false' });
+  // A small XML limit, so that a multi-delete of 1000 keys passes it.
+  node = await startNode({ extraConfig: 'metadata_fsync = false\n[limits]\nxml_body_bytes_max = 65536' });
   s3 = s3Client(node);
   await s3.send(new CreateBucketCommand({ Bucket: B }));
   await s3.send(new CreateBucketCommand({ Bucket: VB }));
@@ -152,6 +153,14 @@ test('response-* overrides with CR/LF/NUL: 400 InvalidArgument, not 500', async 
   const ok = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'small', ResponseContentType: 'text/plain; charset=utf-8' }));
   assert.equal(ok.ContentType, 'text/plain; charset=utf-8');
   await stillServes('response-* overrides with control characters');
+});
+
+test('XML bodies over limits.xml_body_bytes_max: 400 EntityTooLarge before parsing', async () => {
+  const objects = Array.from({ length: 1000 }, (_, i) => ({ Key: `${'k'.repeat(100)}-${i}` }));
+  await rejectsWith(s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: objects } })), 400, 'EntityTooLarge');
+  const small = await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: objects.slice(0, 10) } }));
+  assert.equal(small.Deleted?.length, 10);
+  await stillServes('an XML body over the limit');
 });
 
 /** Sends raw bytes, returns everything received until the server closes (or null if it did not in `ms`). */

@@ -7,6 +7,7 @@ import type { AccessKey } from '../../model/key.ts';
 import type { AuthResult, DecodedBody } from './auth/index.ts';
 import { toXml, type XmlNode } from './xml.ts';
 import { S3Error } from './errors.ts';
+import { limitRefused } from '../../util/metrics.ts';
 
 export interface S3Settings {
   region: string;
@@ -47,14 +48,25 @@ export function sendEmpty(ctx: S3Ctx, status: number, headers: Record<string, st
   ctx.res.end();
 }
 
-/** Reads a small request body (XML configs) with a size cap, via the decoded stream. */
+/** Reads a small request body (XML configs, multi-delete, complete-multipart) into memory, at
+ *  most `max` bytes and never more than limits.xml_body_bytes_max: a declared length over that is
+ *  refused before a byte is read, a body that grows past it as soon as it does. */
 export async function readSmallBody(ctx: S3Ctx, max = 1024 * 1024): Promise<string> {
+  const limit = Math.min(max, ctx.store.limits.xml_body_bytes_max);
+  const tooLarge = () => {
+    limitRefused.inc({ limit: 'xml_body_bytes_max' });
+    return new S3Error('EntityTooLarge', `Your request body is larger than the ${limit} bytes allowed for this operation.`, { MaxSizeAllowed: String(limit) });
+  };
+  const h = ctx.req.headers;
+  // The decoded length when aws-chunked framing is used; Content-Length is never smaller.
+  const declared = Number(h['x-amz-decoded-content-length'] ?? h['content-length'] ?? 0);
+  if (declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let n = 0;
   const s: Readable = ctx.body().stream;
   for await (const c of s) {
     n += c.length;
-    if (n > max) throw new S3Error('EntityTooLarge', `request body larger than ${max} bytes`);
+    if (n > limit) throw tooLarge();
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString('utf8');
