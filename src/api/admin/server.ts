@@ -16,6 +16,7 @@ import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
 import { ROUTE_OPS, ROUTE_READS } from './route.ts';
 import { CERT_OPS, CERT_READS } from './cert.ts';
+import { UPLOAD_OPS } from './uploads.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
 import { SeenSignatures } from './seen-signatures.ts';
 
@@ -23,7 +24,7 @@ export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS }));
 /** A DNS name has at most 253 characters (RFC 1035). */
 const DOMAIN_CHARS_MAX = 253;
 const READS = new Set([
