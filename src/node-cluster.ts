@@ -6,6 +6,7 @@ import type { Config } from './config/config.ts';
 import type { Store } from './model/store.ts';
 import { NetApp } from './net/index.ts';
 import { Rpc } from './rpc/rpc.ts';
+import { none } from './rpc/schema.ts';
 import { LayoutManager } from './layout/manager.ts';
 import { ackMin, current } from './layout/history.ts';
 import type { LayoutHistory } from './layout/types.ts';
@@ -31,10 +32,10 @@ async function disk(path: string): Promise<{ avail: number; total: number } | un
   }
 }
 
-/** One RPC message must hold a whole block (block/put, block/get) plus its envelope, whatever
+/** One RPC message must hold a whole block (block/put accepts up to 2 × block_size) plus its envelope, whatever
  *  rpc_message_bytes_max says: a smaller limit would make every block transfer fail. */
 export function rpcMessageMax(config: Config): number {
-  return Math.max(config.limits.rpc_message_bytes_max, config.block_size + 64 * 1024);
+  return Math.max(config.limits.rpc_message_bytes_max, 2 * config.block_size + 64 * 1024);
 }
 
 export class Cluster {
@@ -80,7 +81,7 @@ export class Cluster {
       { rpc: this.rpc, placement: this.layout, quorums, timeoutMs: config.rpc_timeout_secs * 1000 },
       { backgroundBytes: config.block_ram_buffer_max },
     );
-    this.rpc.register('node/info', async () => this.info());
+    this.rpc.endpoint('node/info', none, async () => this.info());
     this.addWorkers();
     this.layout.onChange(() => {
       this.workers.get('table-sync')?.trigger();

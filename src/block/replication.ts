@@ -7,6 +7,11 @@ import type { BlockManager, BlockRemote } from './manager.ts';
 import { BlockCorrupted, BlockMissing } from './store.ts';
 import { sha256 } from '../util/hash.ts';
 import { log } from '../util/log.ts';
+import { arr, bytes, obj, opt, str } from '../rpc/schema.ts';
+
+/** Hashes in one block/has (a resync batch). */
+const HASHES_PER_CALL_MAX = 10_000;
+const hash32 = bytes(32, 32);
 
 export interface BlockPlacement {
   readNodes(partition: number): NodeId[];
@@ -36,17 +41,19 @@ export class BlockReplication implements BlockRemote {
     this.rpc = rpc;
     this.placement = placement;
     this.opts = opts;
-    rpc.register('block/put', async (_f, _e, m) => {
-      const { hash, data, ref } = m as { hash: Buffer; data: Buffer; ref?: string };
-      const h = Buffer.from(hash);
-      const d = Buffer.from(data);
+    // A block is at most block_size; twice that leaves room for a peer configured differently.
+    const putMsg = obj({ hash: hash32, data: bytes(2 * mgr.blockSize), ref: opt(str(256)) });
+    rpc.endpoint('block/put', putMsg, async (_f, m) => {
+      // Copies: the block outlives the message buffer it was decoded from.
+      const h = Buffer.from(m.hash);
+      const d = Buffer.from(m.data);
+      const ref = m.ref;
       if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
       await mgr.putLocal(h, d);
       if (ref) this.onRef(h, ref);
       return true;
     });
-    rpc.register('block/get', async (_f, _e, m) => {
-      const h = Buffer.from(m as Buffer);
+    rpc.endpoint('block/get', hash32, async (_f, h) => {
       try {
         return await mgr.store.get(h);
       } catch (e) {
@@ -54,7 +61,7 @@ export class BlockReplication implements BlockRemote {
         throw e;
       }
     });
-    rpc.register('block/has', async (_f, _e, m) => (m as Buffer[]).map((h) => mgr.store.has(Buffer.from(h))));
+    rpc.endpoint('block/has', arr(hash32, HASHES_PER_CALL_MAX), async (_f, hs) => hs.map((h) => mgr.store.has(h)));
   }
 
   /** Every node that should hold a block's partition (all active layout versions). */

@@ -20,6 +20,9 @@ import {
   writeSets,
 } from './history.ts';
 import { canon } from './history.ts';
+import { checkHistory, salvageHistory } from './validate.ts';
+import { none } from '../rpc/schema.ts';
+import { BurstLog } from '../net/admission.ts';
 
 export interface LayoutStore {
   load(): LayoutHistory | undefined;
@@ -35,17 +38,61 @@ export class LayoutManager {
   private readCache: NodeId[][] = [];
   private writeCache: NodeId[][][] = [];
   private allCache: NodeId[] = [];
+  private readonly refusedLog = new BurstLog('layout: invalid layout from a peer refused (nothing saved)');
 
   constructor(rpc: Rpc, persist: LayoutStore, rf: number) {
     this.rpc = rpc;
     this.persist = persist;
-    this.h = persist.load() ?? emptyHistory(rf);
-    this.rebuild();
-    rpc.register('layout/get', async () => this.h);
-    rpc.register('layout/push', async (_f, _e, m) => {
-      this.merge(m as LayoutHistory);
+    this.h = this.loadValid(rf);
+    rpc.endpoint('layout/get', none, async () => this.h);
+    // The whole history is validated before it is merged, saved or gossiped on.
+    rpc.endpoint('layout/push', checkHistory, async (from, m) => {
+      try {
+        this.merge(m);
+      } catch (e) {
+        this.refusedLog.hit({ node: from.slice(0, 16), err: (e as Error).message });
+        throw e;
+      }
       return true;
     });
+  }
+
+  /** The stored history if valid; else the newest valid part of it (or an empty one), saved and
+   *  said so. A bad stored layout never stops a node from starting: peers gossip back the rest. */
+  private loadValid(rf: number): LayoutHistory {
+    let stored: unknown;
+    try {
+      stored = this.persist.load();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'layout: cannot read the stored layout; starting with an empty one');
+    }
+    if (stored === undefined || stored === null) {
+      this.h = emptyHistory(rf);
+      this.rebuild();
+      return this.h;
+    }
+    const { history, problem } = salvageHistory(stored, rf);
+    this.h = history;
+    try {
+      this.rebuild();
+    } catch (e) {
+      this.h = emptyHistory(rf);
+      this.rebuild();
+      log.error({ err: (e as Error).message }, 'layout: stored layout unusable; starting with an empty one');
+      return this.h;
+    }
+    if (problem) {
+      log.error(
+        { problem, kept: this.h.versions.map((v) => v.version) },
+        'layout: the stored layout is invalid; starting with its last valid versions (peers will send the rest)',
+      );
+      try {
+        this.persist.save(this.h);
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'layout: cannot save the repaired layout');
+      }
+    }
+    return this.h;
   }
 
   history(): LayoutHistory {
@@ -84,10 +131,12 @@ export class LayoutManager {
     this.allCache = [...all];
   }
 
-  /** Merges a history (from gossip or a local change); persists and notifies if it changed. */
+  /** Merges a history (from gossip or a local change); persists and notifies if it changed.
+   *  A result that is not a valid history is refused (InvalidLayout) and nothing is saved. */
   merge(other: LayoutHistory): boolean {
     const next = trim(mergeHistory(this.h, other));
     if (canon(next) === canon(this.h)) return false;
+    checkHistory(next);
     const before = current(this.h).version;
     this.h = next;
     // Seeing a version means acknowledging it: writes from here will use it.
@@ -116,10 +165,16 @@ export class LayoutManager {
         .peers()
         .filter((p) => p.connected)
         .map(async (p) => {
+          let got: unknown;
           try {
-            this.merge(await this.rpc.call<LayoutHistory>(p.id, 'layout/get', null, { timeoutMs: 10_000 }));
+            got = await this.rpc.call<unknown>(p.id, 'layout/get', null, { timeoutMs: 10_000 });
           } catch {
-            // Unreachable peers are retried on the next round.
+            return; // unreachable peers are retried on the next round
+          }
+          try {
+            this.merge(checkHistory(got));
+          } catch (e) {
+            this.refusedLog.hit({ node: p.id.slice(0, 16), err: (e as Error).message });
           }
         }),
     );

@@ -2,6 +2,9 @@
 // as enough replicas answered (the rest finish in the background), and peer preference by RTT.
 import type { Clock } from '../util/time.ts';
 import type { CallOptions, Handler, NodeId, PeerView, Transport } from './transport.ts';
+import type { Check } from './schema.ts';
+import { log } from '../util/log.ts';
+import { limitRefused } from '../util/metrics.ts';
 
 export class QuorumError extends Error {
   readonly successes: number;
@@ -34,9 +37,42 @@ export class Rpc {
     this.id = transport.id;
   }
 
+  /** A handler without a payload check: only for endpoints that ignore their payload. Prefer endpoint(). */
   register(endpoint: string, h: Handler): void {
     this.handlers.set(endpoint, h);
     this.transport.register(endpoint, h);
+  }
+
+  /**
+   * One declaration per endpoint: what comes from a peer is checked by `check` (shape, sizes,
+   * counts) before `handle` sees it; a bad payload is answered with a BadRequest error, never
+   * run. Calls to self skip the check (the payload was built here).
+   */
+  endpoint<T>(endpoint: string, check: Check<T>, handle: (from: NodeId, msg: T) => Promise<unknown>): void {
+    this.handlers.set(endpoint, (from, _e, msg) => handle(from, msg as T));
+    this.transport.register(endpoint, async (from, _e, msg) => {
+      let m: T;
+      try {
+        m = check(msg, endpoint);
+      } catch (e) {
+        limitRefused.inc({ limit: 'rpc_payload_schema' });
+        this.refused(endpoint, from, e as Error);
+        throw e;
+      }
+      return handle(from, m);
+    });
+  }
+
+  private refusedAt = 0;
+  private refusedCount = 0;
+  /** One log line per burst of refused payloads, whoever sends them. */
+  private refused(endpoint: string, from: NodeId, e: Error): void {
+    this.refusedCount++;
+    const now = Date.now();
+    if (now - this.refusedAt < 10_000) return;
+    log.warn({ endpoint, node: from.slice(0, 16), err: e.message.slice(0, 300), count: this.refusedCount }, 'rpc: malformed peer payloads refused');
+    this.refusedAt = now;
+    this.refusedCount = 0;
   }
 
   async call<T>(to: NodeId, endpoint: string, msg: unknown, opts: CallOptions = {}): Promise<T> {

@@ -15,6 +15,9 @@ export interface TableSchema<E> {
   /** 32 bytes placing the partition key; its first byte is the partition. Default: SHA-256(pk).
    *  block_ref overrides it so its entries live on the nodes that hold the block itself. */
   pkHash?(pk: string): Buffer;
+  /** Throws if a value received from a peer is not a well-formed entry of this table (checked,
+   *  with the generic key/merge checks, before a peer's entry is stored). */
+  validate?(e: unknown): void;
 }
 
 /** Called inside the write transaction that changed an entry, so derived data stays atomic with it. */

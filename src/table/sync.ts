@@ -80,7 +80,9 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
           }
           for (const k of remote.keys()) if (!local.has(k)) pull.push(Buffer.from(k, 'hex'));
           if (pull.length) {
-            const got = (await call<(E | null)[]>(peer, 'fetch', pull)).filter((e): e is E => e !== null);
+            const answer = await call<unknown>(peer, 'fetch', pull);
+            // A peer's entries are checked like a put's before they are stored (throws: counted as an error).
+            const got = t.entriesCheck(Array.isArray(answer) ? answer.filter((e) => e !== null) : answer, `${ep('fetch')} answer`);
             if (got.length) t.local.insertMany(got);
             stats.pulled += got.length;
           }

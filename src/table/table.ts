@@ -2,13 +2,14 @@
 // reads ask R replicas and merge (repairing stale ones), writes wait for W acks in every active
 // layout version's node set, and replicas that missed a write get it from a persistent queue.
 import { pack } from 'msgpackr';
-import { checkKeyBytes, type Db, type Tree } from '../db/db.ts';
+import { DB_KEY_BYTES_MAX, checkKeyBytes, type Db, type Tree } from '../db/db.ts';
 import { LocalTable, type RangeQuery } from './local.ts';
 import type { TableSchema } from './schema.ts';
 import type { ReplicationContext } from './replication.ts';
 import type { NodeId } from '../rpc/transport.ts';
 import { MerkleCache, valueHash } from './merkle.ts';
 import { log } from '../util/log.ts';
+import { PayloadError, arr, bool, bytes, int, obj, opt, str, type Check } from '../rpc/schema.ts';
 
 export type { RangeQuery };
 
@@ -21,6 +22,27 @@ export class WriteQuorumError extends Error {
 
 /** Node ids are 32-byte public keys; queue keys start with one. */
 const NODE_ID_BYTES = 32;
+
+/** What a peer may send to a table endpoint (the client path never needs more in one call). */
+export const TABLE_RPC_LIMITS = {
+  /** Entries in one put (a write batch, a queue drain of 1000, an anti-entropy bucket). */
+  entriesPerPut: 10_000,
+  /** Storage keys in one fetch (one Merkle bucket's differing entries). */
+  keysPerFetch: 100_000,
+  /** Partition and sort keys: a storage key (32-byte hash ‖ sort key) must fit a queue key. */
+  keyBytes: DB_KEY_BYTES_MAX - NODE_ID_BYTES - 32,
+  rangeLimitMax: 1_000_000,
+};
+
+const partition = int(0, 255);
+const storageKey = bytes(DB_KEY_BYTES_MAX - NODE_ID_BYTES);
+const keyStr = str(TABLE_RPC_LIMITS.keyBytes);
+const getMsg = obj({ pk: keyStr, sk: keyStr });
+const rangeMsg = obj({
+  pk: keyStr,
+  q: obj({ start: opt(keyStr), after: opt(keyStr), prefix: opt(keyStr), limit: opt(int(0, TABLE_RPC_LIMITS.rangeLimitMax)), reverse: opt(bool) }),
+});
+const tombstoneMsg = obj({ k: storageKey, h: bytes(16, 16) });
 
 function sameBytes(a: unknown, b: unknown): boolean {
   return Buffer.compare(pack(a), pack(b)) === 0;
@@ -65,36 +87,49 @@ export class Table<E> {
   replicate(ctx: ReplicationContext): void {
     this.repl = ctx;
     const rpc = ctx.rpc;
-    rpc.register(this.ep('get'), async (_f, _e, m) => {
-      const { pk, sk } = m as { pk: string; sk: string };
-      return this.local.get(pk, sk) ?? null;
-    });
-    rpc.register(this.ep('range'), async (_f, _e, m) => {
-      const { pk, q } = m as { pk: string; q: RangeQuery };
-      return [...this.local.range(pk, q)];
-    });
-    rpc.register(this.ep('put'), async (_f, _e, m) => {
-      this.local.insertMany(m as E[]);
+    // One declaration per endpoint: the payload check runs before the handler (rpc/schema.ts).
+    rpc.endpoint(this.ep('get'), getMsg, async (_f, { pk, sk }) => this.local.get(pk, sk) ?? null);
+    rpc.endpoint(this.ep('range'), rangeMsg, async (_f, { pk, q }) => [...this.local.range(pk, q as RangeQuery)]);
+    rpc.endpoint(this.ep('put'), this.entriesCheck, async (_f, es) => {
+      this.local.insertMany(es);
       return true;
     });
-    rpc.register(this.ep('root'), async (_f, _e, m) => this.merkle.root(m as number));
-    rpc.register(this.ep('roots'), async (_f, _e, m) => (m as number[]).map((p) => this.merkle.root(p)));
-    rpc.register(this.ep('buckets'), async (_f, _e, m) => this.merkle.buckets(m as number));
-    rpc.register(this.ep('items'), async (_f, _e, m) => {
-      const { p, b } = m as { p: number; b: number };
-      return this.merkle.items(p, b);
+    rpc.endpoint(this.ep('root'), partition, async (_f, p) => this.merkle.root(p));
+    rpc.endpoint(this.ep('roots'), arr(partition, 256), async (_f, ps) => ps.map((p) => this.merkle.root(p)));
+    rpc.endpoint(this.ep('buckets'), partition, async (_f, p) => this.merkle.buckets(p));
+    rpc.endpoint(this.ep('items'), obj({ p: partition, b: partition }), async (_f, { p, b }) => this.merkle.items(p, b));
+    rpc.endpoint(this.ep('fetch'), arr(storageKey, TABLE_RPC_LIMITS.keysPerFetch), async (_f, ks) => ks.map((k) => this.local.getByStorageKey(k) ?? null));
+    rpc.endpoint(this.ep('gc-check'), tombstoneMsg, async (_f, { k, h }) => {
+      const cur = this.local.getByStorageKey(k);
+      return cur !== undefined && valueHash(cur).equals(h);
     });
-    rpc.register(this.ep('fetch'), async (_f, _e, m) => (m as Buffer[]).map((k) => this.local.getByStorageKey(Buffer.from(k)) ?? null));
-    rpc.register(this.ep('gc-check'), async (_f, _e, m) => {
-      const { k, h } = m as { k: Buffer; h: Buffer };
-      const cur = this.local.getByStorageKey(Buffer.from(k));
-      return cur !== undefined && valueHash(cur).equals(Buffer.from(h));
-    });
-    rpc.register(this.ep('gc-delete'), async (_f, _e, m) => {
-      const { k, h } = m as { k: Buffer; h: Buffer };
-      return this.removeTombstone(Buffer.from(k), Buffer.from(h));
-    });
+    rpc.endpoint(this.ep('gc-delete'), tombstoneMsg, async (_f, { k, h }) => this.removeTombstone(k, h));
   }
+
+  /** Entries from a peer (a put, or an anti-entropy fetch answer): a bounded array of plain objects
+   *  the schema can key, merge and classify, with keys this node can store and queue. Anything
+   *  else is refused whole, before one entry is written. */
+  readonly entriesCheck: Check<E[]> = (x, path) => {
+    const es = arr(this.entryCheck, TABLE_RPC_LIMITS.entriesPerPut)(x, path);
+    return es;
+  };
+
+  private readonly entryCheck: Check<E> = (x, path) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x) || ArrayBuffer.isView(x)) throw new PayloadError(path, 'expected an entry object');
+    const e = x as E;
+    try {
+      this.schema.validate?.(e);
+      const pk = this.schema.partitionKey(e);
+      const sk = this.schema.sortKey(e);
+      if (typeof pk !== 'string' || typeof sk !== 'string') throw new Error('keys are not strings');
+      checkKeyBytes(this.pending.name, NODE_ID_BYTES + this.local.storageKeyOf(e).length);
+      if (typeof this.schema.isTombstone(e) !== 'boolean') throw new Error('tombstone flag is not a boolean');
+      this.schema.merge(e, e);
+    } catch (err) {
+      throw new PayloadError(path, `not a valid ${this.name} entry: ${(err as Error).message}`.slice(0, 300));
+    }
+    return e;
+  };
 
   /** Deletes a tombstone if it is still exactly the one with hash `h`; drops its index entry. */
   removeTombstone(k: Buffer, h: Buffer): boolean {

@@ -1,0 +1,94 @@
+// Hand-written payload checks for RPC endpoints: tiny combinators that accept exactly the shapes an
+// endpoint expects (with sizes and counts bounded) and throw a BadRequest naming the path of the
+// first problem, so a peer's message is validated like a client's before any handler sees it.
+import { GrenierError } from '../util/errors.ts';
+
+/** Validates `x` (found at `path`) and returns it typed; throws PayloadError otherwise. */
+export type Check<T> = (x: unknown, path: string) => T;
+
+export class PayloadError extends GrenierError {
+  constructor(path: string, why: string) {
+    super('BadRequest', `${path}: ${why}`);
+    this.name = 'PayloadError';
+  }
+}
+
+const isPlain = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null);
+
+export const any: Check<unknown> = (x) => x;
+
+/** No payload: null or undefined (what callers send when there is nothing to say). */
+export const none: Check<null> = (x, path) => {
+  if (x !== null && x !== undefined) throw new PayloadError(path, 'expected no payload');
+  return null;
+};
+
+export function str(maxBytes: number): Check<string> {
+  return (x, path) => {
+    if (typeof x !== 'string') throw new PayloadError(path, 'expected a string');
+    // UTF-8 is at most 3 bytes per UTF-16 unit: only long strings need an exact count.
+    if (x.length * 3 > maxBytes && Buffer.byteLength(x) > maxBytes) throw new PayloadError(path, `longer than ${maxBytes} bytes`);
+    return x;
+  };
+}
+
+/** Binary (msgpack bin decodes as a Buffer/Uint8Array); `exact` pins the length (hashes). */
+export function bytes(maxBytes: number, exact?: number): Check<Buffer> {
+  return (x, path) => {
+    if (!(x instanceof Uint8Array)) throw new PayloadError(path, 'expected bytes');
+    if (exact !== undefined && x.length !== exact) throw new PayloadError(path, `expected ${exact} bytes, got ${x.length}`);
+    if (x.length > maxBytes) throw new PayloadError(path, `longer than ${maxBytes} bytes`);
+    return Buffer.isBuffer(x) ? x : Buffer.from(x.buffer, x.byteOffset, x.length);
+  };
+}
+
+export function int(min: number, max: number): Check<number> {
+  return (x, path) => {
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) throw new PayloadError(path, `expected an integer from ${min} to ${max}`);
+    return x;
+  };
+}
+
+export const bool: Check<boolean> = (x, path) => {
+  if (typeof x !== 'boolean') throw new PayloadError(path, 'expected a boolean');
+  return x;
+};
+
+export function arr<T>(of: Check<T>, maxItems: number): Check<T[]> {
+  return (x, path) => {
+    if (!Array.isArray(x)) throw new PayloadError(path, 'expected an array');
+    if (x.length > maxItems) throw new PayloadError(path, `more than ${maxItems} items`);
+    for (let i = 0; i < x.length; i++) x[i] = of(x[i], `${path}[${i}]`);
+    return x as T[];
+  };
+}
+
+/** undefined (or null, which msgpack may carry for an absent field) passes as undefined. */
+export function opt<T>(c: Check<T>): Check<T | undefined> {
+  return (x, path) => (x === undefined || x === null ? undefined : c(x, path));
+}
+
+type Shape = Record<string, Check<unknown>>;
+type Out<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> };
+
+/** A plain object with exactly these fields (unknown fields are refused, not carried along). */
+export function obj<S extends Shape>(shape: S): Check<Out<S>> {
+  const keys = Object.keys(shape);
+  return (x, path) => {
+    if (!isPlain(x)) throw new PayloadError(path, 'expected an object');
+    for (const k of Object.keys(x)) if (!(k in shape)) throw new PayloadError(path, `unexpected field ${JSON.stringify(k.slice(0, 64))}`);
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      const v = shape[k]!(x[k], `${path}.${k}`);
+      if (v !== undefined) out[k] = v;
+    }
+    return out as Out<S>;
+  };
+}
+
+/** A plain object (a table entry, say) whose own checks are the caller's. */
+export const plain: Check<Record<string, unknown>> = (x, path) => {
+  if (!isPlain(x)) throw new PayloadError(path, 'expected an object');
+  return x;
+};
