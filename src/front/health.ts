@@ -1,5 +1,6 @@
 // Upstream health as this node sees it: a periodic GET / to every upstream some route uses
-// (any answer below 500 is "up"), plus passive marking when a proxied request cannot connect.
+// (any answer below 500 is "up"; no answer within the timeout is "down"), plus passive marking
+// when a proxied request cannot connect, and "down" while the proxy has it saturated.
 // Local on purpose: reachability differs from node to node.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -20,6 +21,7 @@ export class UpstreamHealth {
   private readonly timeoutMs: number;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private load: (url: string) => string | undefined = () => undefined;
 
   constructor(opts: { intervalMs: number; timeoutMs?: number }) {
     this.intervalMs = opts.intervalMs;
@@ -37,6 +39,11 @@ export class UpstreamHealth {
         added = true;
       }
     if (added && this.timer) void this.checkAll();
+  }
+
+  /** Why an upstream counts as saturated right now (the proxy's in-flight count), or undefined. */
+  setLoad(f: (url: string) => string | undefined): void {
+    this.load = f;
   }
 
   isUp(url: string): boolean {
@@ -94,7 +101,8 @@ export class UpstreamHealth {
   }
 
   private async check(url: string): Promise<void> {
-    const err = await probe(url, this.timeoutMs);
+    // A fresh connection may still answer while every pooled one is taken: saturation counts too.
+    const err = this.load(url) ?? (await probe(url, this.timeoutMs));
     const s = this.states.get(url);
     if (!s) return;
     s.lastCheck = Date.now();

@@ -48,6 +48,13 @@ export class RouteIndex {
     return this.byHost.get(host)?.find((r) => pathMatches(r.path, path));
   }
 
+  /** Has the host no route, or only one for the whole host ("/")? Then no prefix boundary
+   *  can be crossed, whatever the path. */
+  onlyRoot(host: string): boolean {
+    const l = this.byHost.get(host);
+    return !l || (l.length === 1 && l[0]!.path === '/');
+  }
+
   hasHost(host: string): boolean {
     return this.byHost.has(host);
   }

@@ -17,7 +17,11 @@ import { CertCache } from './certs.ts';
 import { certKeyFromSecret } from './keys.ts';
 import { RouteIndex } from './routes.ts';
 import { UpstreamHealth, type UpstreamState } from './health.ts';
-import { Proxy, clientIp, errorPage, rawResponse, type Proto } from './proxy.ts';
+import { Proxy, clientIp, errorPage, isWebSocketUpgrade, proxyLimits, rawResponse, refuse, type Proto } from './proxy.ts';
+import { parseTarget } from './target.ts';
+import type { MatchedRoute } from './routes.ts';
+import { guardListener } from '../util/listener.ts';
+import type { TLSSocket } from 'node:tls';
 import type { WorkerStatus } from '../util/worker.ts';
 import { readFileSync } from 'node:fs';
 import { log } from '../util/log.ts';
@@ -65,7 +69,8 @@ export class Front {
     this.health = new UpstreamHealth({ intervalMs: fc.health_check_interval_secs * 1000 });
     this.health.setTargets(this.routes.upstreams());
     this.routes.onChange(() => this.health.setTargets(this.routes.upstreams()));
-    this.proxy = new Proxy(this.health);
+    this.proxy = new Proxy(this.health, proxyLimits(fc));
+    this.health.setLoad((u) => (this.proxy.inFlight(u) >= fc.upstream_sockets_max ? `saturated: ${fc.upstream_sockets_max} requests in flight (upstream_sockets_max)` : undefined));
     this.acme = new AcmeManager(store, {
       directoryUrl: fc.acme_directory,
       email: fc.acme_email,
@@ -78,13 +83,22 @@ export class Front {
       renewBeforeMs: fc.renew_before_days * 86400_000,
       checkIntervalMs: fc.cert_check_interval_secs * 1000,
     });
-    this.httpServer = createHttpServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => this.onHttp(req, res));
-    this.httpsServer = createHttpsServer({ SNICallback: this.certs.sni, minVersion: 'TLSv1.2', headersTimeout: 30_000, requestTimeout: 0 }, (req, res) =>
-      this.dispatch(req, res, 'https'),
+    // Only WebSocket upgrades reach 'upgrade'; h2c and the like are answered as plain requests.
+    this.httpServer = createHttpServer({ shouldUpgradeCallback: isWebSocketUpgrade }, (req, res) => this.onHttp(req, res));
+    this.httpsServer = createHttpsServer(
+      { SNICallback: this.certs.sni, minVersion: 'TLSv1.2', handshakeTimeout: fc.tls_handshake_timeout_secs * 1000, shouldUpgradeCallback: isWebSocketUpgrade },
+      (req, res) => this.dispatch(req, res, 'https'),
     );
+    guardListener(this.httpServer, deps.config.limits, 'front-http');
+    guardListener(this.httpsServer, deps.config.limits, 'front-https');
     this.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head, 'http'));
     this.httpsServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head, 'https'));
-    this.httpsServer.on('tlsClientError', (e) => log.debug({ err: e.message }, 'front: TLS handshake failed'));
+    // With a listener here Node leaves the socket open: a handshake that failed or timed out
+    // (tls_handshake_timeout_secs, a slowloris ClientHello) must end it.
+    this.httpsServer.on('tlsClientError', (e, socket: TLSSocket) => {
+      socket.destroy();
+      log.debug({ err: e.message }, 'front: TLS handshake failed');
+    });
   }
 
   /** Binds both listeners (from [front]) and starts the health checks and the renewal worker. */
@@ -133,17 +147,44 @@ export class Front {
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     if (url.startsWith(CHALLENGE_PREFIX)) return this.challenge(req, res, url.slice(CHALLENGE_PREFIX.length));
-    const host = normalizeHost(req.headers.host);
-    if (host && this.httpsServer.listening && this.certs.has(host)) {
+    const location = this.httpsLocation(req);
+    if (location) {
       // 308 keeps the method and body (a POST stays a POST).
-      const port = this.httpsPort;
-      const location = `https://${host}${port === 443 ? '' : `:${port}`}${url.startsWith('/') ? url : '/'}`;
       if (!req.complete) req.resume();
       res.writeHead(308, { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : `Moved to ${location}\n`);
       return;
     }
     this.dispatch(req, res, 'http');
+  }
+
+  /** Where a plain-HTTP request to a host that has a certificate goes instead; undefined when it
+   *  stays on HTTP. */
+  private httpsLocation(req: IncomingMessage): string | undefined {
+    const host = normalizeHost(req.headers.host);
+    if (!host || !this.httpsServer.listening || !this.certs.has(host)) return undefined;
+    const port = this.httpsPort;
+    const url = req.url ?? '/';
+    return `https://${host}${port === 443 ? '' : `:${port}`}${url.startsWith('/') ? url : '/'}`;
+  }
+
+  /** The route of a request and the target to forward, or a 400. Upstreams get the normal form
+   *  of the path (what was routed); the in-process handlers get the client's path (S3 keys may
+   *  contain "..", "//" or "%2F"), but only when routing it raw would pick the same route. */
+  private resolve(req: IncomingMessage, host: string): { route?: MatchedRoute; forward: string } | { error: string } {
+    const t = parseTarget(req.url ?? '/', host);
+    if ('error' in t) return t;
+    // The in-process handlers see the origin form too.
+    req.url = t.raw + t.query;
+    if ('error' in t.norm) {
+      const route = this.routes.match(host, t.raw);
+      if (route?.target.kind === 'upstream' || !this.routes.onlyRoot(host)) return { error: t.norm.error };
+      return { route, forward: req.url };
+    }
+    const route = this.routes.match(host, t.norm.path);
+    if (route?.target.kind === 'upstream') return { route, forward: t.norm.path + t.query };
+    if (this.routes.match(host, t.raw) !== route) return { error: 'the path reads differently once normalised' };
+    return { route, forward: req.url };
   }
 
   /** ACME HTTP-01: answer with the key authorization stored by whichever node ordered. */
@@ -170,11 +211,11 @@ export class Front {
   private dispatch(req: IncomingMessage, res: ServerResponse, proto: Proto): void {
     const host = normalizeHost(req.headers.host);
     if (!host) return errorPage(res, req, 400, 'Bad request', 'The request has no valid Host header.');
-    const url = req.url ?? '/';
-    const qi = url.indexOf('?');
-    const route = this.routes.match(host, qi < 0 ? url : url.slice(0, qi));
+    const r = this.resolve(req, host);
+    if ('error' in r) return refuse(req, res, 400, 'Bad request', `Invalid request target: ${r.error}.`);
+    const { route } = r;
     if (route?.target.kind === 'upstream') {
-      this.proxy.handle(req, res, route.target.upstreams, proto).catch((e) => {
+      this.proxy.handle(req, res, route.target.upstreams, proto, r.forward).catch((e) => {
         log.error({ err: e, host }, 'front: proxy failed');
         if (!res.headersSent) errorPage(res, req, 502, 'Bad gateway', 'The request could not be forwarded.');
         else res.destroy();
@@ -189,15 +230,25 @@ export class Front {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: Proto): void {
+    socket.on('error', () => socket.destroy());
     const host = normalizeHost(req.headers.host);
-    const url = req.url ?? '/';
-    const qi = url.indexOf('?');
-    const route = host ? this.routes.match(host, qi < 0 ? url : url.slice(0, qi)) : undefined;
+    if (!host) return rawResponse(socket, 400, 'Bad Request', 'the request has no valid Host header');
+    // A host with a certificate is only served over HTTPS: never tunnel it in clear.
+    const location = proto === 'http' ? this.httpsLocation(req) : undefined;
+    if (location) {
+      const body = `Moved to ${location}\n`;
+      socket.end(`HTTP/1.1 308 Permanent Redirect\r\nlocation: ${location}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`);
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
+    const r = this.resolve(req, host);
+    if ('error' in r) return rawResponse(socket, 400, 'Bad Request', `invalid request target: ${r.error}`);
+    const { route } = r;
     if (route?.target.kind !== 'upstream') {
       rawResponse(socket, 404, 'Not Found', 'no service accepting upgrades here');
       return;
     }
-    this.proxy.upgrade(req, socket, head, route.target.upstreams, proto).catch((e) => {
+    this.proxy.upgrade(req, socket, head, route.target.upstreams, proto, r.forward).catch((e) => {
       log.warn({ err: e, host }, 'front: upgrade failed');
       socket.destroy();
     });
