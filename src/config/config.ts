@@ -84,6 +84,8 @@ export interface LimitsConfig {
   json_body_bytes_max: number;
   /** A site deploy manifest (PublishSiteDeploy), read only once the caller is known to manage the site. */
   manifest_body_bytes_max: number;
+  /** JSON bodies (admin API) held in memory at once over all requests; more wait for a 503 retry. */
+  json_bodies_in_flight_bytes_max: number;
   /** XML bodies (S3 configuration, multi-delete, complete-multipart) are refused above this size. */
   xml_body_bytes_max: number;
   /** A single object (PUT, POST, copy, complete multipart) may not exceed this size. */
@@ -175,6 +177,7 @@ const SECTIONS: Record<string, Spec> = {
     http_connections_per_ip_max: { type: 'int', default: 256 },
     json_body_bytes_max: { type: 'int', default: 1024 * 1024 },
     manifest_body_bytes_max: { type: 'int', default: 16 * 1024 * 1024 },
+    json_bodies_in_flight_bytes_max: { type: 'int', default: 32 * 1024 * 1024 },
     xml_body_bytes_max: { type: 'int', default: 1024 * 1024 },
     object_bytes_max: { type: 'int', default: 5 * 1024 ** 3 },
     site_incomplete_upload_expiry_secs: { type: 'int', default: 7 * 86400 },

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import type { Handler, AdminDeps } from './context.ts';
 import type { ClusterHandle, ClusterNodeInfo } from './cluster-handle.ts';
-import { AdminError, badRequest, parseJsonBody, readBody } from './http.ts';
+import { AdminError, badRequest, parseJsonBody, readBody, type Hold } from './http.ts';
 import { current, allNodes } from '../../layout/history.ts';
 import { PARTITIONS } from '../../layout/types.ts';
 import type { LayoutHistory, NodeRole } from '../../layout/types.ts';
@@ -306,8 +306,8 @@ const connectClusterNodes: Handler = async ({ deps, body }) => {
 
 /** Reads a POST body that may be a JSON array (Garage takes bare arrays for some operations):
  *  an array arrives to the handler as `{ items: [...] }`. */
-export async function readJsonOrArray(req: IncomingMessage, max: number): Promise<Record<string, unknown>> {
-  return parseJsonBody(await readBody(req, max), { allowArray: true });
+export async function readJsonOrArray(req: IncomingMessage, max: number, hold: Hold): Promise<Record<string, unknown>> {
+  return parseJsonBody(await readBody(req, max, hold), { allowArray: true });
 }
 
 export const CLUSTER_OPS: Record<string, Handler> = {

@@ -39,8 +39,8 @@ interface RawReply {
 
 /** Sends a request head (and optionally the start of a body) on a raw socket, never the rest,
  *  and collects what comes back until the server closes or `waitMs` passes. */
-function raw(method: string, target: string, headers: Record<string, string>, bodyStart: Buffer | string = '', waitMs = 2000): Promise<RawReply> {
-  const { port } = new URL(t.url);
+function raw(method: string, target: string, headers: Record<string, string>, bodyStart: Buffer | string = '', base = t.url, waitMs = 2000): Promise<RawReply> {
+  const { port } = new URL(base);
   return new Promise((resolve) => {
     const s = connect(Number(port), '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -204,6 +204,31 @@ test('an owner-signed request is accepted once: the same signature again is refu
   await new Promise((r) => setTimeout(r, 2));
   const fresh = { ...signed(owner, 'POST', target, sha256Hex(body)), 'content-type': 'application/json' };
   assert.equal((await fetch(t.url + target, { method: 'POST', headers: fresh, body })).status, 200);
+});
+
+test('bodies held at once are bounded (json_bodies_in_flight_bytes_max): past it 503 before reading, freed when answered', async () => {
+  const small = await startTestAdmin({}, '[limits]\njson_bodies_in_flight_bytes_max = 2500000');
+  try {
+    const { port } = new URL(small.url);
+    // Two senders declare 1 MiB each and then stall: 2 MiB of the 2.5 MB budget is taken.
+    const stalled = [0, 1].map(() => {
+      const s = connect(Number(port), '127.0.0.1');
+      s.write(`POST /v2/CreateKey HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\ncontent-length: 1048576\r\n\r\n{`);
+      return s;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await raw('POST', '/v2/CreateKey', { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-length': '1048576' }, '{', small.url);
+    assert.equal(r.status, 503, r.text);
+    assert.equal(jsonOf(r).code, 'SlowDown');
+    assert.match(r.text, /retry-after: 5/i);
+    assert.ok(r.closed);
+    for (const s of stalled) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const ok = await fetch(`${small.url}/v2/CreateKey`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ name: 'x'.repeat(1000) }) });
+    assert.equal(ok.status, 200, await ok.text());
+  } finally {
+    await small.close();
+  }
 });
 
 test('the node still serves normal requests after all of the above', async () => {

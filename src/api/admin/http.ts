@@ -34,16 +34,58 @@ export function sendText(res: ServerResponse, status: number, text: string, type
   res.end(text);
 }
 
+/** Bytes of request bodies held in memory at once, over all requests of a listener: a request
+ *  takes its share as it reads and gives it back when it is answered (`Hold.release`). */
+export class BodyBudget {
+  readonly max: number;
+  private used = 0;
+  constructor(max: number) {
+    this.max = max;
+  }
+  get inUse(): number {
+    return this.used;
+  }
+  /** One request's share; release it when the request is done (idempotent). */
+  hold(): Hold {
+    let taken = 0;
+    return {
+      take: (n: number): boolean => {
+        if (this.used + n > this.max) return false;
+        this.used += n;
+        taken += n;
+        return true;
+      },
+      release: (): void => {
+        this.used -= taken;
+        taken = 0;
+      },
+    };
+  }
+}
+export interface Hold {
+  take(n: number): boolean;
+  release(): void;
+}
+
+const busy = (): AdminError => {
+  limitRefused.inc({ limit: 'json_bodies_in_flight_bytes_max' });
+  return new AdminError(503, 'SlowDown', 'this node is holding as many request bodies as it allows (limits.json_bodies_in_flight_bytes_max); retry shortly');
+};
+
 /** Reads a request body of at most `max` bytes (the config key `limitName`), refusing with 413
- *  from the declared length before reading any byte, or as soon as a streamed body passes it.
- *  On refusal the rest is left unread: the caller's error answer closes the connection. */
-export function readBody(req: IncomingMessage, max: number, limitName = 'json_body_bytes_max'): Promise<Buffer> {
+ *  from the declared length before reading any byte, or as soon as a streamed body passes it;
+ *  every byte held counts against `hold`'s budget (503 when it is spent). On refusal the rest is
+ *  left unread: the caller's error answer closes the connection. */
+export function readBody(req: IncomingMessage, max: number, hold: Hold, limitName = 'json_body_bytes_max'): Promise<Buffer> {
   const tooLarge = (): AdminError => {
     limitRefused.inc({ limit: limitName });
     return new AdminError(413, 'PayloadTooLarge', `request body exceeds ${max} bytes (limits.${limitName})`);
   };
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > max) return Promise.reject(tooLarge());
+  const cl = req.headers['content-length'];
+  const declared = cl === undefined ? undefined : Number(cl);
+  if (declared !== undefined && declared > max) return Promise.reject(tooLarge());
+  // A declared length is taken whole up front: refused before a byte arrives, not halfway.
+  if (declared !== undefined && !hold.take(declared)) return Promise.reject(busy());
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let len = 0;
@@ -53,28 +95,23 @@ export function readBody(req: IncomingMessage, max: number, limitName = 'json_bo
       req.off('error', onError);
       req.off('close', onClose);
     };
+    const fail = (e: AdminError): void => {
+      stop();
+      req.pause();
+      reject(e);
+    };
     const onData = (chunk: Buffer): void => {
       len += chunk.length;
-      if (len > max) {
-        stop();
-        req.pause();
-        reject(tooLarge());
-        return;
-      }
+      if (len > max) return fail(tooLarge());
+      if (declared === undefined && !hold.take(chunk.length)) return fail(busy());
       parts.push(chunk);
     };
     const onEnd = (): void => {
       stop();
       resolve(Buffer.concat(parts));
     };
-    const onError = (e: Error): void => {
-      stop();
-      reject(new AdminError(400, 'IncompleteBody', `the request body could not be read: ${e.message}`));
-    };
-    const onClose = (): void => {
-      stop();
-      reject(new AdminError(400, 'IncompleteBody', 'the connection closed before the request body ended'));
-    };
+    const onError = (e: Error): void => fail(new AdminError(400, 'IncompleteBody', `the request body could not be read: ${e.message}`));
+    const onClose = (): void => fail(new AdminError(400, 'IncompleteBody', 'the connection closed before the request body ended'));
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onError);
@@ -133,9 +170,9 @@ export function parseJsonBody(buf: Buffer, opts: { allowArray?: boolean } = {}):
   return v as Record<string, unknown>;
 }
 
-/** Reads the request body (at most `max` bytes) as a JSON object. */
-export async function readJson(req: IncomingMessage, max: number): Promise<Record<string, unknown>> {
-  return parseJsonBody(await readBody(req, max));
+/** Reads the request body (at most `max` bytes, held against `hold`) as a JSON object. */
+export async function readJson(req: IncomingMessage, max: number, hold: Hold): Promise<Record<string, unknown>> {
+  return parseJsonBody(await readBody(req, max, hold));
 }
 
 export function str(body: Record<string, unknown>, field: string, required: true): string;

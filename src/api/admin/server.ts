@@ -7,7 +7,7 @@ import { sha256 } from '../../util/hash.ts';
 import { apiDuration, apiRequests, registry } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
-import { AdminError, badRequest, checkQuery, readJson, sendJson, sendText } from './http.ts';
+import { AdminError, BodyBudget, badRequest, checkQuery, readJson, sendJson, sendText } from './http.ts';
 import { fromModelError, type AdminDeps, type Handler } from './context.ts';
 import { CLUSTER_OPS, readJsonOrArray } from './cluster.ts';
 import { LAYOUT_OPS } from './layout.ts';
@@ -47,8 +47,9 @@ const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);
 export function createAdminServer(deps: AdminDeps): Server {
   // Per server (per node): owner signatures this node has accepted, for replay refusal.
   const seen = new SeenSignatures();
+  const bodies = new BodyBudget(deps.config.limits.json_bodies_in_flight_bytes_max);
   return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
-    void handle(deps, seen, req, res);
+    void handle(deps, seen, bodies, req, res);
   });
 }
 
@@ -88,7 +89,7 @@ function toAdminError(e: unknown, op: string): AdminError {
   return new AdminError(500, 'InternalError', `internal error while serving ${op}; the node's log has the details`);
 }
 
-async function handle(deps: AdminDeps, seen: SeenSignatures, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   // Split by hand: new URL() would read a path like //host/x as a host.
   const raw = req.url ?? '/';
@@ -96,6 +97,8 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, req: IncomingMessag
   const path = qi < 0 ? raw : raw.slice(0, qi);
   const query = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
   let op = 'Unknown';
+  // The body (and what is parsed from it) counts against the budget until the answer is given.
+  const hold = bodies.hold();
   try {
     checkQuery(query);
     if (path === '/health') {
@@ -123,7 +126,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, req: IncomingMessag
     // Site and quota endpoints also accept site owners' keys, and stream blob uploads.
     if (m && Object.hasOwn(SITE_OPS, m[1]!)) {
       op = m[1]!;
-      return await handleSiteOp(deps, req, res, op, query, seen);
+      return await handleSiteOp(deps, req, res, op, query, seen, hold);
     }
     const handler = m ? OPS.get(m[1]!) : undefined;
     if (!m || !handler) throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${req.method} ${path}`);
@@ -137,7 +140,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, req: IncomingMessag
       throw new AdminError(405, 'MethodNotAllowed', `${op} takes ${method}, not ${req.method}`);
     }
     const max = deps.config.limits.json_body_bytes_max;
-    const body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req, max) : readJson(req, max)) : {};
+    const body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req, max, hold) : readJson(req, max, hold)) : {};
     const out = await handler({ deps, req, query, body });
     if (out === undefined) {
       res.writeHead(200, { 'content-length': 0 });
@@ -154,6 +157,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, req: IncomingMessag
       sendJson(res, err.status, { code: err.code, message: err.message });
     }
   } finally {
+    hold.release();
     apiRequests.inc({ api: 'admin', op, status: String(res.statusCode) });
     apiDuration.observe({ api: 'admin', op }, (performance.now() - started) / 1000);
   }

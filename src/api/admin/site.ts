@@ -24,7 +24,7 @@ import {
   type SiteRef,
 } from '../../model/site.ts';
 import type { Store } from '../../model/store.ts';
-import { AdminError, badRequest, parseJsonBody, readBody, sendJson, str } from './http.ts';
+import { AdminError, badRequest, parseJsonBody, readBody, sendJson, str, type Hold } from './http.ts';
 import type { AdminDeps } from './context.ts';
 import { authenticate } from './site-auth.ts';
 import { QUOTA_OPS } from './quota.ts';
@@ -212,6 +212,7 @@ export async function handleSiteOp(
   name: string,
   query: URLSearchParams,
   seen: SeenSignatures,
+  hold: Hold,
 ): Promise<void> {
   const op = SITE_OPS[name]!;
   const { principal, bodySha256 } = authenticate(req, deps.store, deps.config.admin.admin_token, seen);
@@ -227,7 +228,7 @@ export async function handleSiteOp(
     if (op.site) await siteFor(ctx);
     if (!op.raw) {
       const l = deps.config.limits;
-      const raw = op.manifest ? await readBody(req, l.manifest_body_bytes_max, 'manifest_body_bytes_max') : await readBody(req, l.json_body_bytes_max);
+      const raw = op.manifest ? await readBody(req, l.manifest_body_bytes_max, hold, 'manifest_body_bytes_max') : await readBody(req, l.json_body_bytes_max, hold);
       if (bodySha256 !== undefined && sha256Hex(raw) !== bodySha256) throw badRequest('the body does not match X-Grenier-Content-SHA256');
       if (op.method !== 'GET') ctx.body = parseJsonBody(raw);
     }

@@ -17,7 +17,8 @@ export interface TestAdmin {
   close(): Promise<void>;
 }
 
-export async function startTestAdmin(tokens: { admin?: string | null; metrics?: string | null } = {}): Promise<TestAdmin> {
+/** `extra` is appended to the config (e.g. a [limits] section). */
+export async function startTestAdmin(tokens: { admin?: string | null; metrics?: string | null } = {}, extra = ''): Promise<TestAdmin> {
   const dir = mkdtempSync(join(tmpdir(), 'grenier-admin-'));
   const admin = tokens.admin === undefined ? ADMIN_TOKEN : tokens.admin;
   const metrics = tokens.metrics === undefined ? METRICS_TOKEN : tokens.metrics;
@@ -30,6 +31,7 @@ rpc_secret = "${'ab'.repeat(32)}"
 api_bind_addr = "127.0.0.1:0"
 ${admin ? `admin_token = "${admin}"` : ''}
 ${metrics ? `metrics_token = "${metrics}"` : ''}
+${extra}
 `,
     dir,
   );
