@@ -175,4 +175,19 @@ export function registerBucket(program: Command): void {
       const out = await c.post<BucketInfo>('UpdateBucket', { quotas }, { id: b.id });
       done(o, out, `Quotas for ${name(b)}: size ${quota(out.quotas.maxSize, bytes)}, objects ${quota(out.quotas.maxObjects, String)}.`);
     });
+
+  bucket
+    .command('cleanup-uploads')
+    .description('abort a bucket’s unfinished multipart uploads older than --older-than (their parts count in its usage)')
+    .argument('<bucket>', 'alias, id, or unique id prefix')
+    .option('--older-than <secs>', 'age in seconds', '86400')
+    .option('--json', 'print the API response as JSON')
+    .action(async (n: string, o: { olderThan: string; json?: boolean }, cmd: Command) => {
+      if (!/^\d{1,12}$/.test(o.olderThan)) throw new CliError(`invalid --older-than "${o.olderThan}" (seconds)`, 2);
+      const c = clientFor(cmd);
+      const b = await findBucket(c, n);
+      const out = await c.post<{ uploadsDeleted: number }>('CleanupIncompleteUploads', { bucketId: b.id, olderThanSecs: Number(o.olderThan) });
+      if (o.json) printJson(out);
+      else process.stdout.write(`Aborted ${out.uploadsDeleted} unfinished upload(s) of ${name(b)}.\n`);
+    });
 }
