@@ -19,8 +19,10 @@ import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
 
 const NO_PERM: Perm = { read: false, write: false, owner: false };
-/** How long a response to an unread body may take to reach the client before the socket is cut. */
-const CLOSE_GRACE_MS = 5_000;
+/** After an error answer on an unread body: how long, and how many body bytes, the connection
+ *  is still read (and dropped) so the client sees the answer before the socket is cut. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES_MAX = 8 * 1024 * 1024;
 const MODEL_CODES = new Set(['InvalidBucketName', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'BucketNotEmpty']);
 
 export function createS3Server(store: Store, settings: S3Settings): Server {
@@ -51,18 +53,30 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
     res.writeHead(e.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
   }
-  if (unread) closeAfter(res);
+  if (unread) closeAfter(req, res);
 }
 
-/** Ends the connection once the response is out (Node would otherwise read the rest of the body
- *  to reuse the connection); destroyed outright if the client does not let it finish in time. */
-function closeAfter(res: ServerResponse): void {
+/** Closes the connection once the response is out, with a bounded "lingering close": Node would
+ *  end a `Connection: close` response with destroySoon() (FIN, then destroy as soon as it is
+ *  written), which resets a client still sending its body before it has read our answer (EPIPE
+ *  instead of the 4xx). Instead the rest of the body is read and dropped for at most
+ *  LINGER_MS / LINGER_BYTES_MAX, then the socket is destroyed, however slow or large the body. */
+function closeAfter(req: IncomingMessage, res: ServerResponse): void {
   const socket = res.socket;
   if (!socket) return;
-  const t = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-  t.unref();
-  socket.once('close', () => clearTimeout(t));
-  res.once('finish', () => socket.end());
+  socket.destroySoon = function lingeringClose(): void {
+    socket.end();
+    const t = setTimeout(() => socket.destroy(), LINGER_MS);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > LINGER_BYTES_MAX) socket.destroy();
+    });
+    req.once('end', () => socket.destroy());
+    req.resume();
+  };
 }
 
 function toS3Error(e: unknown): S3Error {
