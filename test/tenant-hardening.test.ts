@@ -206,5 +206,10 @@ test('metadata and data directories are 0700, their files 0600 (fixed on start)'
   assert.ok(files.some((f) => f.name === 'data.mdb'), `no LMDB file in ${meta}: ${files.map((f) => f.name)}`);
   for (const f of files) assert.equal(mode(join(meta, f.name)).toString(8), '600', `${f.name} is readable by others`);
   assert.match(node.output(), /permissions/i, 'no warning about the fixed modes');
+  // Object data (above the inline threshold) lands in block files that only the node may read.
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'blocky', Body: Buffer.alloc(64 * 1024, 7) }));
+  const blocks = (readdirSync(data, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[]).filter((d) => d.isFile() && /^[0-9a-f]{64}/.test(d.name));
+  assert.ok(blocks.length > 0, 'no block file written');
+  for (const f of blocks) assert.equal(mode(join(f.parentPath, f.name)).toString(8), '600', `block ${f.name}`);
   await stillServes('the file mode check');
 });
