@@ -3,8 +3,8 @@
 import type { Clock } from '../util/time.ts';
 import type { CallOptions, Handler, NodeId, PeerView, Transport } from './transport.ts';
 import type { Check } from './schema.ts';
-import { log } from '../util/log.ts';
 import { limitRefused } from '../util/metrics.ts';
+import { BurstLog } from '../net/admission.ts';
 
 export class QuorumError extends Error {
   readonly successes: number;
@@ -56,24 +56,15 @@ export class Rpc {
         m = check(msg, endpoint);
       } catch (e) {
         limitRefused.inc({ limit: 'rpc_payload_schema' });
-        this.refused(endpoint, from, e as Error);
+        this.refusedLog.hit({ endpoint, node: from.slice(0, 16), err: (e as Error).message.slice(0, 300) });
         throw e;
       }
       return handle(from, m);
     });
   }
 
-  private refusedAt = 0;
-  private refusedCount = 0;
   /** One log line per burst of refused payloads, whoever sends them. */
-  private refused(endpoint: string, from: NodeId, e: Error): void {
-    this.refusedCount++;
-    const now = Date.now();
-    if (now - this.refusedAt < 10_000) return;
-    log.warn({ endpoint, node: from.slice(0, 16), err: e.message.slice(0, 300), count: this.refusedCount }, 'rpc: malformed peer payloads refused');
-    this.refusedAt = now;
-    this.refusedCount = 0;
-  }
+  private readonly refusedLog = new BurstLog('rpc: malformed peer payloads refused');
 
   async call<T>(to: NodeId, endpoint: string, msg: unknown, opts: CallOptions = {}): Promise<T> {
     if (to === this.id) {
