@@ -9,6 +9,7 @@ import type { AccessKey } from '../../model/key.ts';
 import { sha256Hex } from '../../util/hash.ts';
 import { authHeaders } from '../../cli/site-client.ts';
 import { ADMIN_TOKEN, startTestAdmin, type TestAdmin } from './testkit.ts';
+import { LINGER_MS } from './lingering-close.ts';
 
 let t: TestAdmin;
 let owner: AccessKey;
@@ -107,6 +108,30 @@ test("an unauthenticated request's body is not drained: the error answer closes 
     assert.ok(r.status === 401 || r.status === 404, `${target}: ${r.text}`);
     assert.ok(r.closed, `${target}: connection left open to drain 1 GB`);
   }
+});
+
+test('a half-open client that keeps sending after the error answer is cut within the linger bound', async () => {
+  const { port } = new URL(t.url);
+  const r = await new Promise<{ text: string; closedAfterMs: number | null }>((resolve) => {
+    const started = Date.now();
+    const s = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    const drip = setInterval(() => s.writable && s.write(Buffer.alloc(64 * 1024, 0x20)), 50);
+    const done = (closed: boolean) => {
+      clearInterval(drip);
+      clearTimeout(deadline);
+      s.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closedAfterMs: closed ? Date.now() - started : null });
+    };
+    const deadline = setTimeout(() => done(false), LINGER_MS + 2000);
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('error', () => done(true));
+    s.on('close', () => done(true));
+    s.write(`POST /v2/CreateKey HTTP/1.1\r\nhost: x\r\ncontent-length: ${10 ** 12}\r\n\r\n`);
+  });
+  assert.match(r.text, /^HTTP\/1\.1 401/);
+  assert.match(r.text, /connection: close/i);
+  assert.ok(r.closedAfterMs !== null, 'the server kept reading a 10^12-byte body');
 });
 
 test('operation names resolve to own properties only: inherited ones are 404', async () => {

@@ -19,6 +19,7 @@ import { CERT_OPS, CERT_READS } from './cert.ts';
 import { UPLOAD_OPS } from './uploads.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
 import { SeenSignatures } from './seen-signatures.ts';
+import { closeAfterAnswer } from './lingering-close.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
@@ -153,7 +154,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
       if (err.status === 503) res.setHeader('retry-after', '5');
       // An unread body is not drained (it may be endless): the answer closes the connection.
-      if (!req.complete) res.setHeader('connection', 'close');
+      if (!req.complete) closeAfterAnswer(req, res);
       sendJson(res, err.status, { code: err.code, message: err.message });
     }
   } finally {
