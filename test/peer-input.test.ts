@@ -89,6 +89,7 @@ describe('RPC port: silent strangers', () => {
       assert.fail(`fds: baseline ${base}, peak ${peak}, now ${fds(n.pid)}`);
     });
     const lines = logLines(n, /RPC|handshake|closing connection/);
+    console.log(`2000 silent connections: fds baseline ${base}, peak ${peak}, after the timeout ${fds(n.pid)}; ${lines} log lines`);
     assert.ok(lines <= 5, `${lines} log lines for 2000 silent connections`);
     await s3Works(n, 'after');
     await pings(await peer(n, secret), 1);
@@ -100,6 +101,7 @@ describe('RPC port: silent strangers', () => {
     started.push(n);
     const base = fds(n.pid);
     const peak = await silentFlood(n, 1000, 250);
+    console.log(`1000 silent connections, default caps: fds baseline ${base}, peak ${peak}`);
     assert.ok(peak <= base + 16 + 8, `fds: baseline ${base}, peak ${peak} (per-address cap 16)`);
     await waitFor('fds back near baseline', () => fds(n.pid) <= base + 10, 6000);
     await s3Works(n, 'capped');
