@@ -68,7 +68,7 @@ export class GrenierNode {
   async start(): Promise<void> {
     const c = this.config;
     await this.cluster.start();
-    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain });
+    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, webRootDomain: c.s3_web.root_domain });
     if (c.front) {
       const web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
       this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: web.handle, s3: (req, res) => s3.emit('request', req, res) });

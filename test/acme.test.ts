@@ -14,7 +14,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { connect, type PeerCertificate } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { CreateBucketCommand, PutBucketWebsiteCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutBucketWebsiteCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startNode, freePort, run, s3Client, cleanEnv, REPO_ROOT, describeRun, which, type TestNode } from './lib/node.ts';
 
 const PEBBLE = which('pebble');
@@ -173,7 +173,9 @@ test('a website gets a certificate by itself, another host on request; the front
 
   // A bring-your-own-domain site: the renewal worker orders its certificate on its own.
   const s3 = s3Client(node);
-  await s3.send(new CreateBucketCommand({ Bucket: 'shop.example.test' }));
+  // An admin gives the host (a tenant's S3 bucket is reachable only as <bucket>.<root_domain>).
+  const given = await node.admin('CreateBucket', { globalAlias: 'shop.example.test' });
+  await node.admin('AllowBucketKey', { bucketId: given.id, accessKeyId: node.keyId, permissions: { read: true, write: true, owner: true } });
   await s3.send(new PutBucketWebsiteCommand({ Bucket: 'shop.example.test', WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
   await s3.send(new PutObjectCommand({ Bucket: 'shop.example.test', Key: 'index.html', Body: '<h1>shop over https</h1>', ContentType: 'text/html' }));
   const auto = await waitFor('the automatic certificate for shop.example.test', async () => {

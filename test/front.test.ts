@@ -9,7 +9,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutBucketWebsiteCommand, PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutBucketWebsiteCommand, PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startNode, freePort, run, s3Client, cleanEnv, REPO_ROOT, describeRun, type TestNode } from './lib/node.ts';
 
 let node: TestNode;
@@ -166,7 +166,9 @@ before(async () => {
     ].join('\n'),
   });
   const s3 = s3Client(node);
-  await s3.send(new CreateBucketCommand({ Bucket: 'blog.example.test' }));
+  // An admin gives the host (a tenant's S3 bucket is reachable only as <bucket>.<root_domain>).
+  const given = await node.admin('CreateBucket', { globalAlias: 'blog.example.test' });
+  await node.admin('AllowBucketKey', { bucketId: given.id, accessKeyId: node.keyId, permissions: { read: true, write: true, owner: true } });
   await s3.send(new PutBucketWebsiteCommand({ Bucket: 'blog.example.test', WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
   await s3.send(new PutObjectCommand({ Bucket: 'blog.example.test', Key: 'index.html', Body: '<h1>blog</h1>', ContentType: 'text/html' }));
   await startUpstream('a');

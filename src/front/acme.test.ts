@@ -60,3 +60,43 @@ test('back-off doubles from 10 minutes up to a day', () => {
   assert.equal(backoffMs(2), 1_200_000);
   assert.equal(backoffMs(30), 86_400_000);
 });
+
+test('orders per hour are capped (front.cert_orders_per_hour_max): over it nothing reaches the CA, no back-off, the pass leaves the rest', async () => {
+  let now = Date.now();
+  const clock = { now: () => now, sleep: async () => {} };
+  const limited = new AcmeManager(env.store, {
+    directoryUrl: 'https://127.0.0.1:9/directory',
+    nodeId: ME,
+    metadataDir: env.dir,
+    sealKey: certKeyFromSecret('ab'.repeat(32)),
+    autoCertificates: true,
+    renewBeforeMs: 30 * 86400_000,
+    checkIntervalMs: 3600_000,
+    ordersPerHourMax: 2,
+    leaseSettleMs: 0,
+    clock,
+  });
+  try {
+    for (const h of ['rate1.example.test', 'rate2.example.test', 'rate3.example.test']) await env.site(h, {});
+    // Two orders reach the (unreachable) CA and fail there.
+    for (const h of ['rate1.example.test', 'rate2.example.test']) await assert.rejects(limited.issue(h), (e: Error & { code?: string }) => e.code === 'AcmeFailed');
+    await assert.rejects(limited.issue('rate3.example.test'), (e: Error & { code?: string }) => e.code === 'RateLimited' && /cert_orders_per_hour_max/.test(e.message));
+    const e3 = env.store.certs.local.get('certificate', 'rate3.example.test');
+    assert.equal(e3?.attempt.v ?? null, null, 'a refused order is not a failed attempt (no back-off)');
+    assert.equal(e3?.lease.v ?? null, null);
+    // The worker's pass: rate3 is due but waits; the pass is not a failure.
+    assert.ok(limited.dueHosts().includes('rate3.example.test'));
+    const r = await limited.pass();
+    assert.match(r.progress, /0 ordered, 0 failed/);
+    assert.match(r.progress, /hourly order limit/);
+    assert.ok(r.queue >= 1);
+    assert.equal(env.store.certs.local.get('certificate', 'rate3.example.test')?.attempt.v ?? null, null);
+    // An hour later the budget is back and the order reaches the CA again.
+    now += 3600_000 + 1;
+    assert.equal(limited.ordersLeft(), 2);
+    await assert.rejects(limited.issue('rate3.example.test'), (e: Error & { code?: string }) => e.code === 'AcmeFailed');
+    assert.equal(limited.ordersLeft(), 1);
+  } finally {
+    await limited.stop();
+  }
+});

@@ -52,6 +52,11 @@ export interface AcmeOptions {
   leaseSettleMs?: number;
   /** Certificates ordered per worker pass at most (CA rate limits; default 5). */
   maxOrdersPerPass?: number;
+  /** Orders this node starts in any hour at most (front.cert_orders_per_hour_max, default 20):
+   *  well below the CA's limits (Let's Encrypt: 300 new orders per 3 hours per account), so a
+   *  burst of new sites or a bug cannot get the cluster's account blocked. Over it, an order
+   *  waits for a later pass. */
+  ordersPerHourMax?: number;
   clock?: Clock;
 }
 
@@ -86,6 +91,9 @@ export class AcmeManager {
   private readonly inflight = new Map<string, Promise<CertSummary>>();
   private client?: acmeTypes.Client;
   private readonly httpsAgent?: Agent;
+  /** Start times of this node's orders within the last hour, oldest first (at most
+   *  ordersPerHourMax entries). */
+  private readonly orderTimes: number[] = [];
 
   constructor(store: Store, opts: AcmeOptions) {
     this.store = store;
@@ -124,6 +132,25 @@ export class AcmeManager {
     return certificateEligibility(this.store, host, this.o.webRootDomain);
   }
 
+  private get ordersPerHourMax(): number {
+    return this.o.ordersPerHourMax ?? 20;
+  }
+
+  /** Orders this node may still start in the current hour. */
+  ordersLeft(now = this.clock.now()): number {
+    while (this.orderTimes.length > 0 && this.orderTimes[0]! <= now - HOUR) this.orderTimes.shift();
+    return Math.max(0, this.ordersPerHourMax - this.orderTimes.length);
+  }
+
+  private rateLimited(host: string): GrenierError {
+    const next = this.orderTimes[0] === undefined ? this.clock.now() : this.orderTimes[0] + HOUR;
+    return new GrenierError(
+      'RateLimited',
+      `not ordering the certificate for ${host} now: this node started ${this.ordersPerHourMax} orders in the last hour ` +
+        `(front.cert_orders_per_hour_max); it waits for a pass after ${new Date(next).toISOString()}`,
+    );
+  }
+
   /** Orders (or renews) the certificate of an eligible host now; concurrent calls for the same
    *  host on this node share one order. */
   issue(rawHost: string): Promise<CertSummary> {
@@ -134,6 +161,7 @@ export class AcmeManager {
     if (!el.ok) return Promise.reject(new GrenierError('NotEligible', `refusing to order a certificate: ${el.reason}`));
     let run = this.inflight.get(host);
     if (!run) {
+      if (this.ordersLeft() === 0) return Promise.reject(this.rateLimited(host));
       run = this.issueLeased(host).finally(() => this.inflight.delete(host));
       this.inflight.set(host, run);
     }
@@ -150,6 +178,14 @@ export class AcmeManager {
 
   private async issueLeased(host: string): Promise<CertSummary> {
     await this.acquireLease(host);
+    // Counted when the CA is about to be asked (checked again: other orders may have started
+    // while the lease settled); refused, it is not a failed attempt and starts no back-off.
+    if (this.ordersLeft() === 0) {
+      const cur = this.entry(host);
+      await this.store.certs.insert({ ...emptyCertificateEntry(host), lease: { t: this.ts(cur?.lease), v: null } });
+      throw this.rateLimited(host);
+    }
+    this.orderTimes.push(this.clock.now());
     try {
       const stored = await this.order(host);
       const cur = this.entry(host);
@@ -280,20 +316,35 @@ export class AcmeManager {
     const due = this.dueHosts(now);
     const batch = due.slice(0, this.o.maxOrdersPerPass ?? 5);
     let ok = 0;
+    let tried = 0;
+    let limited = false;
     const failed: string[] = [];
     for (const host of batch) {
+      if (this.ordersLeft() === 0) {
+        limited = true;
+        break;
+      }
       this.worker.report({ queue: due.length - ok - failed.length, progress: `ordering ${host}` });
+      tried++;
       try {
         await this.issue(host);
         ok++;
       } catch (e) {
+        if ((e as GrenierError).code === 'RateLimited') {
+          tried--;
+          limited = true;
+          break;
+        }
         failed.push(`${host}: ${(e as Error).message}`);
       }
     }
+    const left = due.length - tried;
+    if (limited)
+      log.warn({ waiting: left, ordersPerHourMax: this.ordersPerHourMax }, 'front: certificate order rate limit reached (front.cert_orders_per_hour_max); the rest wait for the next pass');
     const total = [...this.store.certs.local.range('certificate')].filter((e) => e.cert.v).length;
-    const progress = `${total} certificates; this pass: ${ok} ordered, ${failed.length} failed, ${due.length - batch.length} left`;
+    const progress = `${total} certificates; this pass: ${ok} ordered, ${failed.length} failed, ${left} left${limited ? ' (hourly order limit reached)' : ''}`;
     if (failed.length) throw new Error(`${progress}; ${failed.join('; ')}`);
-    return { queue: due.length - batch.length, progress };
+    return { queue: left, progress };
   }
 }
 

@@ -82,6 +82,7 @@ export class Front {
       autoCertificates: fc.auto_certificates,
       renewBeforeMs: fc.renew_before_days * 86400_000,
       checkIntervalMs: fc.cert_check_interval_secs * 1000,
+      ordersPerHourMax: fc.cert_orders_per_hour_max,
     });
     // Only WebSocket upgrades reach 'upgrade'; h2c and the like are answered as plain requests.
     this.httpServer = createHttpServer({ shouldUpgradeCallback: isWebSocketUpgrade }, (req, res) => this.onHttp(req, res));

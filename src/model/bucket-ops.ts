@@ -4,13 +4,25 @@ import type { Store } from './store.ts';
 import { newBucket, bucketNameError, type Bucket, type Perm } from './bucket.ts';
 import { generateKeyPair, keyIdError, type AccessKey } from './key.ts';
 import { objectSchema } from './object.ts';
+import { tenantBucketNameRefusal } from './hosts.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export class ModelError extends GrenierError {}
 
-export async function createBucket(store: Store, name: string, owner?: AccessKey): Promise<Bucket> {
+export interface CreateBucketOptions {
+  /** Set when a tenant creates the bucket (S3 CreateBucket): the name must not be under these
+   *  root domains nor a host an admin gave, and it is not given as a host (model/hosts.ts).
+   *  Unset: an admin's creation (admin API, site workflow), whose name is a given host. */
+  tenant?: { rootDomains: (string | undefined)[] };
+}
+
+export async function createBucket(store: Store, name: string, owner?: AccessKey, opts: CreateBucketOptions = {}): Promise<Bucket> {
   const why = bucketNameError(name);
   if (why) throw new ModelError('InvalidBucketName', `invalid bucket name "${name}": ${why}`);
+  if (opts.tenant) {
+    const no = tenantBucketNameRefusal(store, name, opts.tenant.rootDomains);
+    if (no) throw new ModelError(no.code, no.message);
+  }
   const existing = await store.bucketByName(name);
   if (existing) {
     const own = owner && existing.keys[owner.id]?.v.owner;
@@ -21,7 +33,7 @@ export async function createBucket(store: Store, name: string, owner?: AccessKey
   b.aliases[name] = { t, v: true };
   if (owner) b.keys[owner.id] = { t, v: { read: true, write: true, owner: true } };
   await store.buckets.insert(b);
-  await store.aliases.insert({ name, bucket: { t, v: b.id } });
+  await store.aliases.insert({ name, bucket: { t, v: b.id }, given: { t, v: opts.tenant ? null : b.id } });
   return b;
 }
 
@@ -40,18 +52,20 @@ export async function deleteBucket(store: Store, b: Bucket): Promise<void> {
   for (const [name, a] of Object.entries(b.aliases)) {
     if (!a.v) continue;
     const cur = await store.aliases.get('alias', name);
-    if (cur?.bucket.v === b.id) await store.aliases.insert({ name, bucket: { t, v: null } });
+    if (cur?.bucket.v === b.id) await store.aliases.insert({ name, bucket: { t, v: null }, given: { t, v: null } });
   }
   await store.buckets.insert({ ...b, deleted: { t, v: true } });
 }
 
+/** An admin's alias (admin API): the name becomes a host given to the bucket (model/hosts.ts);
+ *  re-adding an existing alias marks it so (for aliases made before that was recorded). */
 export async function addAlias(store: Store, b: Bucket, name: string): Promise<void> {
   const why = bucketNameError(name);
   if (why) throw new ModelError('InvalidBucketName', `invalid alias "${name}": ${why}`);
   const cur = await store.bucketByName(name);
   if (cur && cur.id !== b.id) throw new ModelError('BucketAlreadyExists', `alias "${name}" already points to another bucket`);
   const t = store.ts();
-  await store.aliases.insert({ name, bucket: { t, v: b.id } });
+  await store.aliases.insert({ name, bucket: { t, v: b.id }, given: { t, v: b.id } });
   await store.buckets.insert({ ...b, aliases: { ...b.aliases, [name]: { t, v: true } } });
 }
 
@@ -61,7 +75,7 @@ export async function removeAlias(store: Store, b: Bucket, name: string): Promis
   const live = Object.entries(b.aliases).filter(([, a]) => a.v);
   if (live.length <= 1) throw new ModelError('LastAlias', `"${name}" is the bucket's last alias; delete the bucket instead`);
   const t = store.ts();
-  await store.aliases.insert({ name, bucket: { t, v: null } });
+  await store.aliases.insert({ name, bucket: { t, v: null }, given: { t, v: null } });
   await store.buckets.insert({ ...b, aliases: { ...b.aliases, [name]: { t, v: false } } });
 }
 

@@ -5,6 +5,7 @@ import { mergeLww, type Lww } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import type { Store } from './store.ts';
 import { parseHost } from './route.ts';
+import { adminGivenWebsiteHosts, rootSuffix, websiteForHost } from './hosts.ts';
 
 export interface StoredCert {
   /** Leaf certificate followed by its chain, PEM. */
@@ -62,14 +63,12 @@ export function emptyCertificateEntry(host: string): CertificateEntry {
 export type Eligibility = { ok: true; reason: string } | { ok: false; reason: string };
 
 /** "web.example.org" or ".web.example.org" → ".web.example.org" (undefined when unset). */
-export function webSuffix(rootDomain: string | undefined): string | undefined {
-  const root = rootDomain?.trim().toLowerCase().replace(/^\.+|\.+$/g, '');
-  return root ? `.${root}` : undefined;
-}
+export const webSuffix = rootSuffix;
 
-/** Whether the cluster may order a certificate for `host`: only hosts it actually serves (a
- *  website or a configured route), so nobody can make it order certificates for arbitrary names.
- *  Reads only local copies of "everywhere" tables: cheap and synchronous. */
+/** Whether the cluster may order a certificate for `host` (and /check answers yes): only hosts
+ *  it serves by the rule of model/hosts.ts (a configured route, a website host an admin gave,
+ *  or `<bucket>.<root_domain>`), so no tenant can make it order certificates for arbitrary
+ *  names. Reads only local copies of "everywhere" tables: cheap and synchronous. */
 export function certificateEligibility(store: Store, rawHost: string, webRootDomain?: string): Eligibility {
   const p = parseHost(rawHost);
   if ('error' in p) return { ok: false, reason: p.error };
@@ -78,33 +77,23 @@ export function certificateEligibility(store: Store, rawHost: string, webRootDom
     if (r.host === host && r.target.v) return { ok: true, reason: `route ${r.host}${r.path === '/' ? '' : r.path}` };
   }
   const suffix = webSuffix(webRootDomain);
-  const names = [host];
-  if (suffix && host.endsWith(suffix) && host.length > suffix.length) names.push(host.slice(0, -suffix.length));
-  for (const name of names) {
-    const id = store.aliases.local.get('alias', name)?.bucket.v;
-    if (!id) continue;
-    const b = store.buckets.local.get('bucket', id);
-    if (b && !b.deleted.v && b.website.v) return { ok: true, reason: `website ${name}` };
-  }
+  const site = websiteForHost(store, host, suffix).site;
+  if (site) return { ok: true, reason: `website ${site.name}` };
   return {
     ok: false,
-    reason: `"${host}" is neither a website (a bucket alias with website access${suffix ? `, or <bucket>${suffix}` : ''}) nor a configured route`,
+    reason: `"${host}" is neither a website an admin gave this host${suffix ? ` nor <bucket>${suffix} of a bucket with website access` : ''}, nor a configured route`,
   };
 }
 
 /** Hosts the renewal worker covers without being asked: every route host, and every website
- *  alias that is a domain name (bring-your-own-domain sites). `<bucket>.<root_domain>` hosts are
- *  left to explicit requests: one certificate each would soon hit the CA's rate limits. */
+ *  host an admin gave that is a domain name (bring-your-own-domain sites). `<bucket>.<root_domain>`
+ *  hosts are left to explicit requests: one certificate each would soon hit the CA's rate limits. */
 export function autoCertificateHosts(store: Store): string[] {
   const out = new Set<string>();
   for (const r of store.routes.local.range('route')) if (r.target.v) out.add(r.host);
-  for (const b of store.buckets.local.range('bucket')) {
-    if (b.deleted.v || !b.website.v) continue;
-    for (const [name, on] of Object.entries(b.aliases)) {
-      if (!on.v || store.aliases.local.get('alias', name)?.bucket.v !== b.id) continue;
-      const p = parseHost(name);
-      if ('host' in p) out.add(p.host);
-    }
+  for (const name of adminGivenWebsiteHosts(store)) {
+    const p = parseHost(name);
+    if ('host' in p) out.add(p.host);
   }
   return [...out].sort();
 }

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { newBucket, type Bucket } from '../model/bucket.ts';
+import { addAlias, createBucket, createKey } from '../model/bucket-ops.ts';
+import { certificateEligibility, autoCertificateHosts } from '../model/certificate.ts';
 import type { Alias } from '../model/alias.ts';
 import { SiteResolver, normalizeHost } from './sites.ts';
 import { WebHandler } from './server.ts';
@@ -22,7 +24,8 @@ test('normalizeHost strips port and trailing dot, lower-cases, refuses junk', ()
   assert.equal(normalizeHost('host:port'), undefined);
 });
 
-/** Inserts n website-enabled buckets `s<i>` (every 5th also aliased as `own<i>.example`) in batches. */
+/** Inserts n website-enabled buckets `s<i>` (every 5th also aliased as `own<i>.example`) in
+ *  batches, as the admin API makes them (aliases given as hosts). */
 function populate(env: WebTestEnv, n: number): string[] {
   const ids: string[] = [];
   const t = env.store.ts();
@@ -32,10 +35,10 @@ function populate(env: WebTestEnv, n: number): string[] {
     for (let i = start; i < Math.min(n, start + 5000); i++) {
       const b = newBucket(`bucket-${String(i).padStart(6, '0')}`, t);
       b.aliases[`s${i}`] = { t, v: true };
-      aliases.push({ name: `s${i}`, bucket: { t, v: b.id } });
+      aliases.push({ name: `s${i}`, bucket: { t, v: b.id }, given: { t, v: b.id } });
       if (i % 5 === 0) {
         b.aliases[`own${i}.example`] = { t, v: true };
-        aliases.push({ name: `own${i}.example`, bucket: { t, v: b.id } });
+        aliases.push({ name: `own${i}.example`, bucket: { t, v: b.id }, given: { t, v: b.id } });
       }
       b.website = { t, v: i % 7 === 3 ? null : { indexDocument: `i${i}.html` } };
       buckets.push(b);
@@ -137,5 +140,59 @@ test('50,000 sites: correct answers over HTTP and directly, bounded cache, same 
   } finally {
     await big.close();
     await small.close();
+  }
+});
+
+test('a bare host serves only the bucket an admin gave it: a tenant bucket named <victim>.<root_domain> or www.google.com takes nothing', async () => {
+  const env = await webTestEnv();
+  try {
+    const { store } = env;
+    const tenant = await createKey(store, 'tenant', { allowCreateBucket: true });
+    // A bucket a tenant created over S3 (the name rule is left out here: a bucket made before the
+    // root domain was configured, or by an older version, must still take no host).
+    const tenantBucket = async (name: string) => {
+      const b = await createBucket(store, name, tenant, { tenant: { rootDomains: [] } });
+      await env.setWebsite(b, {});
+      return b;
+    };
+    const victim = await env.site('victim.example.org', {});
+    const attacker = await tenantBucket(`victim.example.org.${ROOT}`);
+    const google = await tenantBucket('www.google.com');
+    const r = new SiteResolver(store, { rootDomain: ROOT });
+    assert.equal(r.resolve(`victim.example.org.${ROOT}`)?.bucketId, victim.id, 'the victim keeps <site>.<root_domain>');
+    assert.equal(r.resolve('victim.example.org')?.bucketId, victim.id);
+    assert.equal(r.resolve('www.google.com'), null, 'a tenant bucket is not served as its bare name');
+    assert.equal(r.resolve(`www.google.com.${ROOT}`)?.bucketId, google.id, 'only as <bucket>.<root_domain>');
+    assert.equal(r.resolve(`victim.example.org.${ROOT}.${ROOT}`)?.bucketId, attacker.id);
+    // The certificate rule is the same function.
+    assert.equal(certificateEligibility(store, 'www.google.com', ROOT).ok, false);
+    assert.equal(certificateEligibility(store, `www.google.com.${ROOT}`, ROOT).ok, true);
+    assert.equal(certificateEligibility(store, 'victim.example.org', ROOT).ok, true);
+    const auto = autoCertificateHosts(store);
+    assert.ok(auto.includes('victim.example.org'));
+    assert.ok(!auto.includes('www.google.com') && !auto.includes(`victim.example.org.${ROOT}`), auto.join(' '));
+
+    // An admin can give the host (AddBucketAlias on the existing name): seen at once, despite
+    // the cached negative answer.
+    await addAlias(store, (await store.bucketById(google.id))!, 'www.google.com');
+    assert.equal(r.resolve('www.google.com')?.bucketId, google.id);
+    // A website route naming a bucket gives that name too (the front rewrites Host to it).
+    const shop = await tenantBucket('shop.example');
+    assert.equal(r.resolve('shop.example'), null);
+    await store.routes.insert({ host: 'www.shop.example', path: '/', created: store.ts(), target: { t: store.ts(), v: { kind: 'website', site: 'shop.example' } } });
+    assert.equal(r.resolve('shop.example')?.bucketId, shop.id);
+
+    // A site made before aliases recorded who gave them: its site entry gives its domain.
+    const legacy = newBucket('legacy-bucket-id', store.ts());
+    const t = store.ts();
+    legacy.aliases['old.example.net'] = { t, v: true };
+    legacy.website = { t, v: {} };
+    await store.buckets.insert(legacy);
+    await store.aliases.insert({ name: 'old.example.net', bucket: { t, v: legacy.id } });
+    assert.equal(r.resolve('old.example.net'), null);
+    await store.sites.insert({ bucket: legacy.id, domain: 'old.example.net', created: t, deleted: { t, v: false }, deploys: { t, v: { current: null, previous: null } } });
+    assert.equal(r.resolve('old.example.net')?.bucketId, legacy.id);
+  } finally {
+    await env.close();
   }
 });

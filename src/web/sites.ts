@@ -1,8 +1,10 @@
 // Host → website resolution from the local copies of the "everywhere" alias and bucket tables,
 // through a bounded LRU cache that the tables' update hooks invalidate in the same transaction,
 // so a lookup is one Map access however many sites exist and a change is seen immediately.
+// Which bucket a host may serve is model/hosts.ts's rule (the same one /check and ACME follow).
 import type { Store } from '../model/store.ts';
 import type { WebsiteConfig } from '../model/bucket.ts';
+import { rootSuffix, websiteForHost } from '../model/hosts.ts';
 
 export interface Site {
   bucketId: string;
@@ -55,8 +57,7 @@ export class SiteResolver {
 
   constructor(store: Store, opts: SiteResolverOptions = {}) {
     this.store = store;
-    const root = opts.rootDomain?.trim().toLowerCase().replace(/^\.+|\.+$/g, '');
-    this.suffix = root ? `.${root}` : undefined;
+    this.suffix = rootSuffix(opts.rootDomain);
     this.capacity = Math.max(1, opts.capacity ?? 100_000);
     // An alias name can answer for the host equal to it and for <name>.<root_domain>.
     store.aliases.local.onUpdate((_before, after) => {
@@ -64,6 +65,10 @@ export class SiteResolver {
       if (this.suffix) this.invalidateHost(after.name + this.suffix);
     });
     store.buckets.local.onUpdate((_before, after) => this.invalidateBucket(after.id));
+    // A site entry can give its domain to its bucket as a host; a website route can give any
+    // name. Routes are few and rarely change: any change drops the whole cache.
+    store.sites.local.onUpdate((_before, after) => this.invalidateBucket(after.bucket));
+    store.routes.local.onUpdate(() => this.clear());
   }
 
   get size(): number {
@@ -87,19 +92,12 @@ export class SiteResolver {
   }
 
   private lookup(host: string): Entry {
-    const buckets: string[] = [];
-    const names = [host];
-    if (this.suffix && host.endsWith(this.suffix) && host.length > this.suffix.length) names.push(host.slice(0, -this.suffix.length));
-    for (const name of names) {
-      const a = this.store.aliases.local.get('alias', name);
-      const id = a?.bucket.v;
-      if (!id) continue;
-      buckets.push(id);
-      const b = this.store.buckets.local.get('bucket', id);
-      if (!b || b.deleted.v || !b.website.v) continue;
-      return { site: { bucketId: id, name, website: b.website.v }, buckets };
-    }
-    return { site: null, buckets };
+    return websiteForHost(this.store, host, this.suffix);
+  }
+
+  private clear(): void {
+    this.cache.clear();
+    this.byBucket.clear();
   }
 
   private remember(host: string, e: Entry): void {

@@ -45,6 +45,11 @@ const issueCertificate: Handler = async (ctx) => {
   try {
     await front.issue(host);
   } catch (e) {
+    // Over the hourly order limit: recorded as asked, so the worker orders it in a later pass.
+    if (e instanceof GrenierError && e.code === 'RateLimited') {
+      await store.certs.insert({ ...emptyCertificateEntry(host), requested: { t, v: Date.now() } });
+      return { host, queued: true, message: e.message };
+    }
     if (e instanceof GrenierError) {
       const status = e.code === 'Busy' ? 409 : e.code === 'AcmeFailed' ? 502 : 400;
       throw new AdminError(status, e.code, e.message);

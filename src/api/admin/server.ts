@@ -7,6 +7,7 @@ import { sha256 } from '../../util/hash.ts';
 import { apiDuration, apiRequests, registry } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
 import { ModelError } from '../../model/bucket-ops.ts';
+import { certificateEligibility } from '../../model/certificate.ts';
 import { AdminError, BodyBudget, badRequest, checkQuery, readJson, sendJson, sendText } from './http.ts';
 import { fromModelError, type AdminDeps, type Handler } from './context.ts';
 import { CLUSTER_OPS, readJsonOrArray } from './cluster.ts';
@@ -69,17 +70,12 @@ function requireToken(req: IncomingMessage, expected: string): void {
 }
 
 /** Garage's GET /check?domain= for reverse proxies issuing TLS certificates on demand (Caddy's
- *  `ask`): succeeds only for a bucket with website access, named fully or under s3_web.root_domain. */
-async function checkDomain(deps: AdminDeps, domain: string | null): Promise<void> {
+ *  `ask`): succeeds exactly for the hosts the front would order a certificate for (one rule,
+ *  model/hosts.ts): a route, a website host an admin gave, or <bucket>.<s3_web.root_domain>. */
+function checkDomain(deps: AdminDeps, domain: string | null): void {
   if (!domain) throw new AdminError(400, 'InvalidRequest', 'missing query parameter "domain"');
-  const root = deps.config.s3_web.root_domain;
-  const names = [domain.toLowerCase()];
-  if (root && names[0]!.endsWith(root) && names[0]!.length > root.length) names.push(names[0]!.slice(0, -root.length));
-  for (const n of names) {
-    const b = await deps.store.bucketByName(n);
-    if (b?.website.v) return;
-  }
-  throw new AdminError(400, 'InvalidRequest', `domain "${domain}" is not a website bucket on this cluster`);
+  const el = certificateEligibility(deps.store, domain, deps.config.s3_web.root_domain);
+  if (!el.ok) throw new AdminError(400, 'InvalidRequest', `domain "${domain.slice(0, 253)}" is not served by this cluster: ${el.reason.slice(0, 500)}`);
 }
 
 function toAdminError(e: unknown, op: string): AdminError {
@@ -112,7 +108,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
     if (path === '/check') {
       op = 'CheckDomain';
       if ((query.get('domain')?.length ?? 0) > DOMAIN_CHARS_MAX) throw badRequest(`a domain name has at most ${DOMAIN_CHARS_MAX} characters`);
-      await checkDomain(deps, query.get('domain'));
+      checkDomain(deps, query.get('domain'));
       sendText(res, 200, 'Domain is managed by Grenier\n');
       return;
     }

@@ -12,6 +12,8 @@ import { limitRefused } from '../../util/metrics.ts';
 export interface S3Settings {
   region: string;
   rootDomain?: string;
+  /** s3_web.root_domain: tenants may not create buckets under it (model/hosts.ts). */
+  webRootDomain?: string;
 }
 
 export interface S3Ctx {

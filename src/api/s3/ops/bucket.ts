@@ -40,7 +40,7 @@ export async function CreateBucket(ctx: S3Ctx): Promise<void> {
     throw new S3Error('BucketAlreadyExists', 'The requested bucket name is not available.', { BucketName: name });
   }
   if (!ctx.accessKey.allowCreateBucket.v) throw new S3Error('AccessDenied', `Access Denied: key ${ctx.accessKey.id} may not create buckets`);
-  await createBucket(ctx.store, name, ctx.accessKey);
+  await createBucket(ctx.store, name, ctx.accessKey, { tenant: { rootDomains: [ctx.settings.rootDomain, ctx.settings.webRootDomain] } });
   sendEmpty(ctx, 200, { location: `/${name}` });
 }
 
