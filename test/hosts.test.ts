@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { S3Client, CreateBucketCommand, PutBucketWebsiteCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { startNode, s3Client, type TestNode } from './lib/node.ts';
+import { startNode, s3Client, freePort, type TestNode } from './lib/node.ts';
 
 let node: TestNode;
 let s3: S3Client;
@@ -126,4 +126,45 @@ test('admin-given hosts still work: a bucket the admin API created and aliased, 
   const i = await issue('docs.example.com');
   assert.equal(i.status, 200, JSON.stringify(i.body));
   assert.equal(i.body.queued, true);
+});
+
+test('front.cert_orders_per_hour_max: past it IssueCertificate queues the order for a later pass instead of asking the CA', { timeout: 60_000 }, async () => {
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const n = await startNode({
+    extraConfig: [
+      'metadata_fsync = false',
+      '[front]',
+      `http_bind_addr = "127.0.0.1:${httpPort}"`,
+      `https_bind_addr = "127.0.0.1:${httpsPort}"`,
+      // Nothing listens there: the one allowed order fails at the CA.
+      'acme_directory = "https://127.0.0.1:9/directory"',
+      'auto_certificates = false',
+      'cert_orders_per_hour_max = 1',
+    ].join('\n'),
+  });
+  const call = async (host: string) => {
+    const r = await fetch(`${n.adminUrl}/v2/IssueCertificate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${n.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ host }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    return { status: r.status, body: (await r.json()) as any };
+  };
+  try {
+    for (const d of ['one.example.com', 'two.example.com']) await n.admin('CreateSite', { domain: d, owner: n.keyId });
+    const first = await call('one.example.com');
+    assert.equal(first.status, 502, JSON.stringify(first.body));
+    assert.equal(first.body.code, 'AcmeFailed');
+    const second = await call('two.example.com');
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.body.queued, true);
+    assert.match(second.body.message, /cert_orders_per_hour_max/);
+    const listed = (await n.admin('ListCertificates')) as any[];
+    const two = listed.find((c) => c.host === 'two.example.com');
+    assert.ok(two?.requested, 'recorded as requested, for the worker');
+    assert.equal(two.lastAttempt, null, 'no failed attempt, no back-off');
+  } finally {
+    await n.stop();
+  }
 });
