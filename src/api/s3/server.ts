@@ -32,17 +32,33 @@ export function createS3Server(store: Store, settings: S3Settings): Server {
   return server;
 }
 
-function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, resource: string, requestId: string): void {
+/** After an error answer, what becomes of a request body nobody read. An authenticated tenant's
+ *  body of an acceptable size is read and dropped, so the client sees the answer and keeps its
+ *  connection (it could have stored that much anyway); anything else (anonymous, failed
+ *  signature, a declared length over limits.object_bytes_max) gets Connection: close. */
+function unreadBody(req: IncomingMessage, authenticated: boolean, objectBytesMax: number): 'none' | 'drain' | 'close' {
+  if (req.complete) return 'none';
+  if (!authenticated) return 'close';
+  const cl = req.headers['content-length'];
+  return cl !== undefined && !(Number(cl) <= drainBytesMax(objectBytesMax)) ? 'close' : 'drain';
+}
+
+/** aws-chunked framing adds well under 1% to an object's bytes. */
+function drainBytesMax(objectBytesMax: number): number {
+  return objectBytesMax + Math.ceil(objectBytesMax / 64) + 64 * 1024;
+}
+
+function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, resource: string, requestId: string, authenticated: boolean, objectBytesMax: number): void {
   if (res.headersSent) {
     res.destroy(e);
     return;
   }
   const xml = toXml('Error', { Code: e.code, Message: e.message, ...e.extra, Resource: resource, RequestId: requestId }, false);
   const headers: Record<string, string | number> = { ...e.headers, 'x-amz-request-id': requestId };
-  // A body we did not read may be of any size (Content-Length 10^12, or a trickle): draining it
-  // would hold the connection as long as the client likes. Answer, then close.
-  const unread = !req.complete;
-  if (unread) headers.connection = 'close';
+  // A body of any size (Content-Length 10^12, or a trickle) from someone we do not know: draining
+  // it would hold the connection as long as they like. Answer, then close.
+  const body = unreadBody(req, authenticated, objectBytesMax);
+  if (body === 'close') headers.connection = 'close';
   if (e.status === 304) {
     res.writeHead(304, headers);
     res.end();
@@ -53,7 +69,19 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
     res.writeHead(e.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
   }
-  if (unread) closeAfter(req, res);
+  if (body === 'close') closeAfter(req, res);
+  else if (body === 'drain') drain(req, drainBytesMax(objectBytesMax));
+}
+
+/** Reads and drops the rest of a body (the connection stays usable); cut past `max` bytes. Slow
+ *  bodies are bounded by the listener's idle timeout. */
+function drain(req: IncomingMessage, max: number): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n > max) req.socket.destroy();
+  });
+  req.resume();
 }
 
 /** Closes the connection once the response is out, with a bounded "lingering close": Node would
@@ -100,6 +128,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
   const rawPath = qi < 0 ? url : url.slice(0, qi);
   const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
   let op = 'Unknown';
+  let authenticated = false;
   res.setHeader('x-amz-request-id', requestId);
   res.setHeader('server', 'Grenier');
   try {
@@ -129,6 +158,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       const key = entry && entry.id === auth.accessKeyId ? entry : await store.key(auth.accessKeyId);
       if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
       ctx.auth = auth;
+      authenticated = true;
       ctx.accessKey = key;
       ctx.body = () => {
         if (decoded) throw new Error('request body read twice');
@@ -150,7 +180,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     await h(ctx);
   } catch (e) {
     const err = toS3Error(e);
-    errorResponse(res, req, err, rawPath, requestId);
+    errorResponse(res, req, err, rawPath, requestId, authenticated, store.limits.object_bytes_max);
   } finally {
     const done = () => {
       apiRequests.inc({ api: 's3', op, status: String(res.statusCode) });
