@@ -10,22 +10,11 @@ import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
+import { Sha256 } from '../src/api/s3/auth/testkit.ts';
 
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
 
-class Sha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret !== undefined ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(d: string | Uint8Array): void {
-    this.h.update(d);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 let node: TestNode;
 let s3: S3Client;

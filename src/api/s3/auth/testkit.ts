@@ -11,7 +11,7 @@ export const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 export const lookup = (id: string): string | undefined => (id === AKID ? SECRET : undefined);
 export const T2013 = Date.UTC(2013, 4, 24, 0, 0, 0);
 
-class Sha256 {
+export class Sha256 {
   private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
   private readonly secret: Uint8Array | string | undefined;
   constructor(secret?: Uint8Array | string | ArrayBuffer | ArrayBufferView) {
