@@ -102,6 +102,22 @@ test('DELETE of a 3000-byte key in a versioned bucket: 400 KeyTooLongError, the 
   await stillServes('a versioned DELETE of a 3000-byte key');
 });
 
+test('DeleteObjects entries over 1024 bytes: KeyTooLongError per entry, no delete marker for them', async () => {
+  const long = 'm'.repeat(1500);
+  const r = await s3.send(new DeleteObjectsCommand({ Bucket: VB, Delete: { Objects: [{ Key: long }, { Key: 'd'.repeat(3000) }, { Key: 'short' }] } }));
+  assert.deepEqual(
+    (r.Errors ?? []).map((e) => [e.Key?.length, e.Code]),
+    [
+      [1500, 'KeyTooLongError'],
+      [3000, 'KeyTooLongError'],
+    ],
+  );
+  assert.deepEqual((r.Deleted ?? []).map((d) => d.Key), ['short']);
+  const v = await s3.send(new ListObjectVersionsCommand({ Bucket: VB }));
+  assert.ok(!(v.DeleteMarkers ?? []).some((m) => (m.Key?.length ?? 0) > 1024), 'no delete marker for an over-long key');
+  await stillServes('DeleteObjects with over-long keys');
+});
+
 test('multipart calls with a key over 1024 bytes are refused (none creates or reads such a key)', async () => {
   const long = 'm'.repeat(1025);
   // 1024 bytes is still a key (the limit is inclusive), also in multi-byte UTF-8.

@@ -14,6 +14,7 @@ import type { StoredBlock } from '../../../block/manager.ts';
 import { Store } from '../../../model/store.ts';
 import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { formatSize } from '../../../util/size.ts';
+import { checkObjectKey } from '../input-limits.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -205,6 +206,8 @@ export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
       continue;
     }
     try {
+      // Each entry is a key like any other: the one-place check (1024 bytes) applies here too.
+      checkObjectKey(key);
       const r = await deleteOne(ctx, b, el.children.find((c) => c.name === 'Key')!.text, versionId);
       if (quiet) continue;
       const d: Record<string, unknown> = { Key: key };
