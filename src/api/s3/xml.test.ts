@@ -36,3 +36,10 @@ test('malformed documents are MalformedXML, never a crash', () => {
     assert.throws(() => parseXml(bad), (e: any) => e.code === 'MalformedXML', bad);
   }
 });
+
+test('control characters in text become numeric references; the parser reads them back', () => {
+  const xml = toXml('Error', { Key: 'a\x01b\x1fc\td' }, false);
+  assert.match(xml, /<Key>a&#x1;b&#x1F;c\td<\/Key>/);
+  assert.ok(!/[\x00-\x08\x0b\x0c\x0e-\x1f]/.test(xml), 'no raw control character in the document');
+  assert.equal(childText(parseXml(xml), 'Key'), 'a\x01b\x1fc\td');
+});

@@ -7,8 +7,13 @@ export interface XmlNode {
   [name: string]: XmlValue;
 }
 
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes text for an element or attribute. Control characters (legal in S3 keys) become numeric
+ *  references as AWS writes them, so a key with \x01 never yields a document that is not well formed
+ *  at the byte level; clients that cannot read them should list with encoding-type=url. */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(/[&<>"'\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => ENTITIES[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 }
 
 function emit(name: string, v: XmlValue, out: string[]): void {
