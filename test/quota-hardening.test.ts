@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
-import { Sha256 } from '../src/api/s3/auth/testkit.ts';
+import { chunkedPut } from './lib/chunked-put.ts';
 
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
@@ -43,55 +43,11 @@ async function bucketWithQuota(name: string, maxSize: number): Promise<string> {
   return info.id as string;
 }
 
-/** PUT with Transfer-Encoding: chunked (no length), signed UNSIGNED-PAYLOAD; sends up to `total`
- *  bytes and stops when the answer comes. Returns the status, body and bytes sent by then. */
-async function chunkedPut(bucket: string, key: string, total: number): Promise<{ status: number; body: string; sentAtAnswer: number }> {
-  const u = new URL(node.s3Url);
-  const signer = new SignatureV4({ credentials: { accessKeyId: node.keyId, secretAccessKey: node.secret }, region: node.region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
-  const signed = await signer.sign({
-    method: 'PUT',
-    protocol: 'http:',
-    hostname: u.hostname,
-    port: Number(u.port),
-    path: `/${bucket}/${key}`,
-    headers: { host: u.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'transfer-encoding': 'chunked' },
-  });
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    const req = request({ host: u.hostname, port: Number(u.port), method: 'PUT', path: `/${bucket}/${key}`, headers: signed.headers });
-    const timer = setTimeout(() => req.destroy(new Error('no answer within 60 s')), 60_000);
-    req.on('response', (res) => {
-      answered = true;
-      const sentAtAnswer = sent;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        req.destroy();
-        resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), sentAtAnswer });
-      });
-    });
-    req.on('error', (e) => {
-      if (!answered) reject(e);
-    });
-    const pump = (): void => {
-      while (!answered && sent < total) {
-        const piece = randomBytes(256 * 1024); // incompressible: the disk holds what was sent
-        sent += piece.length;
-        if (!req.write(piece)) return void req.once('drain', pump);
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
-}
-
 test('a chunked PUT of 80 MiB into a 50 MB quota is refused after about the quota, and the disk is back to its baseline at once', { timeout: 90_000 }, async () => {
   const id = await bucketWithQuota('chunked-quota', 50 * MB);
   const data = join(node.dir, 'data');
   const baseline = diskBytes(data);
-  const r = await chunkedPut('chunked-quota', 'big', 80 * MiB);
+  const r = await chunkedPut(node, 'chunked-quota', 'big', 80 * MiB);
   const after = diskBytes(data);
   console.log(`chunked PUT: answered ${r.status} after ${(r.sentAtAnswer / MiB).toFixed(1)} MiB sent; data_dir ${baseline} B before, ${after} B right after`);
   assert.equal(r.status, 403, r.body);
