@@ -9,7 +9,7 @@ import type { AccessKey } from '../../model/key.ts';
 import { sha256Hex } from '../../util/hash.ts';
 import { authHeaders } from '../../cli/site-client.ts';
 import { ADMIN_TOKEN, startTestAdmin, type TestAdmin } from './testkit.ts';
-import { LINGER_MS } from './lingering-close.ts';
+import { LINGER_MS } from '../../util/lingering-close.ts';
 
 let t: TestAdmin;
 let owner: AccessKey;

@@ -1,6 +1,6 @@
 // The admin API listener: routes /v2/<Operation> to its handler behind the bearer admin token,
-// plus the unauthenticated /health and /check (Garage's on-demand TLS hook) and the Prometheus
-// /metrics; every failure is a JSON error.
+// plus the unauthenticated /health (readiness; /health/live: liveness) and /check (Garage's
+// on-demand TLS hook) and the Prometheus /metrics; every failure is a JSON error.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../util/hash.ts';
@@ -20,7 +20,8 @@ import { CERT_OPS, CERT_READS } from './cert.ts';
 import { UPLOAD_OPS } from './uploads.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
 import { SeenSignatures } from './seen-signatures.ts';
-import { closeAfterAnswer } from './lingering-close.ts';
+import { readiness } from './readiness.ts';
+import { closeAfterAnswer } from '../../util/lingering-close.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
@@ -78,6 +79,26 @@ function checkDomain(deps: AdminDeps, domain: string | null): void {
   if (!el.ok) throw new AdminError(400, 'InvalidRequest', `domain "${domain.slice(0, 253)}" is not served by this cluster: ${el.reason.slice(0, 500)}`);
 }
 
+/** Readiness (Garage's /health: 200 when this node can serve requests, else 503) and liveness
+ *  (200 while the process answers at all). Plain text for health checkers, JSON on request. */
+const HEALTH_PATHS = new Set(['/health', '/health/ready', '/health/live', '/livez']);
+
+function answerHealth(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, live: boolean): void {
+  const json = /\bapplication\/json\b/i.test(req.headers.accept ?? '');
+  res.setHeader('cache-control', 'no-store');
+  if (live) {
+    const uptimeSecs = Math.floor((Date.now() - deps.startedAt) / 1000);
+    if (json) sendJson(res, 200, { status: 'alive', uptimeSecs });
+    else sendText(res, 200, 'alive\n');
+    return;
+  }
+  const r = readiness(deps);
+  const code = r.status === 'ready' ? 200 : 503;
+  if (code === 503) res.setHeader('retry-after', '1');
+  if (json) sendJson(res, code, r);
+  else sendText(res, code, r.status === 'ready' ? 'ok\n' : `${r.status}: ${r.reason}\n`);
+}
+
 function toAdminError(e: unknown, op: string): AdminError {
   if (e instanceof AdminError) return e;
   if (e instanceof ModelError) return fromModelError(e);
@@ -98,11 +119,10 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
   const hold = bodies.hold();
   try {
     checkQuery(query);
-    if (path === '/health') {
+    if (HEALTH_PATHS.has(path)) {
       op = 'Health';
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AdminError(405, 'MethodNotAllowed', 'use GET /health');
-      // Garage's semantics: 200 while this node can serve requests. A lone node always can.
-      sendText(res, 200, 'ok\n');
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AdminError(405, 'MethodNotAllowed', `use GET ${path}`);
+      answerHealth(deps, req, res, path === '/health/live' || path === '/livez');
       return;
     }
     if (path === '/check') {

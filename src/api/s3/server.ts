@@ -17,12 +17,11 @@ import { DbKeyTooLongError } from '../../db/db.ts';
 import { checkRequestNames } from './input-limits.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
+import { closeAfterAnswer } from '../../util/lingering-close.ts';
 
 const NO_PERM: Perm = { read: false, write: false, owner: false };
 /** After an error answer on an unread body: how long, and how many body bytes, the connection
  *  is still read (and dropped) so the client sees the answer before the socket is cut. */
-const LINGER_MS = 2_000;
-const LINGER_BYTES_MAX = 8 * 1024 * 1024;
 const MODEL_CODES = new Set(['InvalidBucketName', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'BucketNotEmpty']);
 
 export function createS3Server(store: Store, settings: S3Settings): Server {
@@ -58,7 +57,7 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
   // A body of any size (Content-Length 10^12, or a trickle) from someone we do not know: draining
   // it would hold the connection as long as they like. Answer, then close.
   const body = unreadBody(req, authenticated, objectBytesMax);
-  if (body === 'close') headers.connection = 'close';
+  if (body === 'close') closeAfterAnswer(req, res);
   if (e.status === 304) {
     res.writeHead(304, headers);
     res.end();
@@ -69,8 +68,7 @@ function errorResponse(res: ServerResponse, req: IncomingMessage, e: S3Error, re
     res.writeHead(e.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
   }
-  if (body === 'close') closeAfter(req, res);
-  else if (body === 'drain') drain(req, drainBytesMax(objectBytesMax));
+  if (body === 'drain') drain(req, drainBytesMax(objectBytesMax));
 }
 
 /** Reads and drops the rest of a body (the connection stays usable); cut past `max` bytes. Slow
@@ -82,29 +80,6 @@ function drain(req: IncomingMessage, max: number): void {
     if (n > max) req.socket.destroy();
   });
   req.resume();
-}
-
-/** Closes the connection once the response is out, with a bounded "lingering close": Node would
- *  end a `Connection: close` response with destroySoon() (FIN, then destroy as soon as it is
- *  written), which resets a client still sending its body before it has read our answer (EPIPE
- *  instead of the 4xx). Instead the rest of the body is read and dropped for at most
- *  LINGER_MS / LINGER_BYTES_MAX, then the socket is destroyed, however slow or large the body. */
-function closeAfter(req: IncomingMessage, res: ServerResponse): void {
-  const socket = res.socket;
-  if (!socket) return;
-  socket.destroySoon = function lingeringClose(): void {
-    socket.end();
-    const t = setTimeout(() => socket.destroy(), LINGER_MS);
-    t.unref();
-    socket.once('close', () => clearTimeout(t));
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > LINGER_BYTES_MAX) socket.destroy();
-    });
-    req.once('end', () => socket.destroy());
-    req.resume();
-  };
 }
 
 function toS3Error(e: unknown): S3Error {

@@ -1,5 +1,5 @@
-// Closing a connection after an error answer on an unread body, with a bounded "lingering close"
-// (the same rule as the S3 listener's closeAfter; both belong in one shared helper).
+// Closing a connection after an error answer on an unread body, with a bounded "lingering close":
+// one rule for the S3 and admin listeners.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How long, and how many body bytes, the connection is still read (and dropped) after the answer. */
