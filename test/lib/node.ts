@@ -21,6 +21,9 @@ export interface StartOptions {
   region?: string;
   /** Milliseconds to wait for /health (default 20 s). */
   startTimeoutMs?: number;
+  /** What start-up waits for: 'ready' (/health: able to serve, the default) or 'live' (/health/live:
+   *  the process answers; for a node whose peers are not up yet). */
+  wait?: 'ready' | 'live';
   /** Where to create the node's temp dir (default os.tmpdir()). */
   parentDir?: string;
   /** Keep the temp dir after stop() (also when GRENIER_TEST_KEEP=1). */
@@ -64,8 +67,9 @@ export interface TestNode {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes the temp dir. */
   stop(): Promise<void>;
-  /** Starts the server again on the same dir, config and ports (stopping it first if running). */
-  restart(): Promise<void>;
+  /** Starts the server again on the same dir, config and ports (stopping it first if running);
+   *  waits for /health, or only /health/live with 'live' (a node that cannot reach a quorum alone). */
+  restart(wait?: 'ready' | 'live'): Promise<void>;
   /** Calls an admin API v2 operation; throws on a non-2xx answer. */
   admin(op: string, body?: unknown, query?: string): Promise<any>;
 }
@@ -211,7 +215,8 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     if (out.length > 64 * 1024) out = out.slice(-64 * 1024);
   };
 
-  async function spawnServer(): Promise<void> {
+  async function spawnServer(wait: 'ready' | 'live' = opts.wait ?? 'ready'): Promise<void> {
+    const probe = wait === 'live' ? '/health/live' : '/health';
     const argv = [...(opts.command ?? []), process.execPath, MAIN, 'server', '-c', configPath];
     const c = spawn(argv[0]!, argv.slice(1), {
       cwd: REPO_ROOT,
@@ -227,9 +232,9 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     let last = '';
     for (;;) {
       if (c.exitCode !== null || c.signalCode !== null)
-        throw new Error(`startNode: server exited (code ${c.exitCode}, signal ${c.signalCode}) before answering /health; output:\n${out}`);
+        throw new Error(`startNode: server exited (code ${c.exitCode}, signal ${c.signalCode}) before answering ${probe}; output:\n${out}`);
       try {
-        const r = await fetch(`${adminUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        const r = await fetch(`${adminUrl}${probe}`, { signal: AbortSignal.timeout(1000) });
         await r.arrayBuffer();
         if (r.ok) return;
         last = `HTTP ${r.status}`;
@@ -238,7 +243,7 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
       }
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
-        throw new Error(`startNode: no healthy answer from ${adminUrl}/health within ${startTimeoutMs} ms (last: ${last}); output:\n${out}`);
+        throw new Error(`startNode: no healthy answer from ${adminUrl}${probe} within ${startTimeoutMs} ms (last: ${last}); output:\n${out}`);
       }
       await sleep(100);
     }
@@ -290,9 +295,9 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
       await kill('SIGTERM');
       if (!(opts.keepDir || process.env.GRENIER_TEST_KEEP === '1')) rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart(wait = 'ready') {
       await kill('SIGTERM');
-      await spawnServer();
+      await spawnServer(wait);
     },
   };
 
