@@ -56,6 +56,14 @@ async function startUpstream(name: string): Promise<Upstream> {
       const body = Buffer.concat(chunks).toString();
       // The front's health checks are not part of what a test sent.
       if (req.headers['user-agent'] !== 'grenier-front-healthcheck') u.seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      if (req.url!.startsWith('/stall')) {
+        // Headers and a first part of the body, then nothing.
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+        res.write('first part;');
+        u.held.add(res);
+        res.on('close', () => u.held.delete(res));
+        return;
+      }
       if (req.url!.startsWith('/hang')) {
         u.held.add(res);
         res.on('close', () => u.held.delete(res));
@@ -199,7 +207,7 @@ before(async () => {
   const config = parseConfig(
     `metadata_dir = "${join(env.dir, 'meta')}"\ndata_dir = "${join(env.dir, 'data')}"\nrpc_secret = "${SECRET}"\n` +
       `[front]\nhttp_bind_addr = "127.0.0.1:0"\nhttps_bind_addr = "127.0.0.1:0"\nacme_directory = "https://127.0.0.1:9/directory"\nauto_certificates = false\n` +
-      `health_check_interval_secs = 1\nupstream_response_timeout_secs = 2\nupstream_sockets_max = 8\nupstream_requests_per_client_max = 4\n` +
+      `health_check_interval_secs = 1\nupstream_response_timeout_secs = 2\nupstream_idle_timeout_secs = 1\nupstream_sockets_max = 8\nupstream_requests_per_client_max = 4\n` +
       `upgrade_timeout_secs = 1\nwebsocket_idle_timeout_secs = 1\ntls_handshake_timeout_secs = 1\n` +
       `[limits]\nhttp_connections_per_ip_max = 40\n`,
   );
@@ -378,6 +386,14 @@ test('a hung upstream path cannot take the upstream: per-client cap (503), cance
   assert.equal(responses(slow.text)[0]?.status, 504, slow.text);
   assert.ok(slow.ms >= 1900 && slow.ms < 3500, `${slow.ms} ms`);
   await waitFor('held response released', () => hang.held.size === 0, 1000);
+});
+
+test('a response body that stops moving is cut after upstream_idle_timeout_secs, upstream socket included', async () => {
+  const r = await raw('GET /stall HTTP/1.1\r\nHost: hang.test\r\n\r\n', { waitMs: 4000 });
+  assert.match(r.text, /^HTTP\/1\.1 200[\s\S]*first part;$/);
+  assert.ok(r.closed, 'closed by the front');
+  assert.ok(r.ms >= 900 && r.ms < 3000, `${r.ms} ms`);
+  await waitFor('upstream response released', () => hang.held.size === 0, 1000);
 });
 
 test('upgrades: only websocket is forwarded (h2c is answered as a plain request)', async () => {

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FrontConfig } from '../config/config.ts';
 import type { UpstreamHealth } from './health.ts';
 import { chooseCoding, compressor, varyAcceptEncoding } from './compress.ts';
+import { closeAfterAnswer } from '../util/lingering-close.ts';
 import { limitRefused } from '../util/metrics.ts';
 import { log } from '../util/log.ts';
 
@@ -227,7 +228,7 @@ export class Proxy {
   }
 
   /** Sends the request to one upstream; resolves with its response or rejects with an AttemptError.
-   *  Deadlines: connect, then the response headers; the socket's idle timeout covers the rest. */
+   *  Deadlines: connect, then the response headers, then the socket's idle timeout. */
   private attempt(base: string, req: IncomingMessage, path: string, headers: OutgoingHttpHeaders, framing: Framing, onRequest: (up: ClientRequest) => void): Promise<{ up: ClientRequest; upRes: IncomingMessage }> {
     const { connectTimeoutMs, responseTimeoutMs, idleTimeoutMs } = this.limits;
     return new Promise((resolve, reject) => {
@@ -248,9 +249,11 @@ export class Proxy {
         if (!(s as unknown as { connecting: boolean }).connecting) return onConnected();
         s.once(base.startsWith('https:') ? 'secureConnect' : 'connect', onConnected);
       });
-      up.setTimeout(idleTimeoutMs, () => up.destroy(timeoutError('upstream idle', idleTimeoutMs, 'EIDLE')));
       up.once('response', (upRes) => {
         clearTimeout(timer);
+        // From here the body streams: no byte either way for idleTimeoutMs ends it (before, the
+        // response deadline is the bound; a client stalling its upload is cut by its listener).
+        up.setTimeout(idleTimeoutMs, () => up.destroy(timeoutError('upstream idle', idleTimeoutMs, 'EIDLE')));
         resolve({ up, upRes });
       });
       up.once('error', (e: NodeJS.ErrnoException) => {
@@ -453,8 +456,7 @@ async function pipe(streams: [IncomingMessage, ...NodeJS.ReadWriteStream[], Serv
 /** A 4xx answer on a connection whose request body is not read: the connection is closed after
  *  it, so unread bytes can never be taken for a next request. */
 export function refuse(req: IncomingMessage, res: ServerResponse, status: number, title: string, message: string): void {
-  res.shouldKeepAlive = false;
-  res.setHeader('connection', 'close');
+  closeAfterAnswer(req, res);
   errorPage(res, req, status, title, message);
 }
 
