@@ -165,8 +165,8 @@ export class Front {
     const host = normalizeHost(req.headers.host);
     if (!host || !this.httpsServer.listening || !this.certs.has(host)) return undefined;
     const port = this.httpsPort;
-    const url = req.url ?? '/';
-    return `https://${host}${port === 443 ? '' : `:${port}`}${url.startsWith('/') ? url : '/'}`;
+    const t = parseTarget(req.url ?? '/', host);
+    return `https://${host}${port === 443 ? '' : `:${port}`}${'error' in t ? '/' : t.raw + t.query}`;
   }
 
   /** The route of a request and the target to forward, or a 400. Upstreams get the normal form
