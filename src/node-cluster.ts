@@ -13,7 +13,8 @@ import type { LayoutHistory } from './layout/types.ts';
 import { quorumsFor } from './table/replication.ts';
 import { gcTombstones, syncTable } from './table/sync.ts';
 import type { BlockReplication } from './block/replication.ts';
-import { resyncPass, scrubPass } from './block/workers.ts';
+import { missingBlocks, resyncPass, scrubPass, sweepPass } from './block/workers.ts';
+import type { NodeId } from './rpc/transport.ts';
 import { Worker, Workers } from './util/worker.ts';
 import { sweepExpiredUploads } from './model/uploads.ts';
 import { systemClock } from './util/time.ts';
@@ -37,6 +38,20 @@ async function disk(path: string): Promise<{ avail: number; total: number } | un
 export function rpcMessageMax(config: Config): number {
   return Math.max(config.limits.rpc_message_bytes_max, 2 * config.block_size + 64 * 1024);
 }
+
+/** What this node still owes the cluster: table entries queued for nodes that missed them, and
+ *  blocks it should hold but has not fetched yet (queued, some in error and backing off). */
+export interface ReplicationDebt {
+  entriesQueued: number;
+  entriesQueuedByNode: Record<NodeId, number>;
+  blocksQueued: number;
+  blockErrors: number;
+  /** Nodes not fully replicated as far as this node knows (owed entries, or itself with blocks queued). */
+  nodesBehind: NodeId[];
+}
+
+/** How long the first anti-entropy pass waits for the layout's nodes to connect. */
+const FIRST_SYNC_WAIT_MS = 30_000;
 
 export class Cluster {
   readonly net: NetApp;
@@ -83,15 +98,81 @@ export class Cluster {
     );
     this.rpc.endpoint('node/info', none, async () => this.info());
     this.addWorkers();
+    // Only a change of the active layout versions moves blocks (acks and sync marks do not).
+    let versions = this.activeVersions();
     this.layout.onChange(() => {
+      const v = this.activeVersions();
+      if (v === versions) return;
+      versions = v;
       this.workers.get('table-sync')?.trigger();
       this.workers.get('block-resync')?.trigger();
     });
-    this.net.on('peer-up', () => {
-      // A peer that comes back gets what it missed, and we learn its layout.
+    this.net.on('peer-up', (id) => {
+      // A peer that comes back gets what it missed, at once, and we learn its layout.
       this.workers.get('table-queue')?.trigger();
+      void this.catchUp(id);
       void this.layout.pull();
     });
+    store.blocks.resync.onEnqueue = () => this.workers.get('block-resync-queue')?.trigger();
+  }
+
+  private activeVersions(): string {
+    return this.layout.history().versions.map((v) => v.version).join(',');
+  }
+
+  private readonly catchingUp = new Set<NodeId>();
+
+  /** A peer just came up: deliver what is queued for it, then compare every table with it (it may
+   *  have missed writes that were never queued, or hold some we missed while we were down). */
+  private async catchUp(peer: NodeId): Promise<void> {
+    if (this.catchingUp.has(peer)) return;
+    this.catchingUp.add(peer);
+    const t0 = Date.now();
+    try {
+      let sent = 0;
+      for (const t of this.store.tables()) {
+        for (let i = 0; i < 1000; i++) {
+          const n = await t.drainQueue(1000, peer);
+          sent += n;
+          if (n === 0) break;
+        }
+      }
+      let pulled = 0;
+      let pushed = 0;
+      let errors = 0;
+      for (const t of this.store.tables()) {
+        if (!this.rpc.isUp(peer)) break;
+        const st = await syncTable(t, this.ctx(), (n) => this.rpc.isUp(n), peer);
+        pulled += st.pulled;
+        pushed += st.pushed;
+        errors += st.errors;
+      }
+      log.info({ node: peer.slice(0, 16), sent, pulled, pushed, errors, ms: Date.now() - t0 }, 'peer up: caught up');
+    } catch (e) {
+      log.warn({ node: peer.slice(0, 16), err: (e as Error).message }, 'peer up: catch-up failed; the queue and anti-entropy retry');
+    } finally {
+      this.catchingUp.delete(peer);
+    }
+  }
+
+  private ctx() {
+    const c = this.config;
+    return { rpc: this.rpc, placement: this.layout, quorums: quorumsFor(c.consistency_mode, c.replication_factor), timeoutMs: c.rpc_timeout_secs * 1000 };
+  }
+
+  /** The replication debt, for GetClusterHealth and `grenier status`. */
+  replicationDebt(): ReplicationDebt {
+    const byNode: Record<NodeId, number> = {};
+    let entries = 0;
+    for (const t of this.store.tables())
+      for (const [n, c] of t.queuedByNode()) {
+        byNode[n] = (byNode[n] ?? 0) + c;
+        entries += c;
+      }
+    const blocksQueued = this.store.blocks.resync.length();
+    const behind = Object.keys(byNode);
+    if (blocksQueued > 0 && !behind.includes(this.rpc.id)) behind.push(this.rpc.id);
+    return { entriesQueued: entries, entriesQueuedByNode: byNode, blocksQueued, blockErrors: this.store.blocks.resync.errorCount(), nodesBehind: behind };
   }
 
   async info(): Promise<NodeInfo> {
@@ -110,7 +191,7 @@ export class Cluster {
     const c = this.config;
     const clock = systemClock;
     const tables = this.store.tables();
-    const ctx = () => ({ rpc: this.rpc, placement: this.layout, quorums: quorumsFor(c.consistency_mode, c.replication_factor), timeoutMs: c.rpc_timeout_secs * 1000 });
+    const ctx = () => this.ctx();
     this.workers.add(
       new Worker('table-queue', 1000, clock, async () => {
         let sent = 0;
@@ -122,31 +203,57 @@ export class Cluster {
     this.workers.add(new Worker('layout-gossip', 5000, clock, async () => this.layout.pull()));
     this.workers.add(
       new Worker('table-sync', c.anti_entropy_interval_secs * 1000, clock, async (w) => {
+        if (w.status().runs === 0) await this.waitForPeers(FIRST_SYNC_WAIT_MS, w);
         const h = this.layout.history();
         const target = current(h).version;
         // A sync only proves version `target` is complete here if every node already wrote with it.
         const provesTarget = (h.syncMap[this.rpc.id] ?? 0) < target && ackMin(h) >= target;
         let errors = 0;
         let i = 0;
+        const skipped = new Set<NodeId>();
         for (const t of tables) {
           w.report({ progress: `syncing ${t.name} (${++i}/${tables.length})` });
           const st = await syncTable(t, ctx(), (n) => this.rpc.isUp(n));
           errors += st.errors;
+          for (const n of st.skipped) skipped.add(n);
           if (st.pulled || st.pushed) log.info({ table: t.name, ...st }, 'anti-entropy repaired entries');
         }
         if (provesTarget && errors === 0) {
-          const r = await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
-          if (r.missing === 0) {
+          // Every block of the new layout here: queue the sweep's findings and fetch them now.
+          await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+          await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+          if (missingBlocks(this.store.blocks, this.blockRepl, this.rpc.id, 1) === 0) {
             this.layout.markSynced(target);
             log.info({ version: target }, 'layout: this node has synced the new version');
           }
         }
-        return { queue: 0, progress: `synced ${tables.length} tables, ${errors} errors` };
+        const down = skipped.size ? `, skipped ${skipped.size} down peer(s): ${[...skipped].map((n) => n.slice(0, 8)).join(' ')}` : '';
+        if (skipped.size) log.info({ skipped: [...skipped].map((n) => n.slice(0, 16)) }, 'anti-entropy: peers down, not compared');
+        return { queue: 0, progress: `synced ${tables.length} tables, ${errors} errors${down}` };
       }),
     );
-    this.workers.add(new Worker('block-resync', c.resync_interval_secs * 1000, clock, async (w) => {
-      await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
-    }));
+    // The resync queue: only blocks that are due (a reference arrived for a block not on disk,
+    // a sweep found it misplaced, a back-off expired). Woken by enqueues and by the next due time;
+    // its period is only a fallback, and an idle pass reads one key.
+    let dueTimer: NodeJS.Timeout | undefined;
+    const queueWorker = new Worker('block-resync-queue', c.resync_interval_secs * 1000, clock, async (w) => {
+      const r = await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+      clearTimeout(dueTimer);
+      const next = this.store.blocks.resync.nextDue();
+      if (next !== undefined && next - clock.now() < c.resync_interval_secs * 1000) {
+        dueTimer = setTimeout(() => queueWorker.trigger(), Math.max(10, next - clock.now()));
+        dueTimer.unref();
+      }
+      return { queue: r.queued, progress: r.fetched || r.offloaded || r.missing ? `fetched ${r.fetched}, offloaded ${r.offloaded}, failed ${r.missing}` : 'idle' };
+    });
+    this.workers.add(queueWorker);
+    // The full sweep (repair blocks, layout change, and slowly: resync_sweep_interval_secs) feeds that queue.
+    this.workers.add(
+      new Worker('block-resync', c.resync_sweep_interval_secs * 1000, clock, async (w) => {
+        const st = await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+        return { queue: 0, progress: `swept ${st.scanned} blocks, queued ${st.queued}` };
+      }, { firstDelayMs: c.resync_sweep_interval_secs * 1000 }),
+    );
     this.workers.add(
       new Worker('block-scrub', c.scrub_interval_secs * 1000, clock, async (w) => {
         await scrubPass(this.store.blocks, this.blockRepl, w);
@@ -185,9 +292,18 @@ export class Cluster {
     gaugeFrom('table_pending_propagation', 'Entries queued for replicas that missed them', ['table'], () =>
       this.store.tables().map((t) => ({ labels: { table: t.name }, value: t.queueLength() })),
     );
+    gaugeFrom('block_resync_queue_length', 'Blocks queued for resync on this node (missing or misplaced)', [], () => [{ value: this.store.blocks.resync.length() }]);
+    gaugeFrom('block_resync_errors', 'Blocks whose resync failed and is backing off', [], () => [{ value: this.store.blocks.resync.errorCount() }]);
     gaugeFrom('block_background_bytes', 'Bytes of blocks whose last replicas are still being written', [], () => [{ value: this.blockRepl.backgroundBytes() }]);
     gaugeFrom('cluster_peers_connected', 'Peers with a live connection', [], () => [{ value: this.net.peers().filter((p) => p.connected).length }]);
     gaugeFrom('cluster_layout_version', 'Current layout version', [], () => [{ value: current(this.layout.history()).version }]);
+  }
+
+  /** Waits (bounded) until every node of the layout is connected. */
+  private async waitForPeers(maxMs: number, w: Worker): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (Date.now() < until && w.status().state !== 'stopped' && !this.layout.allNodes().every((n) => this.rpc.isUp(n)))
+      await new Promise((r) => setTimeout(r, 250));
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,7 @@ import { chunk } from './chunker.ts';
 import { BlockStore, type BlockStoreOptions } from './store.ts';
 import type { Clock } from '../util/time.ts';
 import { log } from '../util/log.ts';
+import { ResyncQueue } from './resync-queue.ts';
 
 export interface StoredBlock {
   hash: Buffer;
@@ -48,12 +49,27 @@ export interface BlockManagerOptions extends BlockStoreOptions {
   /** Writes in flight per upload: bounds memory to (n + 1) blocks per request. */
   writeParallelism?: number;
   gcDelayMs?: number;
+  /** Resync back-off after a failed fetch (doubles per error, capped). */
+  resyncBackoffBaseMs?: number;
+  resyncBackoffMaxMs?: number;
+}
+
+/** zeroSince (8 bytes BE, ms) ‖ hash: the GC's time-ordered index of unreferenced blocks. */
+function gcKey(zeroSince: number, hash: Buffer): Buffer {
+  const k = Buffer.allocUnsafe(8 + hash.length);
+  k.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(zeroSince))), 0);
+  hash.copy(k, 8);
+  return k;
 }
 
 export class BlockManager {
   readonly store: BlockStore;
   readonly blockSize: number;
   private readonly rc: Tree<Rc>;
+  /** Blocks with a zero refcount by the time it dropped to zero (gcKey): GC reads only its head. */
+  private readonly gcIndex: Tree<1>;
+  /** Blocks whose local copy may be missing or misplaced, by due time (the resync worker's input). */
+  readonly resync: ResyncQueue;
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly parallel: number;
@@ -75,6 +91,31 @@ export class BlockManager {
     this.parallel = opts.writeParallelism ?? 3;
     this.gcDelayMs = opts.gcDelayMs ?? 10 * 60_000;
     this.rc = db.tree<Rc>('block_rc');
+    this.gcIndex = db.tree<1>('block_gc_index');
+    this.resync = new ResyncQueue(db, clock, { backoffBaseMs: opts.resyncBackoffBaseMs, backoffMaxMs: opts.resyncBackoffMaxMs });
+    this.buildGcIndexOnce(db);
+  }
+
+  /** Databases from before the GC index get it built once, from one scan of the refcounts. */
+  private buildGcIndexOnce(db: Db): void {
+    const meta = db.tree<number>('block_meta');
+    const mark = Buffer.from('gc_index_v1');
+    if (meta.get(mark)) return;
+    db.transaction(() => {
+      for (const { key, value } of this.rc.range()) if (value.count === 0) this.gcIndex.put(gcKey(value.zeroSince, key), 1);
+      meta.put(mark, 1);
+    });
+  }
+
+  /** Writes a refcount and keeps the GC index in step (inside the caller's transaction). */
+  private setRc(hash: Buffer, cur: Rc | undefined, next: Rc | undefined): void {
+    if (cur && cur.count === 0) this.gcIndex.remove(gcKey(cur.zeroSince, hash));
+    if (!next) {
+      this.rc.remove(hash);
+      return;
+    }
+    this.rc.put(hash, next);
+    if (next.count === 0) this.gcIndex.put(gcKey(next.zeroSince, hash), 1);
   }
 
   /** Stores one block; an unreferenced new block gets a zero refcount so GC reclaims it if
@@ -112,7 +153,7 @@ export class BlockManager {
     // which re-checks zeroSince in its own transaction, never deletes a block being rewritten.
     this.db.transaction(() => {
       const cur = this.rc.get(hash);
-      if (!cur || cur.count === 0) this.rc.put(hash, { count: 0, zeroSince: this.clock.now() });
+      if (!cur || cur.count === 0) this.setRc(hash, cur, { count: 0, zeroSince: this.clock.now() });
     });
     await this.store.put(hash, data);
   }
@@ -193,19 +234,24 @@ export class BlockManager {
     return Readable.from(gen(), { objectMode: false, highWaterMark: 1 });
   }
 
-  /** Refcount maintenance, called from the block_ref table's update hook (inside its transaction). */
+  /** Refcount maintenance, called from the block_ref table's update hook (inside its transaction).
+   *  A block that becomes referenced here but is not on disk (this node missed its put) goes to
+   *  the resync queue at once: the arrival of its reference, not a timer, drives the fetch. */
   refChanged(hashHex: string, delta: number): void {
     const hash = Buffer.from(hashHex, 'hex');
-    const cur = this.rc.get(hash) ?? { count: 0, zeroSince: this.clock.now() };
+    const old = this.rc.get(hash);
+    const cur = old ?? { count: 0, zeroSince: this.clock.now() };
     const count = Math.max(0, cur.count + delta);
-    this.rc.put(hash, { count, zeroSince: count === 0 ? this.clock.now() : cur.zeroSince });
+    this.setRc(hash, old, { count, zeroSince: count === 0 ? this.clock.now() : cur.zeroSince });
+    if (cur.count === 0 && count > 0 && !this.storing.has(hashHex) && !this.store.has(hash)) this.resync.enqueue(hash);
   }
 
   refcount(hash: Buffer): number {
     return this.rc.get(hash)?.count ?? 0;
   }
 
-  /** Blocks this node holds references to (refcount > 0): what it should store. */
+  /** Blocks this node holds references to (refcount > 0): what it should store. A full scan:
+   *  only the sweep (layout change, repair, daily) uses it. */
   *referenced(): Generator<Buffer> {
     for (const { key, value } of this.rc.range()) if (value.count > 0) yield Buffer.from(key);
   }
@@ -224,7 +270,7 @@ export class BlockManager {
       const gone = this.db.transaction(() => {
         const cur = this.rc.get(h);
         if (!cur || cur.count !== 0) return false;
-        this.rc.remove(h);
+        this.setRc(h, cur, undefined);
         return true;
       });
       if (!gone) continue;
@@ -236,21 +282,23 @@ export class BlockManager {
     return n;
   }
 
-  /** Deletes blocks unreferenced for longer than the GC delay; returns how many. */
+  /** Deletes blocks unreferenced for longer than the GC delay; returns how many. Reads only the
+   *  due head of the GC index, never the whole refcount table. */
   async gc(limit = 10_000): Promise<number> {
     const now = this.clock.now();
-    const victims: Buffer[] = [];
-    for (const { key, value } of this.rc.range()) {
-      if (value.count === 0 && now - value.zeroSince >= this.gcDelayMs) victims.push(Buffer.from(key));
-      if (victims.length >= limit) break;
-    }
+    const victims: { k: Buffer; h: Buffer }[] = [];
+    for (const { key } of this.gcIndex.range({ end: gcKey(now - this.gcDelayMs + 1, Buffer.alloc(0)), limit }))
+      victims.push({ k: Buffer.from(key), h: Buffer.from(key.subarray(8)) });
     let n = 0;
-    for (const h of victims) {
+    for (const { k, h } of victims) {
       // Re-check in a transaction: a concurrent PUT may have referenced it meanwhile.
       const gone = this.db.transaction(() => {
         const cur = this.rc.get(h);
-        if (!cur || cur.count !== 0 || now - cur.zeroSince < this.gcDelayMs) return false;
-        this.rc.remove(h);
+        if (!cur || cur.count !== 0 || now - cur.zeroSince < this.gcDelayMs) {
+          if (!cur || cur.count !== 0 || !gcKey(cur.zeroSince, h).equals(k)) this.gcIndex.remove(k); // stale entry
+          return false;
+        }
+        this.setRc(h, cur, undefined);
         return true;
       });
       if (gone) {

@@ -33,8 +33,9 @@ export class BlockReplication implements BlockRemote {
   private bgBytes = 0;
   /** Records a block reference on this node (set by the store: block_ref lives with the block). */
   onRef: (hash: Buffer, version: string) => void = () => {};
-  /** Called when a replica could not get a block in time: the resync worker retries it. */
-  onMissedReplica: (node: NodeId, hash: Buffer) => void = () => {};
+  /** Called when a replica could not get a block (with the put's reference, if any): the store
+   *  keeps that reference for the node, whose arrival there queues the block's fetch. */
+  onMissedReplica: (node: NodeId, hash: Buffer, ref?: string) => void = () => {};
 
   constructor(mgr: BlockManager, rpc: Rpc, placement: BlockPlacement, opts: BlockReplicationOptions) {
     this.mgr = mgr;
@@ -122,7 +123,11 @@ export class BlockReplication implements BlockRemote {
             failed.add(n);
             failures.push({ code: (e as { code?: string }).code, message: e.message });
             finishOne();
-            this.onMissedReplica(n, hash);
+            try {
+              this.onMissedReplica(n, hash, ref);
+            } catch (err) {
+              log.error({ node: n.slice(0, 8), err: (err as Error).message }, 'cannot record a missed block replica');
+            }
             log.debug({ node: n.slice(0, 8), err: e.message }, 'block replica write failed');
             check();
           },

@@ -1,6 +1,7 @@
-// Block maintenance passes: resync (fetch referenced blocks this node should hold but lacks,
-// hand over blocks it no longer should hold, then delete them), scrub (re-hash every local
-// block, quarantine and re-fetch corrupted ones) — each reporting progress to its Worker.
+// Block maintenance passes: resync (take the blocks due in the persistent resync queue, fetch
+// those this node should hold but lacks, hand over and delete those it no longer should hold),
+// the sweep that feeds that queue from a full scan (layout change, repair, slow periodic), and
+// scrub (re-hash every local block, quarantine and re-fetch corrupted ones).
 import type { BlockManager } from './manager.ts';
 import type { BlockReplication } from './replication.ts';
 import { BlockCorrupted } from './store.ts';
@@ -10,53 +11,122 @@ import { log } from '../util/log.ts';
 export interface ResyncStats {
   fetched: number;
   offloaded: number;
+  /** Blocks that failed this pass (back in the queue with a back-off). */
   missing: number;
+  /** Blocks still queued after the pass. */
+  queued: number;
 }
 
-/** One resync pass. `tranquilityMs` pauses between blocks so foreground traffic keeps priority. */
-export async function resyncPass(mgr: BlockManager, repl: BlockReplication, me: string, w?: Worker, tranquilityMs = 0): Promise<ResyncStats> {
-  const st: ResyncStats = { fetched: 0, offloaded: 0, missing: 0 };
-  const todo: Buffer[] = [];
-  for (const h of mgr.referenced()) if (repl.holders(h).includes(me) && !mgr.store.has(h)) todo.push(h);
-  let i = 0;
-  for (const h of todo) {
-    w?.report({ queue: todo.length - i, progress: `fetching ${++i}/${todo.length}` });
+/** What one queued block needed. Throws when it could not be done (the caller backs it off). */
+async function resyncOne(mgr: BlockManager, repl: BlockReplication, me: string, h: Buffer): Promise<'fetched' | 'offloaded' | 'ok'> {
+  const holders = repl.holders(h);
+  if (holders.includes(me)) {
+    if (mgr.refcount(h) === 0 || mgr.store.has(h)) return 'ok';
+    const d = await repl.get(h);
+    await mgr.putLocal(h, d);
+    return 'fetched';
+  }
+  if (!mgr.store.has(h)) return 'ok';
+  // The partition moved away from this node (layout change): hand the block over, then drop it.
+  if (holders.length === 0) throw new Error('no node holds this partition');
+  let data: Buffer | undefined;
+  for (const n of holders) {
+    const [has] = await repl.has(n, [h]);
+    if (has) continue;
+    data ??= await mgr.store.get(h);
+    await repl.pushTo(n, h, data);
+  }
+  await mgr.store.delete(h);
+  return 'offloaded';
+}
+
+/** One resync pass over the blocks due now (at most `limit`, `concurrency` at a time): costs what
+ *  is queued, nothing when the queue is empty. `tranquilityMs` pauses between blocks (per lane) so
+ *  foreground traffic keeps priority. */
+export async function resyncPass(
+  mgr: BlockManager,
+  repl: BlockReplication,
+  me: string,
+  w?: Worker,
+  tranquilityMs = 0,
+  limit = 10_000,
+  concurrency = 4,
+): Promise<ResyncStats> {
+  const st: ResyncStats = { fetched: 0, offloaded: 0, missing: 0, queued: 0 };
+  const q = mgr.resync;
+  const tried = new Set<string>();
+  let seen = 0;
+  while (seen < limit) {
+    const batch = q.due(Math.min(100, limit - seen)).filter((h) => !tried.has(h.toString('hex')));
+    if (batch.length === 0) break;
+    for (const h of batch) tried.add(h.toString('hex'));
+    seen += batch.length;
+    w?.report({ progress: `resync: ${st.fetched} fetched, ${st.offloaded} offloaded, ${st.missing} failed` });
+    let next = 0;
+    const lane = async () => {
+      while (next < batch.length) {
+        const h = batch[next++]!;
+        await one(h);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, batch.length)) }, lane));
+  }
+  async function one(h: Buffer): Promise<void> {
     try {
-      const d = await repl.get(h);
-      await mgr.putLocal(h, d);
-      st.fetched++;
+      const r = await resyncOne(mgr, repl, me, h);
+      if (r === 'fetched') st.fetched++;
+      else if (r === 'offloaded') st.offloaded++;
+      q.done(h);
     } catch (e) {
       st.missing++;
-      log.warn({ block: h.toString('hex').slice(0, 16), err: (e as Error).message }, 'resync: cannot fetch block');
+      const next = q.failed(h, (e as Error).message);
+      log.warn({ block: h.toString('hex').slice(0, 16), err: (e as Error).message, retryInMs: next - Date.now() }, 'resync: cannot resync block; backing off');
     }
     if (tranquilityMs) await new Promise((r) => setTimeout(r, tranquilityMs));
   }
-  // Hand over blocks whose partition moved away from this node (layout change), then drop them.
-  const away: Buffer[] = [];
-  for await (const h of mgr.store.list()) if (!repl.holders(h).includes(me)) away.push(h);
-  i = 0;
-  for (const h of away) {
-    w?.report({ queue: away.length - i, progress: `offloading ${++i}/${away.length}` });
-    const holders = repl.holders(h);
-    let allHave = holders.length > 0;
-    for (const n of holders) {
-      try {
-        const [has] = await repl.has(n, [h]);
-        if (!has) {
-          const d = await mgr.store.get(h);
-          await repl.pushTo(n, h, d);
-        }
-      } catch {
-        allHave = false;
-      }
-    }
-    if (allHave) {
-      await mgr.store.delete(h);
-      st.offloaded++;
-    }
-  }
-  w?.report({ queue: 0, progress: `fetched ${st.fetched}, offloaded ${st.offloaded}, missing ${st.missing}` });
+  st.queued = q.length();
+  if (seen) w?.report({ queue: st.queued, progress: `fetched ${st.fetched}, offloaded ${st.offloaded}, failed ${st.missing}` });
   return st;
+}
+
+export interface SweepStats {
+  scanned: number;
+  queued: number;
+}
+
+/** The full scan, run only after a layout change, on `grenier repair blocks` and as a slow
+ *  periodic sweep: every referenced block this node should hold but lacks, and every stored block
+ *  it should no longer hold, goes to the resync queue (which does the fetching and offloading). */
+export async function sweepPass(mgr: BlockManager, repl: BlockReplication, me: string, w?: Worker): Promise<SweepStats> {
+  const st: SweepStats = { scanned: 0, queued: 0 };
+  let batch: Buffer[] = [];
+  const add = (h: Buffer) => {
+    batch.push(h);
+    st.queued++;
+    if (batch.length >= 1000) {
+      mgr.resync.enqueueMany(batch);
+      batch = [];
+    }
+  };
+  for (const h of mgr.referenced()) {
+    if (++st.scanned % 1000 === 0) w?.report({ progress: `sweep: ${st.scanned} scanned, ${st.queued} queued` });
+    if (repl.holders(h).includes(me) && !mgr.store.has(h)) add(h);
+  }
+  for await (const h of mgr.store.list()) {
+    if (++st.scanned % 1000 === 0) w?.report({ progress: `sweep: ${st.scanned} scanned, ${st.queued} queued` });
+    if (!repl.holders(h).includes(me)) add(h);
+  }
+  mgr.resync.enqueueMany(batch);
+  w?.report({ queue: 0, progress: `swept ${st.scanned} blocks, queued ${st.queued}` });
+  return st;
+}
+
+/** Referenced blocks this node should hold but lacks (after a layout change: proves the new
+ *  version complete here when 0). A full scan of the refcounts; no fetching. */
+export function missingBlocks(mgr: BlockManager, repl: BlockReplication, me: string, limit = Infinity): number {
+  let n = 0;
+  for (const h of mgr.referenced()) if (repl.holders(h).includes(me) && !mgr.store.has(h) && ++n >= limit) break;
+  return n;
 }
 
 export interface ScrubStats {

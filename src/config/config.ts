@@ -23,6 +23,8 @@ export interface Config {
   inline_threshold: number;
   anti_entropy_interval_secs: number;
   resync_interval_secs: number;
+  /** Full block sweep (every referenced and stored block through the resync queue); the queue does the rest. */
+  resync_sweep_interval_secs: number;
   scrub_interval_secs: number;
   block_gc_delay_secs: number;
   rpc_ping_interval_secs: number;
@@ -126,6 +128,7 @@ const TOP: Spec = {
   inline_threshold: { type: 'int', default: 3072 },
   anti_entropy_interval_secs: { type: 'int', default: 600 },
   resync_interval_secs: { type: 'int', default: 60 },
+  resync_sweep_interval_secs: { type: 'int', default: 86400 },
   scrub_interval_secs: { type: 'int', default: 7 * 86400 },
   block_gc_delay_secs: { type: 'int', default: 600 },
   rpc_ping_interval_secs: { type: 'int', default: 10 },

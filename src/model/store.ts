@@ -267,6 +267,11 @@ export class Store {
     repl.onRef = (hash, version) => {
       this.blockRefs.local.insert({ block: hash.toString('hex'), version, deleted: false });
     };
+    // A replica that missed a block put also missed its reference (it travels with the put): keep
+    // the reference for it in the block_ref queue. Delivered when it is back, it queues the fetch.
+    repl.onMissedReplica = (node, hash, version) => {
+      if (version) this.blockRefs.queueFor(node, [{ block: hash.toString('hex'), version, deleted: false }], 'missed block put');
+    };
     ctx.rpc.register('counters/get', async (_f, _e, m) => this.counters.get(m as string));
     return repl;
   }

@@ -13,6 +13,8 @@ export interface SyncStats {
   pushed: number;
   pulled: number;
   errors: number;
+  /** Peers that were down, so not compared (this pass proves nothing about them). */
+  skipped: NodeId[];
 }
 
 /** The partitions this node replicates for a table, with the other replicas of each. */
@@ -35,19 +37,24 @@ function partitionsOf<E>(t: Table<E>, ctx: ReplicationContext): { p: number; pee
   return out;
 }
 
-/** One full anti-entropy pass over every partition this node holds. */
-export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (n: NodeId) => boolean): Promise<SyncStats> {
-  const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0 };
+/** One full anti-entropy pass over every partition this node holds (with `only`: those it shares
+ *  with that one peer, e.g. one that just came up). */
+export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (n: NodeId) => boolean, only?: NodeId): Promise<SyncStats> {
+  const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0, skipped: [] };
   const ep = (op: string) => `table/${t.name}/${op}`;
   const call = <T>(n: NodeId, op: string, m: unknown) => ctx.rpc.call<T>(n, ep(op), m, { timeoutMs: ctx.timeoutMs, priority: 'background' });
-  const parts = partitionsOf(t, ctx);
+  let parts = partitionsOf(t, ctx);
+  if (only) parts = parts.filter((x) => x.peers.includes(only)).map((x) => ({ p: x.p, peers: [only] }));
   // One call per peer fetches the roots of every partition shared with it.
   const rootsOf = new Map<NodeId, Map<number, Buffer>>();
   const byPeer = new Map<NodeId, number[]>();
   for (const { p, peers } of parts) for (const n of peers) byPeer.set(n, [...(byPeer.get(n) ?? []), p]);
   await Promise.all(
     [...byPeer].map(async ([n, ps]) => {
-      if (!isUp(n)) return;
+      if (!isUp(n)) {
+        stats.skipped.push(n);
+        return;
+      }
       try {
         const roots = await call<Buffer[]>(n, 'roots', ps);
         rootsOf.set(n, new Map(ps.map((p, i) => [p, Buffer.from(roots[i]!)])));

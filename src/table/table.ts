@@ -34,6 +34,10 @@ export const TABLE_RPC_LIMITS = {
   rangeLimitMax: 1_000_000,
 };
 
+/** Entries kept for one replica in one table: past it, new entries for that node are dropped (it
+ *  is far behind or gone; anti-entropy repairs it when it returns) and a warning is logged. */
+export const PENDING_PER_NODE_MAX = 1_000_000;
+
 const partition = int(0, 255);
 const storageKey = bytes(DB_KEY_BYTES_MAX - NODE_ID_BYTES);
 const keyStr = str(TABLE_RPC_LIMITS.keyBytes);
@@ -57,6 +61,12 @@ export class Table<E> {
   /** Entries some replica still lacks: key = node id (32 bytes) ‖ storage key, value = the entry
    *  (merged with what was already queued), so non-replica nodes keep nothing in the table itself. */
   private readonly pending: Tree<E>;
+
+  /** Entries queued per node (counted once from the tree at first use, then kept in step). */
+  private perNode?: Map<NodeId, number>;
+  /** Bound of `pending` per node (PENDING_PER_NODE_MAX; lowered by tests). */
+  pendingPerNodeMax = PENDING_PER_NODE_MAX;
+  private droppedWarnedAt = 0;
 
   /** Storage keys of tombstones, kept by an update hook so GC never scans the whole table. */
   readonly tombstones: Tree<1>;
@@ -325,10 +335,52 @@ export class Table<E> {
     }
   }
 
+  /** Keeps entries for a replica that missed them (e.g. block references whose block put failed
+   *  there); the queue worker delivers them when it is up. Never throws. */
+  queueFor(node: NodeId, es: E[], why: string): boolean {
+    if (!this.repl || node === this.repl.rpc.id) return false;
+    return this.queueSafely(node, es, why);
+  }
+
+  private counts(): Map<NodeId, number> {
+    if (!this.perNode) {
+      const m = new Map<NodeId, number>();
+      for (const node of this.queuedNodes()) m.set(node, this.pending.count({ start: Buffer.from(node, 'hex'), end: nodeEnd(node) }));
+      this.perNode = m;
+    }
+    return this.perNode;
+  }
+
+  /** Nodes with queued entries: one seek per node, not a scan of the queue. */
+  private *queuedNodes(): Generator<NodeId> {
+    let start: Buffer | undefined;
+    for (;;) {
+      let next: Buffer | undefined;
+      for (const { key } of this.pending.range({ start, limit: 1 })) next = Buffer.from(key.subarray(0, NODE_ID_BYTES));
+      if (!next || next.length < NODE_ID_BYTES) return;
+      const node = next.toString('hex');
+      yield node;
+      start = nodeEnd(node);
+    }
+  }
+
   /** Must run inside a Db transaction. */
   private enqueue(node: NodeId, e: E): void {
     const k = Buffer.concat([Buffer.from(node, 'hex'), this.local.storageKeyOf(e)]);
     const cur = this.pending.get(k);
+    if (cur === undefined) {
+      const counts = this.counts();
+      const n = counts.get(node) ?? 0;
+      if (n >= this.pendingPerNodeMax) {
+        const now = Date.now();
+        if (now - this.droppedWarnedAt > 60_000) {
+          this.droppedWarnedAt = now;
+          log.warn({ table: this.name, node: node.slice(0, 8), queued: n, max: this.pendingPerNodeMax }, 'replica queue full: new entries for this node are left to anti-entropy');
+        }
+        return;
+      }
+      counts.set(node, n + 1);
+    }
     this.pending.put(k, cur === undefined ? e : this.schema.merge(cur, e));
   }
 
@@ -344,19 +396,24 @@ export class Table<E> {
     for (const n of nodes) if (n !== this.repl.rpc.id) this.enqueue(n, e);
   }
 
-  /** Sends queued entries to replicas that are reachable; returns how many were delivered. */
-  async drainQueue(limit = 1000): Promise<number> {
+  /** Sends queued entries to replicas that are reachable, up to `limit` per node and call, each
+   *  node from its own part of the queue (a long queue for a node that is down never delays the
+   *  others); with `only`, to that node alone (it just came up). Returns how many were delivered. */
+  async drainQueue(limit = 1000, only?: NodeId): Promise<number> {
     if (!this.repl) return 0;
     const r = this.repl;
     const byNode = new Map<NodeId, { k: Buffer; e: E }[]>();
     let n = 0;
-    for (const { key, value } of this.pending.range({ limit })) {
-      const node = key.subarray(0, 32).toString('hex');
+    const nodes = only ? [only] : [...this.queuedNodes()];
+    // The tree is the truth: a count left by a rolled-back enqueue is dropped here.
+    if (!only && this.perNode) for (const k of [...this.perNode.keys()]) if (!nodes.includes(k)) this.perNode.delete(k);
+    for (const node of nodes) {
       if (!r.rpc.isUp(node)) continue;
-      let l = byNode.get(node);
-      if (!l) byNode.set(node, (l = []));
-      l.push({ k: Buffer.from(key), e: value });
-      n++;
+      const l: { k: Buffer; e: E }[] = [];
+      for (const { key, value } of this.pending.range({ start: Buffer.from(node, 'hex'), end: nodeEnd(node), limit })) l.push({ k: Buffer.from(key), e: value });
+      if (l.length === 0) continue;
+      byNode.set(node, l);
+      n += l.length;
     }
     let delivered = 0;
     await Promise.all(
@@ -367,7 +424,11 @@ export class Table<E> {
           this.db.transaction(() => {
             for (const x of items) {
               const cur = this.pending.get(x.k);
-              if (cur !== undefined && sameBytes(cur, x.e)) this.pending.remove(x.k);
+              if (cur !== undefined && sameBytes(cur, x.e)) {
+                this.pending.remove(x.k);
+                const c = this.counts();
+                c.set(node, Math.max(0, (c.get(node) ?? 1) - 1));
+              }
             }
           });
           delivered += items.length;
@@ -380,7 +441,26 @@ export class Table<E> {
   }
 
   queueLength(): number {
-    return this.pending.count();
+    let n = 0;
+    for (const c of this.counts().values()) n += c;
+    return n;
   }
+
+  /** Entries queued for each node (the replication debt this node owes them). */
+  queuedByNode(): Map<NodeId, number> {
+    return new Map([...this.counts()].filter(([, c]) => c > 0));
+  }
+}
+
+/** The first key after every queue key of `node`. */
+function nodeEnd(node: NodeId): Buffer {
+  const b = Buffer.from(node, 'hex');
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i]!++;
+      return b.subarray(0, i + 1);
+    }
+  }
+  return Buffer.alloc(b.length + 1, 0xff);
 }
 
