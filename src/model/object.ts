@@ -1,7 +1,10 @@
 // The object table (sharded by bucket): (bucket id, key) → its versions. Merging takes the union
 // of versions and advances each version's state; then drops what newer complete writes supersede,
 // which gives S3 semantics for unversioned, versioned and suspended buckets alike.
+import { pack } from 'msgpackr';
 import type { TableSchema } from '../table/schema.ts';
+import type { Lww } from '../table/crdt.ts';
+import { newerObjectAcl, type ObjectAcl } from './acl.ts';
 
 export type VersionState = 'uploading' | 'complete' | 'aborted';
 
@@ -30,6 +33,9 @@ export interface ObjectVersion {
    *  version uuid). Kept here, with the bucket's partition where the counters live, so parts count
    *  in usage from UploadPart until Complete or Abort; a re-upload replaces the number's bytes. */
   uploaded?: Record<string, UploadedPart>;
+  /** The version's owner and ACL grants (absent: written before ACLs; the bucket owner's, private).
+   *  Its own LWW register: PutObjectAcl rewrites it, nothing else about the version changes. */
+  acl?: Lww<ObjectAcl>;
 }
 
 export interface UploadedPart {
@@ -39,13 +45,20 @@ export interface UploadedPart {
 }
 
 function newerPart(a: UploadedPart, b: UploadedPart): UploadedPart {
-  return b.ts > a.ts || (b.ts === a.ts && b.version > a.version) ? b : a;
+  if (a.ts !== b.ts) return b.ts > a.ts ? b : a;
+  if (a.version !== b.version) return b.version > a.version ? b : a;
+  return cmpBytes(a, b) >= 0 ? a : b;
 }
 
 function mergeUploaded(a: Record<string, UploadedPart>, b: Record<string, UploadedPart>): Record<string, UploadedPart> {
+  // Part numbers are integer keys: JS keeps them in ascending order, so the encoding is canonical.
   const out = { ...a };
   for (const [k, p] of Object.entries(b)) out[k] = out[k] ? newerPart(out[k]!, p) : p;
   return out;
+}
+
+function cmpBytes(a: unknown, b: unknown): number {
+  return Buffer.compare(pack(a), pack(b));
 }
 
 export interface ObjectEntry {
@@ -56,42 +69,88 @@ export interface ObjectEntry {
 
 const RANK: Record<VersionState, number> = { uploading: 0, complete: 1, aborted: 2 };
 
+/** Whether this form of a version is or was a complete object. An aborted version was, unless it
+ *  is an abandoned multipart upload (whose meta.etag stays '' until Complete). Only such versions
+ *  supersede older ones, so deleting the newest one never brings back what it replaced. */
+export function wasComplete(v: ObjectVersion): boolean {
+  if (v.state !== 'aborted') return v.state === 'complete';
+  return !v.multipart || (v.meta?.etag ?? '') !== '';
+}
+
+/** The encoding of a version without its state: ties between forms are broken on it. */
+function bodyBytes(v: ObjectVersion): Buffer {
+  return pack({ ...v, state: '', uploaded: null });
+}
+
+/** Of two forms of one version, the later one (timestamp, then etag, then encoding without the
+ *  state): of two Completes of one upload on two nodes, the later wins on every replica, and the
+ *  version table keeps that completion's block list by the same order (cmpCompletion). */
+function later(a: ObjectVersion, b: ObjectVersion): ObjectVersion {
+  if (a.ts !== b.ts) return a.ts > b.ts ? a : b;
+  const ea = a.meta?.etag ?? '';
+  const eb = b.meta?.etag ?? '';
+  if (ea !== eb) return ea > eb ? a : b;
+  return Buffer.compare(bodyBytes(a), bodyBytes(b)) >= 0 ? a : b;
+}
+
+/** Two forms of one version (same uuid), as a semilattice so replicas agree whatever the order.
+ *  The state only advances (uploading → complete | aborted, complete → aborted). The body comes
+ *  from the forms that were complete if any (so an abort racing a Complete stays a version that
+ *  was complete, with the completion's timestamp and data), else from the forms in that state;
+ *  an unfinished upload's parts are the union. */
 function mergeVersion(a: ObjectVersion, b: ObjectVersion): ObjectVersion {
-  // A version moves uploading → complete | aborted, never back; the later state carries the data.
-  if (RANK[a.state] !== RANK[b.state]) return RANK[a.state] > RANK[b.state] ? a : b;
-  // Parts recorded on different replicas: the union (keys are unique per part upload).
-  if (a.state === 'uploading' && (a.uploaded || b.uploaded)) return { ...a, uploaded: mergeUploaded(a.uploaded ?? {}, b.uploaded ?? {}) };
-  return a;
+  const state = RANK[a.state] >= RANK[b.state] ? a.state : b.state;
+  const ca = wasComplete(a);
+  const cb = wasComplete(b);
+  if (ca || cb) {
+    const body = ca && cb ? later(a, b) : ca ? a : b;
+    return body.state === state ? body : { ...body, state };
+  }
+  if (state === 'aborted') return a.state !== 'aborted' ? b : b.state !== 'aborted' ? a : later(a, b);
+  const base = later(a, b);
+  if (!a.uploaded && !b.uploaded) return base;
+  return { ...base, uploaded: mergeUploaded(a.uploaded ?? {}, b.uploaded ?? {}) };
 }
 
 export function versionOrder(a: ObjectVersion, b: ObjectVersion): number {
   return a.ts - b.ts || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 }
 
-/** Drops versions made invisible forever: an older null version once a newer complete null
- *  version exists, and non-multipart uploads older than the newest complete version. Monotone,
- *  so prune(merge(x, y)) is the same whatever was pruned before. */
+/** Drops versions made invisible forever: older null versions once a newer null version was
+ *  complete (an unfinished multipart upload too, as in Garage: a later write to the key in an
+ *  unversioned bucket supersedes it and its parts are released), and non-multipart uploads older
+ *  than the newest version that was complete. A version keeps one timestamp in all its forms
+ *  (Complete keeps the upload's, DeleteObject does not bump), so every form of a dropped version
+ *  would be dropped too; aborted versioned ones stay, as tombstones, so a replica that missed the
+ *  deletion cannot bring them back. Hence prune(merge(x, y)) is the same whatever was pruned
+ *  before, which is what makes the merge associative (src/model/laws.test.ts). */
 export function prune(vs: ObjectVersion[]): ObjectVersion[] {
   let lastNull: ObjectVersion | undefined;
   let lastComplete: ObjectVersion | undefined;
   for (const v of vs) {
-    if (v.state !== 'complete') continue;
+    if (!wasComplete(v)) continue;
     if (!lastComplete || versionOrder(v, lastComplete) > 0) lastComplete = v;
     if (v.nullVersion && (!lastNull || versionOrder(v, lastNull) > 0)) lastNull = v;
   }
   return vs.filter((v) => {
-    if (lastNull && v.nullVersion && versionOrder(v, lastNull) < 0 && !(v.multipart && v.state === 'uploading')) return false;
+    if (lastNull && v.nullVersion && versionOrder(v, lastNull) < 0) return false;
     if (lastComplete && v.state === 'uploading' && !v.multipart && versionOrder(v, lastComplete) < 0) return false;
-    if (lastComplete && v.state === 'aborted' && versionOrder(v, lastComplete) < 0) return false;
     return true;
   });
+}
+
+/** Both forms with the newer ACL register, so the rest of the merge never depends on it. */
+function sameAcl(a: ObjectVersion, b: ObjectVersion): [ObjectVersion, ObjectVersion] {
+  if (a.acl === b.acl) return [a, b];
+  const acl = newerObjectAcl(a.acl, b.acl);
+  return [a.acl === acl ? a : { ...a, acl }, b.acl === acl ? b : { ...b, acl }];
 }
 
 export function mergeObject(a: ObjectEntry, b: ObjectEntry): ObjectEntry {
   const byId = new Map<string, ObjectVersion>();
   for (const v of [...a.versions, ...b.versions]) {
     const cur = byId.get(v.uuid);
-    byId.set(v.uuid, cur ? mergeVersion(cur, v) : v);
+    byId.set(v.uuid, cur ? mergeVersion(...sameAcl(cur, v)) : v);
   }
   const versions = prune([...byId.values()].sort(versionOrder));
   return { bucket: a.bucket, key: a.key, versions };

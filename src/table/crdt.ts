@@ -28,8 +28,13 @@ export function nextTs(now: number, prev?: Lww<unknown> | number): number {
 
 export type LwwMap<T> = Record<string, Lww<T>>;
 
+/** Keys in sorted order: the encoding (hence Merkle hashes) must not depend on the merge order. */
 export function mergeLwwMap<T>(a: LwwMap<T>, b: LwwMap<T>): LwwMap<T> {
-  const out: LwwMap<T> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = out[k] ? mergeLww(out[k]!, v) : v;
+  const out: LwwMap<T> = {};
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const x = a[k];
+    const y = b[k];
+    out[k] = x && y ? mergeLww(x, y) : (x ?? y)!;
+  }
   return out;
 }

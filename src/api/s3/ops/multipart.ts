@@ -6,7 +6,7 @@ import type { Bucket } from '../../../model/bucket.ts';
 import { latestParts, type MpuEntry, type PartInfo } from '../../../model/mpu.ts';
 import { versionIdOf, type ObjectVersion } from '../../../model/object.ts';
 import { isoDate } from '../../../util/time.ts';
-import type { BlockRef } from '../../../model/version.ts';
+import { sortBlocks, type BlockRef, type Completion } from '../../../model/version.ts';
 import type { StoredBlock } from '../../../block/manager.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml, type S3Ctx } from '../context.ts';
 import { S3Error } from '../errors.ts';
@@ -323,11 +323,19 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
       if (!pv || pv.deleted) throw noSuchUpload(uploadId); // released by a concurrent complete/abort
       for (const blk of pv.blocks) blocks.push({ ...blk, part: p.part });
     }
+    // The completed object keeps the upload's timestamp (S3 dates a multipart object by its
+    // initiation): a version has one timestamp in all its forms, which keeps the object merge a
+    // semilattice (model/object.ts). Two nodes completing one upload with different part lists
+    // (the lock is per node) converge on the same one in both tables: the completion stamp
+    // orders version-table entries as the object merge orders the two completed forms.
+    const done: ObjectVersion = { ...v, state: 'complete', uploaded: undefined, meta: { size, etag, headers: v.meta?.headers ?? [] } };
+    const completion: Completion = { ts: done.ts, etag };
     // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
-    await store.saveVersionBlocks(uploadId, blocks);
-    // A fresh timestamp makes the completed object newer than writes made while it uploaded, as in S3.
-    const done: ObjectVersion = { ...v, ts: store.ts(), state: 'complete', uploaded: undefined, meta: { size, etag, headers: v.meta?.headers ?? [] } };
-    await putVersion(store, b, key, done);
+    await Promise.all([
+      store.versions.insert({ uuid: uploadId, deleted: false, blocks: sortBlocks([...blocks]), completion }),
+      store.addRefs(uploadId, blocks),
+    ]);
+    await store.objects.insert({ bucket: b.id, key, versions: [done] });
     await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
     return { done, etag };
   });

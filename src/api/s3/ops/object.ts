@@ -167,8 +167,10 @@ async function deleteOne(ctx: S3Ctx, b: Bucket, key: string, versionId: string |
     if (versionId === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string');
     const v = findVersion(o, versionId);
     if (!v) return { versionId, deleteMarker: false };
-    // 'aborted' is the terminal state: the version disappears and its data is released.
-    await putVersion(ctx.store, b, key, { ...v, state: 'aborted' }, o ?? null);
+    // 'aborted' is the terminal state: the version disappears and its data is released. Inserted
+    // as read (no timestamp bump): a deleted version keeps its place among the others, so it
+    // still hides what it superseded on replicas that merge it in any order (model/object.ts).
+    await ctx.store.objects.insert({ bucket: b.id, key, versions: [{ ...v, state: 'aborted' }] });
     return { versionId, deleteMarker: v.deleteMarker };
   }
   const cur = currentVersion(o);
