@@ -20,6 +20,8 @@ import { acmeTokenSchema, type AcmeToken } from './acme-token.ts';
 import { siteSchema, type SiteEntry } from './site.ts';
 import { quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
 import { indexUploads } from './upload-index.ts';
+import { adminTokenSchema, type AdminToken } from './admin-token.ts';
+import { auditSchema, type AuditEvent } from './audit.ts';
 import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
@@ -57,6 +59,8 @@ export class Store {
   readonly acmeTokens: Table<AcmeToken>;
   readonly sites: Table<SiteEntry>;
   readonly quotaRequests: Table<QuotaRequest>;
+  readonly adminTokens: Table<AdminToken>;
+  readonly audit: Table<AuditEvent>;
   readonly counters: Counters;
   readonly inlineThreshold: number;
   readonly limits: LimitsConfig;
@@ -86,6 +90,8 @@ export class Store {
     this.acmeTokens = new Table(this.db, acmeTokenSchema);
     this.sites = new Table(this.db, siteSchema);
     this.quotaRequests = new Table(this.db, quotaRequestSchema);
+    this.adminTokens = new Table(this.db, adminTokenSchema);
+    this.audit = new Table(this.db, auditSchema);
     this.counters = new Counters(this.db);
     this.installHooks();
   }
@@ -277,7 +283,7 @@ export class Store {
   }
 
   tables(): Table<any>[] {
-    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus, this.routes, this.certs, this.acmeTokens, this.sites, this.quotaRequests];
+    return [this.buckets, this.aliases, this.keys, this.objects, this.versions, this.blockRefs, this.mpus, this.routes, this.certs, this.acmeTokens, this.sites, this.quotaRequests, this.adminTokens, this.audit];
   }
 
   /** A bucket's usage. Its objects all live in one partition (pk = bucket id), so the nodes of

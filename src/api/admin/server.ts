@@ -22,12 +22,19 @@ import { SITE_OPS, handleSiteOp } from './site.ts';
 import { SeenSignatures } from './seen-signatures.ts';
 import { readiness } from './readiness.ts';
 import { closeAfterAnswer } from '../../util/lingering-close.ts';
+import { bearerOf, callerName, identifyRequest, makeTokenOps, permit, TOKEN_READS } from './tokens.ts';
+import { AUDIT_OPS, AUDIT_READS, isAction, recordAudit, targetOf } from './audit.ts';
+import { isConsolePath, serveConsole } from '../../console/serve.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS }));
+/** Every operation name a token's scope may list. */
+const SCOPE_OPS = new Set<string>();
+for (const [name, h] of Object.entries(makeTokenOps(() => SCOPE_OPS))) OPS.set(name, h);
+for (const name of [...OPS.keys(), ...Object.keys(SITE_OPS)]) SCOPE_OPS.add(name);
 /** A DNS name has at most 253 characters (RFC 1035). */
 const DOMAIN_CHARS_MAX = 253;
 const READS = new Set([
@@ -43,6 +50,8 @@ const READS = new Set([
   'GetBucketInfo',
   ...ROUTE_READS,
   ...CERT_READS,
+  ...TOKEN_READS,
+  ...AUDIT_READS,
 ]);
 /** Operations whose body Garage defines as a bare JSON array. */
 const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);
@@ -115,6 +124,9 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
   const path = qi < 0 ? raw : raw.slice(0, qi);
   const query = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
   let op = 'Unknown';
+  // Who acted, for the audit log (set once the caller has proved it); the body, for its target.
+  let who: string | undefined;
+  let body: Record<string, unknown> | undefined;
   // The body (and what is parsed from it) counts against the budget until the answer is given.
   const hold = bodies.hold();
   try {
@@ -139,25 +151,40 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
       sendText(res, 200, await registry.metrics(), registry.contentType);
       return;
     }
+    if (isConsolePath(path)) {
+      op = 'Console';
+      serveConsole(req, res, path);
+      return;
+    }
     const m = /^\/v2\/([A-Za-z]+)$/.exec(path);
     // Site and quota endpoints also accept site owners' keys, and stream blob uploads.
     if (m && Object.hasOwn(SITE_OPS, m[1]!)) {
       op = m[1]!;
+      const owner = req.headers['x-grenier-key'];
+      if (req.headers.authorization) {
+        const c = identifyRequest(deps, req);
+        who = callerName(c);
+        permit(req, c, op);
+        // A scoped token passed authorize(): for this request it stands where the config's token would.
+        if (c.kind === 'token') return await handleSiteOp(asAdmin(deps, bearerOf(req)), req, res, op, query, seen, hold);
+      } else if (typeof owner === 'string') who = `key ${owner.slice(0, 128)}`;
       return await handleSiteOp(deps, req, res, op, query, seen, hold);
     }
     const handler = m ? OPS.get(m[1]!) : undefined;
     if (!m || !handler) throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${req.method} ${path}`);
     op = m[1]!;
-    const adminToken = deps.config.admin.admin_token;
-    if (!adminToken) throw new AdminError(403, 'Forbidden', 'the admin API is disabled: set admin.admin_token in the config');
-    requireToken(req, adminToken);
+    if (!deps.config.admin.admin_token && (await deps.store.adminTokens.range('admin_token', { limit: 1 })).length === 0)
+      throw new AdminError(403, 'Forbidden', 'the admin API is disabled: set admin.admin_token in the config');
+    const caller = identifyRequest(deps, req);
+    who = callerName(caller);
+    permit(req, caller, op);
     const method = READS.has(op) ? 'GET' : 'POST';
     if (req.method !== method) {
       res.setHeader('allow', method);
       throw new AdminError(405, 'MethodNotAllowed', `${op} takes ${method}, not ${req.method}`);
     }
     const max = deps.config.limits.json_body_bytes_max;
-    const body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req, max, hold) : readJson(req, max, hold)) : {};
+    body = method === 'POST' ? await (ARRAY_BODIES.has(op) ? readJsonOrArray(req, max, hold) : readJson(req, max, hold)) : {};
     const out = await handler({ deps, req, query, body });
     if (out === undefined) {
       res.writeHead(200, { 'content-length': 0 });
@@ -175,7 +202,20 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
     }
   } finally {
     hold.release();
+    if (who !== undefined && isAction(req) && op !== 'Console') auditAction(deps, who, op, query, body, res.statusCode);
     apiRequests.inc({ api: 'admin', op, status: String(res.statusCode) });
     apiDuration.observe({ api: 'admin', op }, (performance.now() - started) / 1000);
   }
+}
+
+/** A scoped token's site/quota request: the site endpoints check the config's token, so they get
+ *  a view of the config in which the token that passed authorize() is that token. */
+function asAdmin(deps: AdminDeps, token: string): AdminDeps {
+  return { ...deps, config: { ...deps.config, admin: { ...deps.config.admin, admin_token: token } } };
+}
+
+/** Records an action. An owner's refused request is not: its signature may not have been valid. */
+function auditAction(deps: AdminDeps, who: string, op: string, query: URLSearchParams, body: Record<string, unknown> | undefined, status: number): void {
+  if (who.startsWith('key ') && (status === 401 || status === 403)) return;
+  recordAudit(deps, { who, op, target: targetOf(query, body), status });
 }
