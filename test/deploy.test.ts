@@ -1,0 +1,143 @@
+// The files under deploy/ are checked, not just shipped: the systemd units by systemd-analyze
+// verify, the Nomad job by reading its fields, the Grafana dashboard's queries against the metric
+// names a running node exports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, describeRun, run, startNode, which } from './lib/node.ts';
+import { block, blocks, parseHcl, type HclBody } from './lib/hcl.ts';
+
+const DEPLOY = join(REPO_ROOT, 'deploy');
+const read = (p: string) => readFileSync(join(DEPLOY, p), 'utf8');
+
+test('systemd units pass systemd-analyze verify and keep their hardening', async (t) => {
+  const unit = read('systemd/grenier.service');
+  for (const line of [
+    'User=grenier',
+    'StateDirectory=grenier',
+    'ProtectSystem=strict',
+    'NoNewPrivileges=yes',
+    'PrivateTmp=yes',
+    'CapabilityBoundingSet=',
+    'LimitNOFILE=65536',
+    'Restart=on-failure',
+  ])
+    assert.ok(unit.split('\n').includes(line), `grenier.service has ${line}`);
+  assert.match(unit, /^ExecStartPost=.*\/health\/live/m, 'start waits for /health/live');
+  assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=yes/m, 'V8 needs W+X pages');
+  assert.match(read('systemd/front.conf'), /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+
+  const analyze = which('systemd-analyze');
+  if (!analyze) {
+    t.skip('systemd-analyze is not installed (Debian: apt-get install systemd)');
+    return;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'grenier-units-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  // verify insists ExecStart's binary exists: point it at a stand-in in the temp dir.
+  const bin = join(tmp, 'grenier');
+  writeFileSync(bin, '#!/bin/sh\n');
+  chmodSync(bin, 0o755);
+  const units: Record<string, string> = {
+    'grenier.service': unit,
+    'grenier-health.service': read('systemd/grenier-health.service'),
+    'grenier-health.timer': read('systemd/grenier-health.timer'),
+    // The unit with the front's drop-in applied (a drop-in's [Service] lines appended).
+    'grenier-front.service': unit + '\n' + read('systemd/front.conf'),
+  };
+  for (const [name, text] of Object.entries(units)) writeFileSync(join(tmp, name), text.replaceAll('/usr/local/bin/grenier', bin));
+  const r = await run(analyze, ['verify', ...Object.keys(units).map((n) => join(tmp, n))], { timeoutMs: 60_000 });
+  // verify prints warnings for problems it does not fail on: treat any output about our units as a failure.
+  const noise = (r.stdout + r.stderr).split('\n').filter((l) => l.trim() && /grenier/.test(l));
+  assert.equal(r.code, 0, describeRun('systemd-analyze verify', r));
+  assert.deepEqual(noise, [], describeRun('systemd-analyze verify', r));
+});
+
+/** The Nomad job's task-group, with helpers over the parsed HCL. */
+function nomadJob(): { job: HclBody; group: HclBody; task: HclBody } {
+  const top = parseHcl(read('nomad/grenier.nomad.hcl'));
+  const job = block(top, 'job', 'grenier').body;
+  const group = block(job, 'group').body;
+  const task = block(group, 'task', 'grenier').body;
+  return { job, group, task };
+}
+
+test('the Nomad job is a system job with host volumes, health checks and secrets at 0600', () => {
+  const { job, group, task } = nomadJob();
+  assert.equal(job.attrs.type, 'system');
+  assert.equal(block(job, 'update').body.attrs.max_parallel, 1, 'upgrades roll one node at a time');
+
+  const volumes = blocks(group, 'volume');
+  assert.deepEqual(volumes.map((v) => [v.labels[0], v.body.attrs.type]).sort(), [['data', 'host'], ['meta', 'host']]);
+  const mounts = blocks(task, 'volume_mount').map((m) => [m.body.attrs.volume, m.body.attrs.destination]);
+  assert.deepEqual(mounts.sort(), [['data', '/var/lib/grenier/data'], ['meta', '/var/lib/grenier/meta']]);
+
+  const checks = blocks(group, 'service').flatMap((s) => blocks(s.body, 'check').map((c) => ({ port: s.body.attrs.port, ...c.body.attrs, restart: blocks(c.body, 'check_restart').length })));
+  assert.ok(checks.some((c) => c.type === 'http' && c.path === '/health' && c.port === 'admin'), 'a readiness check on /health');
+  assert.ok(checks.some((c) => c.type === 'http' && c.path === '/health/live' && c.restart === 1), 'a liveness check that restarts');
+  assert.ok(!checks.some((c) => c.path === '/health' && c.restart), 'not restarted for a missing quorum');
+
+  const ports = Object.fromEntries(blocks(block(group, 'network').body, 'port').map((p) => [p.labels[0], p.body.attrs.static]));
+  assert.deepEqual(ports, { s3: 3900, rpc: 3901, web: 3902, admin: 3903 });
+  for (const tpl of blocks(task, 'template')) {
+    const dest = String(tpl.body.attrs.destination);
+    if (dest.startsWith('secrets/')) assert.equal(tpl.body.attrs.perms, '600', `${dest} is written 0600 (Grenier refuses wider)`);
+  }
+  assert.ok(blocks(task, 'template').some((t) => t.body.attrs.destination === 'local/grenier.toml'));
+  assert.deepEqual(block(task, 'config').body.attrs.args, ['server', '-c', 'local/grenier.toml']);
+});
+
+// PromQL words that are not metric names.
+const PROMQL = new Set(
+  ('sum min max avg count stddev stdvar topk bottomk quantile count_values group by without on ignoring group_left group_right ' +
+    'rate irate increase delta idelta deriv histogram_quantile label_replace label_join abs ceil floor round clamp clamp_min clamp_max ' +
+    'time vector scalar sort sort_desc absent absent_over_time avg_over_time max_over_time min_over_time sum_over_time count_over_time ' +
+    'changes resets predict_linear and or unless bool offset le inf nan')
+    .split(' '),
+);
+
+/** Metric names a PromQL expression reads (label matchers, groupings, ranges and strings removed). */
+export function metricNames(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, ' ')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  return [...bare.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)].map((m) => m[0]).filter((w) => !PROMQL.has(w.toLowerCase()));
+}
+
+test('every query of the Grafana dashboard reads metrics a running node exports', { timeout: 60_000 }, async (t) => {
+  const dash = JSON.parse(read('grafana/grenier-dashboard.json')) as { panels: { title: string; targets?: { expr: string }[] }[]; templating: { list: { query: string }[] } };
+  const exprs: [string, string][] = [];
+  for (const p of dash.panels) for (const q of p.targets ?? []) exprs.push([p.title, q.expr]);
+  for (const v of dash.templating.list) exprs.push([`variable ${v.query}`, v.query.replace(/^label_values\((.*),\s*\w+\)$/, '$1')]);
+  assert.ok(exprs.length >= 20, `the dashboard has queries (${exprs.length})`);
+
+  const node = await startNode({ createKey: false });
+  t.after(() => node.stop());
+  const token = /metrics_token = "([^"]+)"/.exec(readFileSync(node.configPath, 'utf8'))![1];
+  const r = await fetch(`${node.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  // Names from the # TYPE lines, with the series a histogram or summary exports under it.
+  const exported = new Set<string>(['up']); // `up` is Prometheus's own, per scraped target.
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    exported.add(m[1]!);
+    if (m[2] === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(m[1] + s);
+    if (m[2] === 'summary') for (const s of ['_sum', '_count']) exported.add(m[1] + s);
+  }
+  const unknown = exprs.flatMap(([title, e]) => metricNames(e).filter((n) => !exported.has(n)).map((n) => `${title}: ${n}`));
+  assert.deepEqual(unknown, [], 'dashboard queries name only exported metrics');
+  const used = new Set(exprs.flatMap(([, e]) => metricNames(e)));
+  for (const core of ['api_requests_total', 'cluster_peers_connected', 'block_resync_queue_length', 'table_pending_propagation', 'limit_refused_total'])
+    assert.ok(used.has(core), `the dashboard shows ${core}`);
+});
+
+test('metricNames reads names out of PromQL and nothing else', () => {
+  assert.deepEqual(metricNames('histogram_quantile(0.99, sum by (le, api) (rate(api_request_duration_seconds_bucket{instance=~"$instance"}[$__rate_interval])))'), [
+    'api_request_duration_seconds_bucket',
+  ]);
+  assert.deepEqual(metricNames('max(cluster_layout_version{a="b"}) - min(nope_total)'), ['cluster_layout_version', 'nope_total']);
+});
