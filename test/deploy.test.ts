@@ -74,7 +74,9 @@ test('the Nomad job is a system job with host volumes, health checks and secrets
   const mounts = blocks(task, 'volume_mount').map((m) => [m.body.attrs.volume, m.body.attrs.destination]);
   assert.deepEqual(mounts.sort(), [['data', '/var/lib/grenier/data'], ['meta', '/var/lib/grenier/meta']]);
 
-  const checks = blocks(group, 'service').flatMap((s) => blocks(s.body, 'check').map((c) => ({ port: s.body.attrs.port, ...c.body.attrs, restart: blocks(c.body, 'check_restart').length })));
+  const checks = blocks(group, 'service').flatMap((s) =>
+    blocks(s.body, 'check').map((c) => ({ port: s.body.attrs.port, type: c.body.attrs.type, path: c.body.attrs.path, restart: blocks(c.body, 'check_restart').length })),
+  );
   assert.ok(checks.some((c) => c.type === 'http' && c.path === '/health' && c.port === 'admin'), 'a readiness check on /health');
   assert.ok(checks.some((c) => c.type === 'http' && c.path === '/health/live' && c.restart === 1), 'a liveness check that restarts');
   assert.ok(!checks.some((c) => c.path === '/health' && c.restart), 'not restarted for a missing quorum');
