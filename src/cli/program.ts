@@ -12,6 +12,8 @@ import { registerLayout } from './layout.ts';
 import { registerWorker } from './worker.ts';
 import { registerRoute } from './route.ts';
 import { registerCert } from './cert.ts';
+import { registerAdminToken } from './admin-token.ts';
+import { registerAudit } from './audit.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerQuotaRequest(program);
   registerRoute(program);
   registerCert(program);
+  registerAdminToken(program);
+  registerAudit(program);
   addConfigOption(program);
   return program;
 }
