@@ -41,6 +41,7 @@ test('no write quorum: alive, not ready; after restarts ready only once PUTs suc
   const [a, b, c] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
   await a.s3.send(new CreateBucketCommand({ Bucket: 'ready' }));
   assert.equal((await probe(a, '/health'))?.status, 200, 'a full cluster is ready');
+  assert.equal((await a.admin('GetClusterHealth')).node?.status, 'ready');
 
   await Promise.all([b.kill('SIGKILL'), c.kill('SIGKILL')]);
   const down = await waitFor('the survivor to say not ready', async () => {
@@ -53,6 +54,9 @@ test('no write quorum: alive, not ready; after restarts ready only once PUTs suc
   assert.equal(text?.status, 503);
   assert.match(text!.body, /quorum/);
   assert.equal((await probe(a, '/health/live'))?.status, 200, 'the survivor is alive');
+  const ch = await a.admin('GetClusterHealth');
+  assert.equal(ch.status, 'unavailable');
+  assert.equal(ch.node?.status, 'no-quorum', 'GetClusterHealth (grenier status) says the node is not ready');
 
   // Restart both (peers 100 ms away, as between home sites); watch b from the moment it listens: once /health says 200, every PUT succeeds.
   const restarts = Promise.all([b.restart(), c.restart()]);
@@ -62,13 +66,19 @@ test('no write quorum: alive, not ready; after restarts ready only once PUTs suc
   const t0 = Date.now();
   let readyAt: number | undefined;
   let notReady = 0;
+  let listenedAt: number | undefined;
+  const reasons = new Set<string>();
   let putsAfterReady = 0;
   const failures: string[] = [];
   try {
     while (Date.now() - t0 < 40_000) {
       const h = await probe(b, '/health');
+      if (h) listenedAt ??= Date.now();
       if (h?.status === 200) readyAt ??= Date.now();
-      else if (h && readyAt === undefined) notReady++;
+      else if (h && readyAt === undefined) {
+        notReady++;
+        reasons.add(h.body.trim().replace(/[0-9a-f]{16}/g, '<id>'));
+      }
       if (readyAt !== undefined) {
         try {
           await client.send(new PutObjectCommand({ Bucket: 'ready', Key: `k${putsAfterReady}`, Body: 'x' }), { abortSignal: AbortSignal.timeout(10_000) });
@@ -84,7 +94,7 @@ test('no write quorum: alive, not ready; after restarts ready only once PUTs suc
     client.destroy();
   }
   await restarts;
-  t.diagnostic(`b answered 503 on /health ${notReady} times, then ready ${readyAt === undefined ? 'never' : `${readyAt - t0} ms`} after the restarts began; ${putsAfterReady} PUTs after ready, ${failures.length} failed`);
+  t.diagnostic(`b listened ${listenedAt === undefined ? 'never' : `${listenedAt - t0} ms`} after the restarts began, answered 503 on /health ${notReady} times (${[...reasons].join(' | ')}), then ready at ${readyAt === undefined ? 'never' : `${readyAt - t0} ms`}; ${putsAfterReady} PUTs after ready, ${failures.length} failed`);
   assert.ok(readyAt !== undefined, 'b became ready');
   assert.equal(failures.length, 0, `${failures.length} PUTs failed once /health said ready:\n${failures.slice(0, 5).join('\n')}`);
   assert.ok(putsAfterReady >= 3, `only ${putsAfterReady} PUTs after ready`);

@@ -1,5 +1,5 @@
-// `grenier status`: the cluster's health, then its nodes grouped by zone (up/down, disk,
-// partitions, RTT), then connected nodes without a role, from the admin API.
+// `grenier status`: the cluster's health and whether the node asked is ready to serve, then its
+// nodes grouped by zone (up/down, disk, partitions, RTT), then connected nodes without a role.
 import type { Command } from 'commander';
 import { clientFor } from './client.ts';
 import { printJson, table } from './output.ts';
@@ -41,6 +41,11 @@ export function healthLine(h: ClusterHealth, layoutVersion: number): string {
   );
 }
 
+/** The readiness of the node asked: a load balancer or Nomad check routes to it only when ready. */
+export function readyLine(n: NonNullable<ClusterHealth['node']>): string {
+  return n.status === 'ready' ? 'This node is ready (/health answers 200)' : `This node is NOT READY (/health answers 503): ${n.status}: ${n.reason}`;
+}
+
 export function renderStatus(status: ClusterStatus, health: ClusterHealth): string {
   const zones = new Map<string, StatusNode[]>();
   const other: StatusNode[] = [];
@@ -49,6 +54,7 @@ export function renderStatus(status: ClusterStatus, health: ClusterHealth): stri
     else other.push(n);
   }
   let out = healthLine(health, status.layoutVersion) + '\n';
+  if (health.node) out += readyLine(health.node) + '\n';
   for (const z of [...zones.keys()].sort()) {
     const ns = zones.get(z)!;
     out += `\nZone ${z} (${ns.filter((n) => n.isUp).length}/${ns.length} up)\n`;

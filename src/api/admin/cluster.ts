@@ -12,6 +12,7 @@ import { PARTITIONS } from '../../layout/types.ts';
 import type { LayoutHistory, NodeRole } from '../../layout/types.ts';
 import { quorumsFor } from '../../table/replication.ts';
 import { errorMessage } from '../../util/errors.ts';
+import { readiness, type ReadyStatus } from './readiness.ts';
 
 /** How long GetClusterStatus waits for a peer's `node/info`: a slow peer must not stall status. */
 const INFO_TIMEOUT_MS = 2000;
@@ -178,6 +179,8 @@ export interface ClusterHealth {
   partitions: number;
   partitionsQuorum: number;
   partitionsAllOk: number;
+  /** Whether the node that answers can serve requests now: what its /health says (not in Garage). */
+  node?: { status: ReadyStatus; reason: string };
 }
 
 /** Garage's rule: a partition has quorum when every write set of it (one per active layout
@@ -227,7 +230,10 @@ export function clusterHealth(deps: AdminDeps): ClusterHealth {
   return computeHealth(c.layout.history(), (p) => c.layout.writeSets(p), (id) => c.rpc.isUp(id), knownNodeIds(c), q.write);
 }
 
-const getClusterHealth: Handler = async ({ deps }) => clusterHealth(deps);
+const getClusterHealth: Handler = async ({ deps }) => {
+  const r = readiness(deps);
+  return { ...clusterHealth(deps), node: { status: r.status, reason: r.reason } };
+};
 
 function localNodeInfo(deps: AdminDeps): Record<string, unknown> {
   const out: Record<string, unknown> = {
