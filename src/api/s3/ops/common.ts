@@ -62,9 +62,12 @@ export function storedHeaders(h: IncomingHttpHeaders): [string, string][] {
   }
   if (metaSize > 2048) throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size (2 KB).');
   if (!out.some(([k]) => k === 'content-type')) out.push(['content-type', 'binary/octet-stream']);
-  // Content-Encoding aws-chunked is transport framing, not a property of the object.
+  // Content-Encoding aws-chunked is transport framing, not a property of the object; any other
+  // value is the client's and comes back as sent ('deflate, gzip', spaces included).
+  const withoutChunked = (v: string) =>
+    /aws-chunked/i.test(v) ? v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked').join(', ') : v;
   return out
-    .map(([k, v]): [string, string] => (k === 'content-encoding' ? [k, v.split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked').join(',')] : [k, v]))
+    .map(([k, v]): [string, string] => (k === 'content-encoding' ? [k, withoutChunked(v)] : [k, v]))
     .filter(([k, v]) => !(k === 'content-encoding' && v === ''))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
