@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from './config.ts';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from './config.ts';
 import { devConfigText } from './dev.ts';
 
 const base = `metadata_dir = "/m"\ndata_dir = "/d"\nrpc_secret = "${'ab'.repeat(32)}"\n`;
@@ -33,4 +36,75 @@ test('the dev config is valid and resolves relative dirs', () => {
   assert.equal(c.metadata_dir, '/srv/g/meta');
   assert.equal(c.replication_factor, 1);
   assert.match(c.admin.admin_token!, /^[0-9a-f]{48}$/);
+});
+
+test('secrets from files (mode 0600) or the environment, as Garage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-secrets-'));
+  try {
+    const secret = 'cd'.repeat(32);
+    const file = (name: string, text: string, mode = 0o600) => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      chmodSync(p, mode);
+      return p;
+    };
+    const noSecret = 'metadata_dir = "/m"\ndata_dir = "/d"\n';
+    file('rpc', secret + '\n');
+    file('admin', 'admin-token\n');
+    file('metrics', 'metrics-token');
+    // Relative paths are read from the config's directory; the trailing newline is not part of the secret.
+    const c = parseConfig(noSecret + 'rpc_secret_file = "rpc"\n[admin]\nadmin_token_file = "admin"\nmetrics_token_file = "metrics"\n', dir, {});
+    assert.equal(c.rpc_secret, secret);
+    assert.equal(c.admin.admin_token, 'admin-token');
+    assert.equal(c.admin.metrics_token, 'metrics-token');
+
+    // The environment replaces the config (Garage's GARAGE_RPC_SECRET…); *_FILE names a file.
+    const env = { GRENIER_RPC_SECRET: 'ef'.repeat(32), GRENIER_ADMIN_TOKEN: 'from-env', GRENIER_METRICS_TOKEN_FILE: join(dir, 'admin') };
+    const e = parseConfig(noSecret + '[admin]\nadmin_token = "inline"\n', dir, env);
+    assert.equal(e.rpc_secret, 'ef'.repeat(32));
+    assert.equal(e.admin.admin_token, 'from-env');
+    assert.equal(e.admin.metrics_token, 'admin-token');
+
+    // A file readable by group or others is refused, naming the key, the file and its mode.
+    const wide = file('wide', secret, 0o644);
+    assert.throws(() => parseConfig(noSecret + `rpc_secret_file = "${wide}"\n`, dir, {}), (err: Error) => {
+      assert.match(err.message, /rpc_secret_file/);
+      assert.match(err.message, new RegExp(wide.replaceAll('/', '\\/')));
+      assert.match(err.message, /0644/);
+      assert.match(err.message, /chmod 600/);
+      return true;
+    });
+    file('group', 'tok', 0o640);
+    assert.throws(() => parseConfig(base + '[admin]\nadmin_token_file = "group"\n', dir, {}), /admin\.admin_token_file: .*0640/);
+    assert.throws(() => parseConfig(noSecret, dir, { GRENIER_RPC_SECRET_FILE: wide }), /GRENIER_RPC_SECRET_FILE: .*0644/);
+
+    // Inline and file together is ambiguous: an error, not a silent choice.
+    assert.throws(() => parseConfig(base + 'rpc_secret_file = "rpc"\n', dir, {}), /rpc_secret_file: .*rpc_secret.*not both/);
+    assert.throws(() => parseConfig(base + '[admin]\nmetrics_token = "x"\nmetrics_token_file = "metrics"\n', dir, {}), /admin\.metrics_token_file: .*not both/);
+    assert.throws(() => parseConfig(noSecret, dir, { GRENIER_ADMIN_TOKEN: 'a', GRENIER_ADMIN_TOKEN_FILE: join(dir, 'admin') }), /GRENIER_ADMIN_TOKEN_FILE: .*not both/);
+
+    // Missing, empty, oversized or unreadable files and a missing secret say what to do.
+    assert.throws(() => parseConfig(noSecret + 'rpc_secret_file = "nope"\n', dir, {}), /rpc_secret_file: cannot read .*nope.*ENOENT/);
+    file('empty', '\n');
+    assert.throws(() => parseConfig(noSecret + 'rpc_secret_file = "empty"\n', dir, {}), /rpc_secret_file: .*empty/);
+    file('big', 'x'.repeat(10_000));
+    assert.throws(() => parseConfig(noSecret + '[admin]\nadmin_token_file = "big"\n' , dir, {}), /admin_token_file: .*bytes/);
+    assert.throws(() => parseConfig(noSecret, dir, {}), /rpc_secret: missing .*rpc_secret_file.*GRENIER_RPC_SECRET/);
+    // The value read from a file is validated like an inline one.
+    file('short', 'abc');
+    assert.throws(() => parseConfig(noSecret + 'rpc_secret_file = "short"\n', dir, {}), /rpc_secret: expected 64 hex/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadConfig takes secrets from the environment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-secrets-'));
+  try {
+    const p = join(dir, 'grenier.toml');
+    writeFileSync(p, 'metadata_dir = "m"\ndata_dir = "d"\n');
+    assert.equal(loadConfig(p, { GRENIER_RPC_SECRET: '12'.repeat(32) }).rpc_secret, '12'.repeat(32));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

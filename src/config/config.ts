@@ -1,7 +1,7 @@
 // TOML configuration: parsing, validation with messages naming the key, defaults.
 // Key names follow Garage's where the concept is the same, so Garage operators feel at home.
 import { parse } from 'smol-toml';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GrenierError } from '../util/errors.ts';
 
@@ -15,6 +15,8 @@ export interface Config {
   rpc_bind_addr: string;
   rpc_public_addr?: string;
   rpc_secret: string;
+  /** Where rpc_secret was read from (Garage's name); the file must not be readable by group or others. */
+  rpc_secret_file?: string;
   bootstrap_peers: string[];
   block_size: number;
   compression_level: number | 'none';
@@ -32,7 +34,7 @@ export interface Config {
   block_ram_buffer_max: number;
   s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string };
   s3_web: { bind_addr: string; root_domain?: string; index: string; micro_cache_secs: number };
-  admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string };
+  admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string; admin_token_file?: string; metrics_token_file?: string };
   /** Limits on what clients and peers may send (SECURITY.md lists each with its default). */
   limits: LimitsConfig;
   /** The HTTPS front (ARCHITECTURE §8); absent unless the config has a [front] section. */
@@ -119,7 +121,9 @@ const TOP: Spec = {
   consistency_mode: { type: 'string', default: 'consistent' },
   rpc_bind_addr: { type: 'string', default: '[::]:3901' },
   rpc_public_addr: { type: 'string' },
-  rpc_secret: { type: 'string', required: true },
+  // Required, but may come from rpc_secret_file or the environment (resolveSecrets).
+  rpc_secret: { type: 'string' },
+  rpc_secret_file: { type: 'string' },
   bootstrap_peers: { type: 'strings', default: [] },
   block_size: { type: 'int', default: 1024 * 1024 },
   compression_level: { type: 'level', default: 1 },
@@ -151,6 +155,8 @@ const SECTIONS: Record<string, Spec> = {
     api_bind_addr: { type: 'string', default: '[::]:3903' },
     admin_token: { type: 'string' },
     metrics_token: { type: 'string' },
+    admin_token_file: { type: 'string' },
+    metrics_token_file: { type: 'string' },
   },
   front: {
     http_bind_addr: { type: 'string', default: '[::]:80' },
@@ -246,7 +252,63 @@ function checkAddr(name: string, addr: string): void {
   if (!m || Number(m[2]) > 65535) bad(name, `expected host:port, got ${JSON.stringify(addr)}`);
 }
 
-export function validateConfig(raw: Record<string, unknown>, baseDir = process.cwd()): Config {
+/** A secret file is small: a hex key or a token, never more. */
+const SECRET_FILE_BYTES_MAX = 4096;
+
+/** Reads a secret file: a regular file of at most SECRET_FILE_BYTES_MAX bytes, not readable or
+ *  writable by group or others (as Garage); trailing whitespace (the newline of `echo`) dropped. */
+function readSecretFile(key: string, path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    return bad(key, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) bad(key, `${path} is not a regular file`);
+    const mode = st.mode & 0o777;
+    if (mode & 0o077)
+      bad(key, `${path} is accessible by group or others (mode 0${mode.toString(8).padStart(3, '0')}); a secret file must be 0600: chmod 600 ${path}`);
+    if (st.size > SECRET_FILE_BYTES_MAX) bad(key, `${path} has ${st.size} bytes; a secret file holds at most ${SECRET_FILE_BYTES_MAX} bytes`);
+    const buf = Buffer.alloc(SECRET_FILE_BYTES_MAX + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > SECRET_FILE_BYTES_MAX) bad(key, `${path} has more than ${SECRET_FILE_BYTES_MAX} bytes; a secret file holds at most ${SECRET_FILE_BYTES_MAX} bytes`);
+    const value = buf.subarray(0, n).toString('utf8').replace(/\s+$/, '');
+    if (value === '') bad(key, `${path} is empty`);
+    return value;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Secrets inline, in a file (`<key>_file`) or in the environment (GRENIER_<KEY>, GRENIER_<KEY>_FILE),
+ *  as Garage: the environment replaces the config; inline and file together is an error. */
+function resolveSecrets(cfg: Config, env: NodeJS.ProcessEnv, baseDir: string): void {
+  const slots = [
+    { obj: cfg as unknown as Record<string, unknown>, prefix: '', key: 'rpc_secret', env: 'GRENIER_RPC_SECRET' },
+    { obj: cfg.admin as Record<string, unknown>, prefix: 'admin.', key: 'admin_token', env: 'GRENIER_ADMIN_TOKEN' },
+    { obj: cfg.admin as Record<string, unknown>, prefix: 'admin.', key: 'metrics_token', env: 'GRENIER_METRICS_TOKEN' },
+  ];
+  for (const s of slots) {
+    const fileKey = `${s.key}_file`;
+    const inline = s.obj[s.key] as string | undefined;
+    const file = s.obj[fileKey] as string | undefined;
+    if (inline !== undefined && file !== undefined) bad(s.prefix + fileKey, `set ${s.prefix}${s.key} or ${s.prefix}${fileKey}, not both`);
+    const fromEnv = env[s.env] || undefined;
+    const fromEnvFile = env[`${s.env}_FILE`] || undefined;
+    if (fromEnv !== undefined && fromEnvFile !== undefined) bad(`${s.env}_FILE`, `set ${s.env} or ${s.env}_FILE, not both`);
+    if (fromEnv !== undefined) s.obj[s.key] = fromEnv;
+    else if (fromEnvFile !== undefined) s.obj[s.key] = readSecretFile(`${s.env}_FILE`, resolve(baseDir, fromEnvFile));
+    else if (file !== undefined) {
+      s.obj[fileKey] = resolve(baseDir, file);
+      s.obj[s.key] = readSecretFile(s.prefix + fileKey, s.obj[fileKey] as string);
+    }
+  }
+  if (cfg.rpc_secret === undefined) bad('rpc_secret', 'missing (required): set rpc_secret, rpc_secret_file or GRENIER_RPC_SECRET');
+}
+
+export function validateConfig(raw: Record<string, unknown>, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): Config {
   const topInput: Record<string, unknown> = {};
   const sections: Record<string, Record<string, unknown>> = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -260,6 +322,7 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
   for (const [name, spec] of Object.entries(SECTIONS)) {
     (cfg as unknown as Record<string, unknown>)[name] = check(spec, sections[name] ?? {}, `${name}.`);
   }
+  resolveSecrets(cfg, env, baseDir);
   if (!['consistent', 'degraded', 'dangerous'].includes(cfg.consistency_mode))
     bad('consistency_mode', `expected consistent, degraded or dangerous, got ${JSON.stringify(cfg.consistency_mode)}`);
   if (cfg.replication_factor < 1 || cfg.replication_factor > 7) bad('replication_factor', 'expected 1 to 7');
@@ -306,24 +369,24 @@ function checkFront(f: FrontConfig, baseDir: string): void {
     if (f[k] < 1) bad(`front.${k}`, 'expected at least 1');
 }
 
-export function parseConfig(text: string, baseDir?: string): Config {
+export function parseConfig(text: string, baseDir?: string, env: NodeJS.ProcessEnv = process.env): Config {
   let raw: Record<string, unknown>;
   try {
     raw = parse(text) as Record<string, unknown>;
   } catch (e) {
     throw new GrenierError('BadConfig', `config: invalid TOML: ${(e as Error).message.split('\n')[0]}`);
   }
-  return validateConfig(raw, baseDir);
+  return validateConfig(raw, baseDir, env);
 }
 
-export function loadConfig(path: string): Config {
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new GrenierError('BadConfig', `config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
-  return parseConfig(text, dirname(resolve(path)));
+  return parseConfig(text, dirname(resolve(path)), env);
 }
 
 /** "[::]:3900" → { host: '::', port: 3900 } */
