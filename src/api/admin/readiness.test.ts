@@ -9,7 +9,7 @@ import type { LayoutHistory } from '../../layout/types.ts';
 
 const [A, B, C] = ['a', 'b', 'c'].map((x) => x.repeat(64)) as [string, string, string];
 
-function deps(o: { mode?: 'consistent' | 'degraded' | 'dangerous'; layout: boolean; peers: string[]; up: string[] }): AdminDeps {
+function deps(o: { mode?: 'consistent' | 'degraded' | 'dangerous'; layout: boolean; peers: string[]; up: string[]; bootstrap?: string[] }): AdminDeps {
   const role = { zone: 'z', capacity: 1, tags: [] };
   const h: LayoutHistory = o.layout ? { ...emptyHistory(3), versions: [{ ...emptyHistory(3).versions[0]!, version: 1, roles: { [A]: role, [B]: role, [C]: role } }] } : emptyHistory(3);
   const up = new Set([A, ...o.up]);
@@ -18,18 +18,20 @@ function deps(o: { mode?: 'consistent' | 'degraded' | 'dangerous'; layout: boole
     rpc: { isUp: (id: string) => up.has(id) },
     layout: { history: () => h, writeSets: () => (o.layout ? [[A, B, C]] : [[A]]) },
   };
-  return { config: { consistency_mode: o.mode ?? 'consistent', replication_factor: 3 }, cluster } as unknown as AdminDeps;
+  return { config: { consistency_mode: o.mode ?? 'consistent', replication_factor: 3, bootstrap_peers: o.bootstrap ?? o.peers.map((id) => `${id}@x:1`) }, cluster } as unknown as AdminDeps;
 }
 
 test('a lone node with no layout and no peers is ready', () => {
   assert.equal(readiness(deps({ layout: false, peers: [], up: [] })).status, 'ready');
 });
 
-test('no layout yet: starting until a known peer is connected (it has the layout)', () => {
+test('no layout yet: starting until a bootstrap peer is connected (it has the layout)', () => {
   const r = readiness(deps({ layout: false, peers: [B], up: [] }));
   assert.equal(r.status, 'starting');
   assert.match(r.reason, /layout unknown/);
   assert.equal(readiness(deps({ layout: false, peers: [B], up: [B] })).status, 'ready');
+  // A peer only heard of (gossip, an old connection), not configured, does not hold a lone node back.
+  assert.equal(readiness(deps({ layout: false, peers: [B], up: [], bootstrap: [] })).status, 'ready');
 });
 
 test('a write quorum of connected nodes in every partition, per consistency mode', () => {

@@ -61,9 +61,11 @@ export function readiness(deps: AdminDeps): Readiness {
     partitionsWritable,
     unreachable: [...unreachable].sort().slice(0, UNREACHABLE_LISTED_MAX).map((id) => id.slice(0, 16)),
   };
-  // No layout yet: a lone node holds everything; one that has peers to ask learns it from them first.
-  if (allNodes(h).length === 0 && peers.length > 0 && peersConnected === 0) {
-    return { status: 'starting', reason: `layout unknown: not connected to any of ${peers.length} known peers yet`, details };
+  // No layout yet: a lone node holds everything; one configured to join peers learns it from them
+  // first. (Only configured peers count: one merely gossiped about must not keep a lone node unready.)
+  const bootstrap = deps.config.bootstrap_peers.length;
+  if (allNodes(h).length === 0 && bootstrap > 0 && peersConnected === 0) {
+    return { status: 'starting', reason: `layout unknown: not connected to any of the ${bootstrap} bootstrap peers yet`, details };
   }
   if (partitionsWritable < PARTITIONS) {
     const names = details.unreachable.join(', ') + (unreachable.size > UNREACHABLE_LISTED_MAX ? ', …' : '');
