@@ -3,11 +3,12 @@
 // names a running node exports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, describeRun, run, startNode, which } from './lib/node.ts';
 import { block, blocks, parseHcl, type HclBody } from './lib/hcl.ts';
+import { loadConfig, parseConfig } from '../src/config/config.ts';
 
 const DEPLOY = join(REPO_ROOT, 'deploy');
 const read = (p: string) => readFileSync(join(DEPLOY, p), 'utf8');
@@ -142,4 +143,48 @@ test('metricNames reads names out of PromQL and nothing else', () => {
     'api_request_duration_seconds_bucket',
   ]);
   assert.deepEqual(metricNames('max(cluster_layout_version{a="b"}) - min(nope_total)'), ['cluster_layout_version', 'nope_total']);
+});
+
+test('the example configs of a 3-zone cluster load with the project\'s own loadConfig', () => {
+  const files = readdirSync(join(DEPLOY, 'examples')).filter((f) => f.endsWith('.toml'));
+  assert.ok(files.length >= 3, `three node configs (${files})`);
+  // The secret files named there exist only on a real node; the environment stands in for them.
+  const env = { GRENIER_RPC_SECRET: 'ab'.repeat(32), GRENIER_ADMIN_TOKEN: 'admin', GRENIER_METRICS_TOKEN: 'metrics' };
+  const configs = files.map((f) => ({ f, c: loadConfig(join(DEPLOY, 'examples', f), env) }));
+  const addrs = configs.map(({ c }) => c.rpc_public_addr);
+  for (const { f, c } of configs) {
+    assert.equal(c.replication_factor, 3, `${f}: one copy per zone`);
+    assert.equal(c.consistency_mode, 'consistent');
+    assert.equal(c.rpc_secret_file, '/etc/grenier/rpc_secret', `${f}: the secret comes from a file`);
+    assert.equal(c.admin.admin_token_file, '/etc/grenier/admin_token');
+    assert.equal(c.admin.metrics_token_file, '/etc/grenier/metrics_token');
+    // Each node bootstraps from the two others.
+    assert.deepEqual([...c.bootstrap_peers].sort(), addrs.filter((a) => a !== c.rpc_public_addr).sort(), `${f}: peers are the other nodes`);
+  }
+  assert.equal(new Set(addrs).size, files.length, 'distinct public addresses');
+  assert.equal(configs.filter(({ c }) => c.front).length, 1, 'one node runs the HTTPS front');
+});
+
+test('the config template of the Nomad job is a valid Grenier config once rendered', (t) => {
+  const { task } = nomadJob();
+  const tpl = String(blocks(task, 'template').find((x) => x.body.attrs.destination === 'local/grenier.toml')!.body.attrs.data);
+  const secrets = mkdtempSync(join(tmpdir(), 'grenier-nomad-'));
+  t.after(() => rmSync(secrets, { recursive: true, force: true }));
+  // What the secret templates render, at the perms the job gives them.
+  for (const [name, value] of [['rpc_secret', 'cd'.repeat(32)], ['admin_token', 'a-token'], ['metrics_token', 'm-token']]) {
+    writeFileSync(join(secrets, name!), value!);
+    chmodSync(join(secrets, name!), 0o600);
+  }
+  const vars: Record<string, string> = { NOMAD_IP_rpc: '192.0.2.10', NOMAD_SECRETS_DIR: secrets };
+  const rendered = tpl.replace(/\{\{\s*env "([A-Za-z_]+)"\s*\}\}/g, (_, v: string) => {
+    assert.ok(v in vars, `the template reads ${v}`);
+    return vars[v]!;
+  });
+  assert.doesNotMatch(rendered, /\{\{/, 'only env lookups in the config template');
+  const c = parseConfig(rendered, '/', {});
+  assert.equal(c.rpc_secret, 'cd'.repeat(32));
+  assert.equal(c.admin.admin_token, 'a-token');
+  assert.equal(c.admin.metrics_token, 'm-token');
+  assert.equal(c.rpc_public_addr, '192.0.2.10:3901');
+  assert.equal(c.metadata_dir, '/var/lib/grenier/meta');
 });
