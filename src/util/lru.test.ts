@@ -105,7 +105,7 @@ test('model check: the same answers, order, weight and evictions as a naive impl
           m.push({ k: o.k, v, w: o.w });
           trim(o.k);
           l.set(o.k, v, o.w);
-        } else {
+        } else if (o.op === 'reweigh') {
           if (i >= 0) {
             m[i]!.w = o.w;
             trim(o.k);
