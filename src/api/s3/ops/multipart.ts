@@ -18,6 +18,7 @@ import { abortUploadLocked, withUploadLock } from '../../../model/uploads.ts';
 import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { overLimitError } from './object.ts';
 import { log } from '../../../util/log.ts';
+import { requireClientWaiting } from './late-write.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -156,6 +157,13 @@ async function savePart(
     return r;
   });
   await store.saveVersionBlocks(version, blocks);
+  try {
+    // A part whose client has gone is not recorded (a retry may have replaced it: late-write.ts).
+    await requireClientWaiting(ctx, 'UploadPart');
+  } catch (e) {
+    await store.versions.insert({ uuid: version, deleted: true, blocks: [] }).catch(() => {});
+    throw e;
+  }
   const p: PartInfo = { part, ts: store.ts(), version, ...info };
   const previous = latestParts(m).find((x) => x.part === part);
   const merged = await store.mpus.insert({ ...m, deleted: false, parts: { [`${part}:${p.ts}`]: p } });
@@ -330,6 +338,8 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
     // orders version-table entries as the object merge orders the two completed forms.
     const done: ObjectVersion = { ...v, state: 'complete', uploaded: undefined, meta: { size, etag, headers: v.meta?.headers ?? [] } };
     const completion: Completion = { ts: done.ts, etag };
+    // Not for a client that has gone (late-write.ts); after this the completion is written whole.
+    await requireClientWaiting(ctx, 'CompleteMultipartUpload');
     // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
     await Promise.all([
       store.versions.insert({ uuid: uploadId, deleted: false, blocks: sortBlocks([...blocks]), completion }),

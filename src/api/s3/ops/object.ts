@@ -14,6 +14,7 @@ import type { StoredBlock } from '../../../block/manager.ts';
 import { Store } from '../../../model/store.ts';
 import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { formatSize } from '../../../util/size.ts';
+import { requireClientWaiting } from './late-write.ts';
 import { checkObjectKey } from '../input-limits.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
@@ -52,7 +53,9 @@ function versionHeader(b: Bucket, v: ObjectVersion): Record<string, string> {
   return b.versioning.v !== null ? { 'x-amz-version-id': versionIdOf(v) } : {};
 }
 
-/** Commits a version whose data is inline or already in blocks: version table, refs, then the object entry. */
+/** Commits a version whose data is inline or already in blocks: version table, refs, then the
+ *  object entry, only while the client still waits (late-write.ts). `committing` is called just
+ *  before the object entry is sent: from then on the version may appear. */
 async function commitData(
   ctx: S3Ctx,
   b: Bucket,
@@ -60,8 +63,21 @@ async function commitData(
   v: ObjectVersion,
   data: { inline?: Buffer; blocks: StoredBlock[] },
   existing: ObjectEntry | null,
+  committing: () => void,
 ): Promise<void> {
+  await requireClientWaiting(ctx, 'PutObject');
   const blocks = data.inline ? undefined : await ctx.store.commitBlocks(v.uuid, data.blocks);
+  if (!data.inline) {
+    // commitBlocks may have waited on replicas: check again right before the object entry.
+    try {
+      await requireClientWaiting(ctx, 'PutObject');
+    } catch (e) {
+      // A version entry was written (no embedded list): delete it so nothing keeps its blocks.
+      if (blocks === undefined) await ctx.store.versions.insert({ uuid: v.uuid, deleted: true, blocks: [] }).catch(() => {});
+      throw e;
+    }
+  }
+  committing();
   await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline, blocks }, existing);
 }
 
@@ -93,8 +109,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
     v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
     const prev = await existing;
-    committing = true;
-    await commitData(ctx, b, key, v, data, prev);
+    await commitData(ctx, b, key, v, data, prev, () => (committing = true));
   } catch (e) {
     // Once the object entry may have reached a replica it may still appear: keep its references.
     if (committing) throw e;
@@ -167,6 +182,7 @@ async function deleteOne(ctx: S3Ctx, b: Bucket, key: string, versionId: string |
     if (versionId === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string');
     const v = findVersion(o, versionId);
     if (!v) return { versionId, deleteMarker: false };
+    await requireClientWaiting(ctx, 'DeleteObject');
     // 'aborted' is the terminal state: the version disappears and its data is released. Inserted
     // as read (no timestamp bump): a deleted version keeps its place among the others, so it
     // still hides what it superseded on replicas that merge it in any order (model/object.ts).
@@ -176,6 +192,7 @@ async function deleteOne(ctx: S3Ctx, b: Bucket, key: string, versionId: string |
   const cur = currentVersion(o);
   if (b.versioning.v === null && (!cur || cur.deleteMarker)) return { deleteMarker: false };
   const marker = newVersion(ctx.store, b, { state: 'complete', deleteMarker: true });
+  await requireClientWaiting(ctx, 'DeleteObject');
   await putVersion(ctx.store, b, key, marker, o ?? null);
   return b.versioning.v === null ? { deleteMarker: false } : { versionId: versionIdOf(marker), deleteMarker: true };
 }
@@ -252,18 +269,30 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   const headers = directive === 'REPLACE' ? storedHeaders(ctx.req.headers) : meta.headers;
   const v = newVersion(ctx.store, b);
   v.meta = { size: meta.size, etag: meta.etag, headers };
+  // Only while the client waits (late-write.ts), checked right before the object entry.
+  const commit = async (done: ObjectVersion, undo?: () => Promise<unknown>) => {
+    const existing = await ctx.store.objects.get(b.id, key);
+    try {
+      await requireClientWaiting(ctx, 'CopyObject');
+    } catch (e) {
+      await undo?.().catch(() => {});
+      throw e;
+    }
+    await putVersion(ctx.store, b, key, done, existing ?? null);
+  };
+  await requireClientWaiting(ctx, 'CopyObject');
   if (sv.inline) {
-    await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: sv.inline });
+    await commit({ ...v, state: 'complete', inline: sv.inline });
   } else {
     // Same content, same blocks: the copy only adds references.
     if (sv.blocks) {
       await ctx.store.addRefs(v.uuid, sv.blocks);
-      await putVersion(ctx.store, b, key, { ...v, state: 'complete', blocks: sv.blocks });
+      await commit({ ...v, state: 'complete', blocks: sv.blocks }, () => ctx.store.releaseRefs(v.uuid, sv.blocks!));
     } else {
       const ve = await ctx.store.versions.get(sv.uuid, '');
       if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
       await ctx.store.saveVersionBlocks(v.uuid, ve.blocks);
-      await putVersion(ctx.store, b, key, { ...v, state: 'complete' });
+      await commit({ ...v, state: 'complete' }, () => ctx.store.versions.insert({ uuid: v.uuid, deleted: true, blocks: [] }));
     }
   }
   const h: Record<string, string> = { ...versionHeader(b, v) };
