@@ -6,6 +6,7 @@ import type { Store } from '../model/store.ts';
 import type { StoredCert } from '../model/certificate.ts';
 import { openKey } from './keys.ts';
 import { log } from '../util/log.ts';
+import { Lru } from '../util/lru.ts';
 
 interface Cached {
   ctx: SecureContext;
@@ -15,15 +16,13 @@ interface Cached {
 export class CertCache {
   private readonly store: Store;
   private readonly key: Buffer;
-  private readonly capacity: number;
-  /** Insertion order is recency order (LRU). */
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache: Lru<string, Cached>;
   private readonly now: () => number;
 
   constructor(store: Store, sealKey: Buffer, opts: { capacity?: number; now?: () => number } = {}) {
     this.store = store;
     this.key = sealKey;
-    this.capacity = Math.max(1, opts.capacity ?? 10_000);
+    this.cache = new Lru({ maxEntries: Math.max(1, opts.capacity ?? 10_000) });
     this.now = opts.now ?? Date.now;
     store.certs.local.onUpdate((_b, after) => this.cache.delete(after.host));
   }
@@ -41,11 +40,7 @@ export class CertCache {
   /** A TLS context for the host, or undefined when it has no usable certificate. */
   context(host: string): SecureContext | undefined {
     const hit = this.cache.get(host);
-    if (hit && hit.notAfter > this.now()) {
-      this.cache.delete(host);
-      this.cache.set(host, hit);
-      return hit.ctx;
-    }
+    if (hit && hit.notAfter > this.now()) return hit.ctx;
     this.cache.delete(host);
     const c = this.stored(host);
     if (!c) return undefined;
@@ -57,7 +52,6 @@ export class CertCache {
       return undefined;
     }
     this.cache.set(host, { ctx, notAfter: c.notAfter });
-    while (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
     return ctx;
   }
 

@@ -6,6 +6,7 @@
 // whatever the number of sites.
 import type { Store } from '../model/store.ts';
 import { loadManifest, siteTables, type ManifestFile } from '../model/site.ts';
+import { Lru } from '../util/lru.ts';
 
 /** What a site serves for a path: `none` = the site has no deploy (serve plain bucket keys). */
 export type DeployLookup = { kind: 'none' } | { kind: 'missing' } | { kind: 'file'; file: ManifestFile };
@@ -24,44 +25,35 @@ interface Loaded {
 
 export class DeployResolver {
   private readonly store: Store;
-  private readonly maxFiles: number;
-  private readonly maxSites: number;
   /** bucket id → current deploy id (null: no deploy). */
-  private readonly current = new Map<string, string | null>();
-  /** `${bucket}/${deploy}` → manifest being loaded or loaded; Map order is recency order. */
-  private readonly manifests = new Map<string, Promise<Loaded>>();
-  private readonly weights = new Map<string, number>();
-  private files = 0;
+  private readonly current: Lru<string, string | null>;
+  /** `${bucket}/${deploy}` → manifest being loaded or loaded, weighed by its file count once loaded. */
+  private readonly manifests: Lru<string, Promise<Loaded>>;
   loads = 0;
 
   constructor(store: Store, opts: DeployResolverOptions = {}) {
     this.store = store;
-    this.maxFiles = Math.max(1, opts.maxFiles ?? 1_000_000);
-    this.maxSites = Math.max(1, opts.maxSites ?? 100_000);
+    this.current = new Lru({ maxEntries: Math.max(1, opts.maxSites ?? 100_000) });
+    this.manifests = new Lru({ maxWeight: Math.max(1, opts.maxFiles ?? 1_000_000) });
     // Runs in the transaction that changes the entry: the next request sees the new deploy.
     siteTables(store).sites.local.onUpdate((before, after) => {
       this.current.delete(after.bucket);
       const keep = new Set([after.deploys.v.current, after.deploys.v.previous]);
-      for (const id of [before?.deploys.v.current, before?.deploys.v.previous]) if (id && !keep.has(id)) this.drop(`${after.bucket}/${id}`);
+      for (const id of [before?.deploys.v.current, before?.deploys.v.previous]) if (id && !keep.has(id)) this.manifests.delete(`${after.bucket}/${id}`);
     });
   }
 
   /** Cached manifests' total file count (for tests and metrics). */
   get cachedFiles(): number {
-    return this.files;
+    return this.manifests.weight;
   }
 
   private currentDeploy(bucketId: string): string | null {
     const hit = this.current.get(bucketId);
-    if (hit !== undefined) {
-      this.current.delete(bucketId);
-      this.current.set(bucketId, hit);
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     const s = siteTables(this.store).sites.local.get('site', bucketId);
     const id = s && !s.deleted.v ? s.deploys.v.current : null;
     this.current.set(bucketId, id);
-    if (this.current.size > this.maxSites) this.current.delete(this.current.keys().next().value as string);
     return id;
   }
 
@@ -76,11 +68,7 @@ export class DeployResolver {
   private manifest(bucketId: string, id: string): Promise<Loaded> {
     const k = `${bucketId}/${id}`;
     const hit = this.manifests.get(k);
-    if (hit) {
-      this.manifests.delete(k);
-      this.manifests.set(k, hit);
-      return hit;
-    }
+    if (hit) return hit;
     this.loads++;
     const p = loadManifest(this.store, bucketId, id).then((m) => {
       if (!m) throw new Error(`deploy ${id} of bucket ${bucketId} has no manifest`);
@@ -89,30 +77,14 @@ export class DeployResolver {
     });
     this.manifests.set(k, p);
     p.then(
+      // Weighed once loaded; the manifest just loaded stays even if it alone is over the bound: it is in use.
       (l) => {
-        if (this.manifests.get(k) !== p) return;
-        this.weights.set(k, l.weight);
-        this.files += l.weight;
-        this.evict(k);
+        if (this.manifests.peek(k) === p) this.manifests.reweigh(k, l.weight);
       },
       () => {
-        if (this.manifests.get(k) === p) this.manifests.delete(k);
+        if (this.manifests.peek(k) === p) this.manifests.delete(k);
       },
     );
     return p;
-  }
-
-  private evict(keep: string): void {
-    for (const k of this.manifests.keys()) {
-      if (this.files <= this.maxFiles) return;
-      // The manifest just loaded stays even if it alone is over the bound: it is in use.
-      if (k !== keep) this.drop(k);
-    }
-  }
-
-  private drop(k: string): void {
-    if (!this.manifests.delete(k)) return;
-    this.files -= this.weights.get(k) ?? 0;
-    this.weights.delete(k);
   }
 }

@@ -3,6 +3,7 @@
 // table hooks; a short maximum age bounds staleness for writes that reach this node late or
 // not at all (objects of partitions it does not hold), as nginx "microcaching" does.
 import type { Store } from '../model/store.ts';
+import { Lru } from '../util/lru.ts';
 
 export interface CachedResponse {
   status: number;
@@ -20,19 +21,18 @@ export interface ResponseCacheOptions {
 }
 
 export class ResponseCache {
-  private readonly entries = new Map<string, CachedResponse>();
+  /** Oldest stored first (a hit does not refresh: entries age out by maxAgeMs anyway); weighed by body bytes. */
+  private readonly entries: Lru<string, CachedResponse>;
   private readonly byBucket = new Map<string, Set<string>>();
-  /** Keys requested once recently, not yet cached (insertion order = age). */
-  private readonly seen = new Set<string>();
-  private bytes = 0;
-  private readonly maxEntries: number;
-  private readonly maxBytes: number;
+  /** Keys requested once recently, not yet cached (oldest first). */
+  private readonly seen: Lru<string, true>;
   readonly maxAgeMs: number;
   hits = 0;
 
   constructor(store: Store, opts: ResponseCacheOptions = {}) {
-    this.maxEntries = opts.maxEntries ?? 20_000;
-    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    const maxEntries = opts.maxEntries ?? 20_000;
+    this.entries = new Lru({ maxEntries, maxWeight: opts.maxBytes ?? 64 * 1024 * 1024, onEvict: (k, e) => this.unindex(k, e) });
+    this.seen = new Lru({ maxEntries });
     this.maxAgeMs = opts.maxAgeMs ?? 5_000;
     // Inside the write transactions: the next request after a local change never sees the old page.
     store.objects.local.onUpdate((_b, after) => this.dropBucket(after.bucket));
@@ -52,7 +52,7 @@ export class ResponseCache {
   }
 
   get(key: string, now: number): CachedResponse | undefined {
-    const e = this.entries.get(key);
+    const e = this.entries.peek(key);
     if (!e) return undefined;
     if (now - e.at > this.maxAgeMs) {
       this.drop(key);
@@ -63,21 +63,18 @@ export class ResponseCache {
   }
 
   /** Admits a page on its second request within the recent window, so traffic spread evenly
-   *  over more sites than the cache holds does not churn it (and costs one Set lookup). */
+   *  over more sites than the cache holds does not churn it (and costs one map lookup). */
   set(key: string, e: CachedResponse): void {
     if (!this.enabled) return;
     if (!this.seen.delete(key)) {
-      this.seen.add(key);
-      if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.values().next().value as string);
+      this.seen.set(key, true);
       return;
     }
     this.drop(key);
-    this.entries.set(key, e);
-    this.bytes += e.body.length;
     let s = this.byBucket.get(e.bucketId);
     if (!s) this.byBucket.set(e.bucketId, (s = new Set()));
     s.add(key);
-    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) this.drop(this.entries.keys().next().value as string);
+    this.entries.set(key, e, e.body.length);
   }
 
   get size(): number {
@@ -85,10 +82,13 @@ export class ResponseCache {
   }
 
   private drop(key: string): void {
-    const e = this.entries.get(key);
+    const e = this.entries.peek(key);
     if (!e) return;
     this.entries.delete(key);
-    this.bytes -= e.body.length;
+    this.unindex(key, e);
+  }
+
+  private unindex(key: string, e: CachedResponse): void {
     const s = this.byBucket.get(e.bucketId);
     s?.delete(key);
     if (s?.size === 0) this.byBucket.delete(e.bucketId);
@@ -104,6 +104,5 @@ export class ResponseCache {
     this.seen.clear();
     this.entries.clear();
     this.byBucket.clear();
-    this.bytes = 0;
   }
 }
