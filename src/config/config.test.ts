@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig } from './config.ts';
+import { loadConfig, parseConfig, parseDurationSecs } from './config.ts';
 import { devConfigText } from './dev.ts';
 
 const base = `metadata_dir = "/m"\ndata_dir = "/d"\nrpc_secret = "${'ab'.repeat(32)}"\n`;
@@ -107,4 +107,23 @@ test('loadConfig takes secrets from the environment', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('metadata snapshots: Garage\'s metadata_auto_snapshot_interval as a duration, a directory and a depth', () => {
+  const c = parseConfig(base, '/srv/g', {});
+  assert.equal(c.metadata_auto_snapshot_interval, undefined, 'off unless set');
+  assert.equal(c.metadata_snapshots_dir, '/m/snapshots', 'Garage\'s default: under metadata_dir');
+  assert.equal(c.metadata_snapshots_keep, 2, 'Garage keeps two');
+  const d = parseConfig(base + 'metadata_auto_snapshot_interval = "6h"\nmetadata_snapshots_dir = "snaps"\nmetadata_snapshots_keep = 5\n', '/srv/g', {});
+  assert.equal(d.metadata_auto_snapshot_interval, '6h');
+  assert.equal(d.metadata_snapshots_dir, '/srv/g/snaps');
+  assert.equal(d.metadata_snapshots_keep, 5);
+  assert.equal(parseDurationSecs('6h'), 21600);
+  assert.equal(parseDurationSecs('1d 12h'), 129600);
+  assert.equal(parseDurationSecs('90s'), 90);
+  assert.equal(parseDurationSecs('15min'), 900);
+  assert.throws(() => parseConfig(base + 'metadata_auto_snapshot_interval = "often"\n', '/', {}), /metadata_auto_snapshot_interval: expected a duration like "6h"/);
+  assert.throws(() => parseConfig(base + 'metadata_auto_snapshot_interval = "0s"\n', '/', {}), /metadata_auto_snapshot_interval: expected at least 1 s/);
+  assert.throws(() => parseConfig(base + 'metadata_snapshots_keep = 0\n', '/', {}), /metadata_snapshots_keep: expected 1 to 100/);
+  assert.throws(() => parseConfig(base + 'metadata_auto_snapshot_interval = "999999d"\n', '/', {}), /metadata_auto_snapshot_interval: expected at most 366d/);
 });

@@ -10,6 +10,12 @@ export type ConsistencyMode = 'consistent' | 'degraded' | 'dangerous';
 export interface Config {
   metadata_dir: string;
   data_dir: string;
+  /** Garage's name: a duration ("6h", "1d"); a snapshot of the metadata is taken that often. Off when absent. */
+  metadata_auto_snapshot_interval?: string;
+  /** Where snapshots go (Garage's default: <metadata_dir>/snapshots); better on another disk. */
+  metadata_snapshots_dir: string;
+  /** Snapshots kept; older ones are deleted after each new one. */
+  metadata_snapshots_keep: number;
   replication_factor: number;
   consistency_mode: ConsistencyMode;
   rpc_bind_addr: string;
@@ -117,6 +123,9 @@ type Spec = Record<string, { type: 'string' | 'int' | 'bool' | 'strings' | 'leve
 const TOP: Spec = {
   metadata_dir: { type: 'string', required: true },
   data_dir: { type: 'string', required: true },
+  metadata_auto_snapshot_interval: { type: 'string' },
+  metadata_snapshots_dir: { type: 'string' },
+  metadata_snapshots_keep: { type: 'int', default: 2 },
   replication_factor: { type: 'int', default: 3 },
   consistency_mode: { type: 'string', default: 'consistent' },
   rpc_bind_addr: { type: 'string', default: '[::]:3901' },
@@ -246,6 +255,22 @@ function check(spec: Spec, input: Record<string, unknown>, prefix: string): Reco
   return out;
 }
 
+const DURATION_UNITS: Record<string, number> = { s: 1, sec: 1, secs: 1, m: 60, min: 60, mins: 60, h: 3600, d: 86400, w: 7 * 86400 };
+
+/** "6h", "1d 12h", "90s", "15min" → seconds (undefined if it is not a duration). */
+export function parseDurationSecs(text: string): number | undefined {
+  if (text.length > 64) return undefined;
+  const parts = text.trim().split(/\s+/);
+  let total = 0;
+  for (const p of parts) {
+    const m = /^(\d{1,9})([a-z]+)$/.exec(p);
+    const unit = m ? DURATION_UNITS[m[2]!] : undefined;
+    if (!m || unit === undefined) return undefined;
+    total += Number(m[1]) * unit;
+  }
+  return total;
+}
+
 /** Checks a bind address is host:port with a valid port. */
 function checkAddr(name: string, addr: string): void {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(addr);
@@ -326,6 +351,13 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
   if (!['consistent', 'degraded', 'dangerous'].includes(cfg.consistency_mode))
     bad('consistency_mode', `expected consistent, degraded or dangerous, got ${JSON.stringify(cfg.consistency_mode)}`);
   if (cfg.replication_factor < 1 || cfg.replication_factor > 7) bad('replication_factor', 'expected 1 to 7');
+  if (cfg.metadata_auto_snapshot_interval !== undefined) {
+    const secs = parseDurationSecs(cfg.metadata_auto_snapshot_interval);
+    if (secs === undefined) bad('metadata_auto_snapshot_interval', `expected a duration like "6h", "1d" or "30min", got ${JSON.stringify(cfg.metadata_auto_snapshot_interval)}`);
+    if (secs < 1) bad('metadata_auto_snapshot_interval', 'expected at least 1 s');
+    if (secs > 366 * 86400) bad('metadata_auto_snapshot_interval', 'expected at most 366d');
+  }
+  if (cfg.metadata_snapshots_keep < 1 || cfg.metadata_snapshots_keep > 100) bad('metadata_snapshots_keep', 'expected 1 to 100');
   if (cfg.block_size < 64 * 1024 || cfg.block_size > 64 * 1024 * 1024) bad('block_size', 'expected 64 KiB to 64 MiB');
   if (!/^[0-9a-fA-F]{64}$/.test(cfg.rpc_secret)) bad('rpc_secret', 'expected 64 hex characters (32 bytes), e.g. from `openssl rand -hex 32`');
   checkAddr('rpc_bind_addr', cfg.rpc_bind_addr);
@@ -337,6 +369,7 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
   else checkFront(cfg.front!, baseDir);
   cfg.metadata_dir = resolve(baseDir, cfg.metadata_dir);
   cfg.data_dir = resolve(baseDir, cfg.data_dir);
+  cfg.metadata_snapshots_dir = cfg.metadata_snapshots_dir === undefined ? resolve(cfg.metadata_dir, 'snapshots') : resolve(baseDir, cfg.metadata_snapshots_dir);
   return cfg;
 }
 
