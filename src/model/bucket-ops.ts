@@ -4,6 +4,7 @@ import type { Store } from './store.ts';
 import { newBucket, bucketNameError, type Bucket, type Perm } from './bucket.ts';
 import { generateKeyPair, keyIdError, type AccessKey } from './key.ts';
 import { objectSchema } from './object.ts';
+import { abortUpload } from './uploads.ts';
 import { tenantBucketNameRefusal } from './hosts.ts';
 import { GrenierError } from '../util/errors.ts';
 
@@ -39,12 +40,19 @@ export async function createBucket(store: Store, name: string, owner?: AccessKey
 
 /** Deletes an empty bucket and frees its aliases. */
 export async function deleteBucket(store: Store, b: Bucket): Promise<void> {
-  // Entries that are only tombstones (deleted objects awaiting GC) do not make a bucket non-empty.
+  // Entries that are only tombstones (deleted objects awaiting GC) do not make a bucket non-empty,
+  // nor do unfinished multipart uploads: as on AWS, they are aborted with the bucket.
+  const uploads: { key: string; uploadId: string }[] = [];
   let after: string | undefined;
   for (let page = 0; ; page++) {
     const objs = await store.objects.range(b.id, { limit: 1000, after });
-    if (objs.some((o) => !objectSchema.isTombstone(o)))
-      throw new ModelError('BucketNotEmpty', 'The bucket you tried to delete is not empty (objects, versions or uploads remain)');
+    for (const o of objs) {
+      if (objectSchema.isTombstone(o)) continue;
+      const live = o.versions.filter((v) => !(v.state === 'aborted' || (v.state === 'complete' && v.deleteMarker && v.nullVersion)));
+      if (!live.every((v) => v.multipart && v.state === 'uploading'))
+        throw new ModelError('BucketNotEmpty', 'The bucket you tried to delete is not empty (objects or versions remain)');
+      for (const v of live) uploads.push({ key: o.key, uploadId: v.uuid });
+    }
     if (objs.length < 1000) break;
     after = objs.at(-1)!.key;
   }
@@ -55,6 +63,8 @@ export async function deleteBucket(store: Store, b: Bucket): Promise<void> {
     if (cur?.bucket.v === b.id) await store.aliases.insert({ name, bucket: { t, v: null }, given: { t, v: null } });
   }
   await store.buckets.insert({ ...b, deleted: { t, v: true } });
+  // Their parts are released now (the expiry sweep would also abort them, a deleted bucket's first).
+  for (const u of uploads) await abortUpload(store, b.id, u.key, u.uploadId);
 }
 
 /** An admin's alias (admin API): the name becomes a host given to the bucket (model/hosts.ts);
