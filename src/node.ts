@@ -45,8 +45,6 @@ export class GrenierNode {
   readonly cluster: Cluster;
   /** The HTTPS front, when the config has a [front] section. */
   front?: Front;
-  /** The website handler of the web listener and the front (set by start()). */
-  web!: WebHandler;
   private servers: Server[] = [];
 
   constructor(config: Config) {
@@ -71,9 +69,10 @@ export class GrenierNode {
     const c = this.config;
     await this.cluster.start();
     const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, webRootDomain: c.s3_web.root_domain });
-    // One website handler for the web listener and the front: one set of caches and settings.
-    this.web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
-    if (c.front) this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: this.web.handle, s3: (req, res) => s3.emit('request', req, res) });
+    if (c.front) {
+      const web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
+      this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: web.handle, s3: (req, res) => s3.emit('request', req, res) });
+    }
     const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION, cluster: this.cluster, front: this.front });
     guardListener(s3, c.limits, 's3');
     guardListener(admin, c.limits, 'admin');
@@ -81,7 +80,7 @@ export class GrenierNode {
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
     this.servers.push(admin);
-    const web = createWebServer(this.web);
+    const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
     guardListener(web, c.limits, 'web');
     await listen(web, c.s3_web.bind_addr, 'web');
     this.servers.push(web);

@@ -1,6 +1,7 @@
 // The audit log: who did which admin action, when, on which node and with what result, in a table
 // replicated everywhere. Bounded by construction: each node writes into AUDIT_EVENTS_PER_NODE_MAX
 // slots (event n goes to slot n mod max), so a new event replaces that node's oldest one.
+import { pack } from 'msgpackr';
 import type { TableSchema } from '../table/schema.ts';
 import type { Table } from '../table/table.ts';
 import type { Db } from '../db/db.ts';
@@ -37,8 +38,10 @@ export const auditSchema: TableSchema<AuditEvent> = {
   sortKey: (e) => `${e.node}:${pad(e.slot)}`,
   merge: (a, b) => {
     if (a.seq !== b.seq) return a.seq > b.seq ? a : b;
-    // The same event everywhere; any deterministic choice if a node ever reused a number.
-    return a.time >= b.time ? a : b;
+    // The same event everywhere; if a node ever reused a number, a total order (time, then the
+    // encoding) so every replica keeps the same one (src/model/laws.test.ts).
+    if (a.time !== b.time) return a.time > b.time ? a : b;
+    return Buffer.compare(pack(a), pack(b)) >= 0 ? a : b;
   },
   isTombstone: () => false,
   validate(x: unknown) {

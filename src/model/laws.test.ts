@@ -19,6 +19,8 @@ import type { CertificateEntry } from './certificate.ts';
 import type { AcmeToken } from './acme-token.ts';
 import type { SiteEntry } from './site.ts';
 import type { QuotaRequest } from './quota-request.ts';
+import type { AdminToken } from './admin-token.ts';
+import { AUDIT_EVENTS_PER_NODE_MAX, type AuditEvent } from './audit.ts';
 
 const ts = fc.integer({ min: 0, max: 3 });
 const lww = <T>(v: fc.Arbitrary<T>) => fc.record({ t: ts, v }, { noNullPrototype: true });
@@ -198,7 +200,41 @@ const objectLaws: LawOptions<ObjectEntry> = {
   },
 };
 
+const adminTokenLaws: LawOptions<AdminToken> = {
+  updates: world(
+    fc.record({
+      id: fc.constant('0'.repeat(24)),
+      created: fc.integer({ min: 1, max: 3 }),
+      hash: fc.constantFrom('a'.repeat(64), 'b'.repeat(64)),
+      name: lww(fc.constantFrom('alice', 'bob')),
+      scope: lww(fc.constantFrom(['*'], ['ListBuckets'], ['ListBuckets', 'GetBucketInfo'])),
+      expiration: lww(orNull(fc.constantFrom(5, 6))),
+      deleted: lww(fc.boolean()),
+    }),
+  ),
+  tombstoneAbsorbs: (t, x) => t.deleted.t > x.deleted.t,
+};
+
+const auditLaws: LawOptions<AuditEvent> = {
+  // One slot of one node: events numbered 3 and 10,003 share it (the higher owns it); a reused
+  // number may come with different fields.
+  updates: world(
+    fc.record({
+      node: fc.constant('c'.repeat(64)),
+      slot: fc.constant(3),
+      seq: fc.constantFrom(3, AUDIT_EVENTS_PER_NODE_MAX + 3),
+      time: fc.constantFrom(1, 2),
+      who: fc.constantFrom('admin', 'token:x'),
+      op: fc.constantFrom('CreateBucket', 'DeleteKey'),
+      target: fc.constantFrom('', 'b1'),
+      status: fc.constantFrom(200, 404),
+    }),
+  ),
+};
+
 const LAWS: Record<string, LawOptions<any>> = {
+  admin_token: adminTokenLaws,
+  audit: auditLaws,
   bucket: bucketLaws,
   alias: aliasLaws,
   key: keyLaws,

@@ -313,8 +313,7 @@ function page(ctx: Ctx, status: number, title: string, message: string, trustedH
   res.end(ctx.head ? undefined : body);
 }
 
-/** The web listener's server around the node's handler (not listening yet: the node binds it to
- *  [s3_web] bind_addr; the front uses the same handler). */
-export function createWebServer(handler: WebHandler): Server {
-  return createServer(handler.handle);
+/** The web listener's server (not listening yet: the node binds it to [s3_web] bind_addr). */
+export function createWebServer(store: Store, opts: WebOptions): Server {
+  return createServer(new WebHandler(store, opts).handle);
 }
