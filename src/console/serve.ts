@@ -66,13 +66,25 @@ export function isConsolePath(path: string): boolean {
   return path === '/' || path === '/console' || path.startsWith('/console/');
 }
 
+/** What the page needs of the node's configuration (nothing secret: it is served to anyone). */
+export interface ConsoleMeta {
+  /** A bucket's website URL, with "{bucket}" for its name; null without s3_web.root_domain. */
+  webUrl: string | null;
+}
+
 /** Answers a console path (GET or HEAD). */
-export function serveConsole(req: IncomingMessage, res: ServerResponse, path: string): void {
+export function serveConsole(req: IncomingMessage, res: ServerResponse, path: string, meta: () => ConsoleMeta): void {
   cache ??= load();
   for (const [k, v] of Object.entries(CONSOLE_HEADERS)) res.setHeader(k, v);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
     res.end('the console is read with GET\n');
+    return;
+  }
+  if (path === '/console/meta.json') {
+    const text = JSON.stringify(meta());
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
     return;
   }
   const name = path === '/' || path === '/console' || path === '/console/' ? 'index.html' : path.slice('/console/'.length);

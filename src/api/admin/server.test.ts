@@ -63,7 +63,7 @@ test('unknown endpoints are 404, wrong methods 405', async () => {
   const r = await get('/v2/Nope');
   assert.equal(r.status, 404);
   assert.equal(r.body.code, 'NoSuchEndpoint');
-  assert.equal((await get('/')).status, 404);
+  assert.equal((await get('/nope')).status, 404);
   const m = await post('/v2/ListKeys', {});
   assert.equal(m.status, 405);
   assert.equal(m.headers.get('allow'), 'GET');

@@ -24,7 +24,8 @@ import { readiness } from './readiness.ts';
 import { closeAfterAnswer } from '../../util/lingering-close.ts';
 import { bearerOf, callerName, identifyRequest, makeTokenOps, permit, TOKEN_READS } from './tokens.ts';
 import { AUDIT_OPS, AUDIT_READS, isAction, recordAudit, targetOf } from './audit.ts';
-import { isConsolePath, serveConsole } from '../../console/serve.ts';
+import { isConsolePath, serveConsole, type ConsoleMeta } from '../../console/serve.ts';
+import { splitAddr } from '../../config/config.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
@@ -153,7 +154,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
     }
     if (isConsolePath(path)) {
       op = 'Console';
-      serveConsole(req, res, path);
+      serveConsole(req, res, path, () => consoleMeta(deps));
       return;
     }
     const m = /^\/v2\/([A-Za-z]+)$/.exec(path);
@@ -218,4 +219,13 @@ function asAdmin(deps: AdminDeps, token: string): AdminDeps {
 function auditAction(deps: AdminDeps, who: string, op: string, query: URLSearchParams, body: Record<string, unknown> | undefined, status: number): void {
   if (who.startsWith('key ') && (status === 401 || status === 403)) return;
   recordAudit(deps, { who, op, target: targetOf(query, body), status });
+}
+
+/** Websites are <bucket>.<root_domain>: behind the front on HTTPS, else on the web port. */
+function consoleMeta(deps: AdminDeps): ConsoleMeta {
+  const root = deps.config.s3_web.root_domain;
+  if (!root) return { webUrl: null };
+  if (deps.config.front) return { webUrl: `https://{bucket}.${root}/` };
+  const { port } = splitAddr(deps.config.s3_web.bind_addr);
+  return { webUrl: `http://{bucket}.${root}${port === 80 ? '' : `:${port}`}/` };
 }

@@ -1,0 +1,78 @@
+// The admin API from the page: as an admin (bearer token) or as a site owner (each request signed
+// with the access key's secret in the page). The session lives in sessionStorage (gone with the
+// tab), never in a URL or a cookie.
+import { ownerHeaders } from './sign.js';
+
+const KEY = 'grenier.session';
+
+export function getSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(KEY) ?? 'null');
+    if (s && (s.kind === 'admin' || s.kind === 'owner')) return s;
+  } catch {
+    /* a damaged entry is no session */
+  }
+  return null;
+}
+
+export function setSession(s) {
+  if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
+  else sessionStorage.removeItem(KEY);
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** What to tell a person for each kind of failure. */
+function explain(status, code, message) {
+  if (status === 401) return `Not logged in: ${message}`;
+  if (status === 403 && /invalid token|expired/.test(message)) return `${message}. Log in again with a valid token.`;
+  if (status === 403) return `Not allowed: ${message}`;
+  if (status === 404) return `Not found: ${message}`;
+  if (status === 409) return `Conflict: ${message}`;
+  if (status === 413) return `Too large: ${message}`;
+  if (status === 503) return `The node is busy or not ready: ${message} (try again shortly)`;
+  if (status >= 500) return `The node failed: ${message}`;
+  return message || `${code} (HTTP ${status})`;
+}
+
+const TIMEOUT_MS = 15_000;
+
+/** One admin API call; resolves to the JSON answer (undefined when empty), throws ApiError. */
+export async function call(method, op, query = {}, body, session = getSession()) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) q.set(k, String(v));
+  const qs = q.toString();
+  const target = `/v2/${op}${qs ? `?${qs}` : ''}`;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (session?.kind === 'admin') headers.authorization = `Bearer ${session.token}`;
+  else if (session?.kind === 'owner') Object.assign(headers, await ownerHeaders(session.keyId, session.secret, method, target, text));
+  let res;
+  try {
+    res = await fetch(target, { method, headers, body: body === undefined ? undefined : text, cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (e) {
+    const why = e?.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : 'the node cannot be reached';
+    throw new ApiError(0, 'NetworkError', `${op}: ${why}`);
+  }
+  const answer = await res.text();
+  let json;
+  try {
+    json = answer ? JSON.parse(answer) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (res.ok) return json;
+  const code = typeof json?.code === 'string' ? json.code : String(res.status);
+  const message = typeof json?.message === 'string' ? json.message : `HTTP ${res.status}`;
+  throw new ApiError(res.status, code, explain(res.status, code, message));
+}
+
+export const get = (op, query, session) => call('GET', op, query, undefined, session);
+export const post = (op, body = {}, query, session) => call('POST', op, query, body, session);

@@ -1,0 +1,106 @@
+// Sites: usage against quota, the deploys kept (current and previous), rollback, the quota (owners
+// raise it up to 200 MB themselves, or ask for more), and for admins the pending requests.
+import { h, clear, say, action, bytes, when, usageBar, parseBytes } from './dom.js';
+import { get, post } from './api.js';
+
+function deployLine(label, d) {
+  return [h('dt', { text: label }), h('dd', { text: d ? `${d.id} — ${d.files} files, ${bytes(d.bytes)}, ${when(new Date(d.created).toISOString())}` : 'none' })];
+}
+
+export async function render(root, ctx) {
+  const admin = ctx.session.kind === 'admin';
+  const msg = h('div');
+  const list = h('div', { class: 'grid', id: 'sites' });
+  const requests = h('div');
+
+  async function siteCard(s) {
+    const card = h('section', { class: 'card', 'data-site': s.domain, 'aria-label': `site ${s.domain}` });
+    const out = h('div');
+    let info;
+    try {
+      info = await get('GetSiteInfo', { site: s.domain });
+    } catch (e) {
+      card.append(h('h2', { text: s.domain }), out);
+      say(out, e.message);
+      return card;
+    }
+    const rb = h('button', { type: 'button', class: 'secondary', text: 'Roll back to previous deploy', disabled: !info.previousDeploy });
+    rb.addEventListener(
+      'click',
+      action(rb, out, async () => {
+        if (!confirm(`Serve the previous deploy of ${s.domain} again?`)) return;
+        await post('RollbackSite', {}, { site: s.domain });
+        await load();
+      }),
+    );
+    const size = h('input', { id: `quota-${s.bucketId}`, placeholder: '200MB' });
+    const setQ = h('button', { type: 'submit', text: 'Set quota' });
+    const qForm = h('form', { class: 'inline', 'aria-label': `quota of ${s.domain}` }, h('label', { for: `quota-${s.bucketId}` }, admin ? 'Quota' : 'Quota (up to 200 MB yourself)', size), setQ);
+    qForm.addEventListener(
+      'submit',
+      action(setQ, out, async () => {
+        const n = parseBytes(size.value);
+        if (!n) throw new Error(`"${size.value}" is not a size (e.g. 200MB)`);
+        await post('UpdateSiteQuota', { maxSize: n }, { site: s.domain });
+        await load();
+      }),
+    );
+    const want = h('input', { id: `req-${s.bucketId}`, placeholder: '1GB' });
+    const why = h('input', { id: `why-${s.bucketId}`, placeholder: 'photos of the club', maxlength: 500 });
+    const ask = h('button', { type: 'submit', text: 'Request more' });
+    const rForm = h('form', { class: 'inline', 'aria-label': `request more for ${s.domain}` }, h('label', { for: `req-${s.bucketId}` }, 'Size', want), h('label', { for: `why-${s.bucketId}` }, 'Reason', why), ask);
+    rForm.addEventListener(
+      'submit',
+      action(ask, out, async () => {
+        const n = parseBytes(want.value);
+        if (!n) throw new Error(`"${want.value}" is not a size (e.g. 1GB)`);
+        await post('CreateQuotaRequest', { bytes: n, reason: why.value }, { site: s.domain });
+        say(out, 'Request sent: an admin will approve or deny it.', 'notice');
+        await loadRequests();
+      }),
+    );
+    card.append(
+      h('h2', {}, h('a', { href: `https://${s.domain}/`, rel: 'noopener noreferrer', target: '_blank', text: s.domain })),
+      usageBar(info.usage.bytes, info.quotas.maxSize),
+      h('dl', { class: 'kv' }, deployLine('Current deploy', info.currentDeploy), deployLine('Previous deploy', info.previousDeploy), h('dt', { text: 'Owners' }), h('dd', { class: 'mono', text: info.owners.join(', ') || '—' }), h('dt', { text: 'Pending requests' }), h('dd', { text: String(info.pendingQuotaRequests) })),
+      h('div', { class: 'row' }, rb),
+      qForm,
+      rForm,
+      out,
+    );
+    return card;
+  }
+
+  async function load() {
+    const sites = await get('ListSites');
+    clear(list);
+    if (sites.length === 0) list.appendChild(h('p', { class: 'muted', text: admin ? 'No sites yet (grenier site create).' : 'Your key owns no site.' }));
+    for (const c of await Promise.all(sites.map(siteCard))) list.appendChild(c);
+  }
+
+  async function loadRequests() {
+    const rs = await get('ListQuotaRequests', admin ? { state: 'pending' } : {});
+    clear(requests);
+    requests.appendChild(h('h2', { text: admin ? 'Pending quota requests' : 'Your quota requests' }));
+    if (rs.length === 0) return requests.appendChild(h('p', { class: 'muted', text: 'None.' }));
+    const out = h('div');
+    const rows = rs.map((r) => {
+      const cells = [h('td', { text: r.site }), h('td', { text: bytes(r.bytes) }), h('td', { text: r.reason || '—' }), h('td', { class: 'mono', text: r.requester }), h('td', { text: r.state + (r.decisionReason ? ` (${r.decisionReason})` : '') })];
+      if (admin) {
+        const yes = h('button', { type: 'button', text: 'Approve' });
+        const no = h('button', { type: 'button', class: 'danger', text: 'Deny' });
+        yes.addEventListener('click', action(yes, out, async () => { await post('ApproveQuotaRequest', {}, { id: r.id }); await load(); await loadRequests(); }));
+        no.addEventListener('click', action(no, out, async () => { await post('DenyQuotaRequest', {}, { id: r.id }); await loadRequests(); }));
+        cells.push(h('td', {}, yes, ' ', no));
+      }
+      return h('tr', { 'data-request': r.id }, cells);
+    });
+    requests.append(
+      h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Site', 'Size', 'Reason', 'By', 'State', admin ? '' : null].filter((x) => x !== null).map((t) => h('th', { text: t })))), h('tbody', {}, rows))),
+      out,
+    );
+  }
+
+  root.append(h('h1', { text: admin ? 'Sites' : 'My sites' }), msg, list, requests);
+  await Promise.all([load(), loadRequests()]);
+}
