@@ -99,6 +99,11 @@ export class Db {
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);
   }
+  /** A consistent copy of the whole environment into `dir` (its data.mdb), compacted, taken in a
+   *  read transaction on a worker thread while writes go on (LMDB's mdb_env_copy2). */
+  backup(dir: string): Promise<void> {
+    return this.root.backup(dir, true);
+  }
   async close(): Promise<void> {
     await this.root.close();
   }
