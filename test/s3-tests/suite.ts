@@ -86,7 +86,7 @@ export function runPytest(root: string, outDir: string, conf: string, region: st
   const args = [
     '-m', 'pytest', 's3tests/functional/test_s3.py', '-m', CORE_MARKERS,
     `--timeout=${PER_TEST_TIMEOUT_SECS}`, `--junitxml=${join(outDir, 'junit.xml')}`, '-o', 'junit_family=xunit2',
-    '-p', 'no:cacheprovider', '-q', '-rfE', '--tb=short',
+    '-p', 'no:cacheprovider', '-v', '-rfE', '--tb=short',
     ...(only ? ['-k', only] : []),
   ];
   const home = join(outDir, 'home');
