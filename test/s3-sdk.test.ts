@@ -28,7 +28,7 @@ import {
   AbortMultipartUploadCommand,
   ListPartsCommand,
   ListMultipartUploadsCommand,
-  GetBucketAclCommand,
+  GetBucketLoggingCommand,
   PutObjectTaggingCommand,
   type ListObjectsV2CommandOutput,
   type UploadPartCommandOutput,
@@ -486,9 +486,9 @@ test('unimplemented operations answer 501 NotImplemented in S3 XML', async () =>
   const b = 'sdk-notimpl';
   await s3.send(new CreateBucketCommand({ Bucket: b }));
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
-  await rejectsWith(s3.send(new GetBucketAclCommand({ Bucket: b })), 501, 'NotImplemented');
+  await rejectsWith(s3.send(new GetBucketLoggingCommand({ Bucket: b })), 501, 'NotImplemented');
   await rejectsWith(s3.send(new PutObjectTaggingCommand({ Bucket: b, Key: 'k', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } })), 501, 'NotImplemented');
-  const r = await fetch(`${node.s3Url}/${b}?acl`, { signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(`${node.s3Url}/${b}?logging`, { signal: AbortSignal.timeout(10_000) });
   assert.equal(r.status, 501);
   assert.match(r.headers.get('content-type') ?? '', /xml/);
   assert.match(await r.text(), /^<\?xml[^>]*>\s*<Error>.*<Code>NotImplemented<\/Code>/s);

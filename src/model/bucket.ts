@@ -1,7 +1,9 @@
 // The bucket table (replicated everywhere): identity, aliases, key permissions and per-bucket
-// settings (website, CORS, versioning, quotas), each an LWW register so edits merge.
+// settings (website, CORS, versioning, quotas, owner, ACL, policy, public access block), each an
+// LWW register so edits merge.
 import { mergeLww, mergeLwwMap, type Lww, type LwwMap } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
+import type { Grant } from './acl.ts';
 
 export interface Perm {
   read: boolean;
@@ -45,6 +47,19 @@ export interface Quotas {
   maxObjects: number | null;
 }
 
+/** PublicAccessBlockConfiguration: each flag true blocks or ignores that kind of public access. */
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+/** A bucket policy as the client sent it (GetBucketPolicy returns it verbatim; validated at Put). */
+export interface StoredPolicy {
+  text: string;
+}
+
 export interface Bucket {
   id: string;
   created: number;
@@ -56,6 +71,21 @@ export interface Bucket {
   cors: Lww<CorsRule[] | null>;
   versioning: Lww<Versioning>;
   quotas: Lww<Quotas>;
+  /** The key that created the bucket over S3 (absent on entries written before owners were
+   *  recorded: bucketOwner() then falls back to the first key with the owner flag). */
+  owner?: Lww<string | null>;
+  /** The bucket's ACL grants; null = the default (the owner has FULL_CONTROL). */
+  acl?: Lww<Grant[] | null>;
+  policy?: Lww<StoredPolicy | null>;
+  publicAccessBlock?: Lww<PublicAccessBlock | null>;
+}
+
+const UNSET = { t: 0, v: null };
+
+/** Merges an optional register; absent (older entries, older peers) is the unset register. */
+function mergeOpt<T>(a: Lww<T | null> | undefined, b: Lww<T | null> | undefined): Lww<T | null> | undefined {
+  if (!a && !b) return undefined;
+  return mergeLww<T | null>(a ?? UNSET, b ?? UNSET);
 }
 
 export const bucketSchema: TableSchema<Bucket> = {
@@ -73,9 +103,30 @@ export const bucketSchema: TableSchema<Bucket> = {
     cors: mergeLww(a.cors, b.cors),
     versioning: mergeLww(a.versioning, b.versioning),
     quotas: mergeLww(a.quotas, b.quotas),
+    ...optional('owner', mergeOpt(a.owner, b.owner)),
+    ...optional('acl', mergeOpt(a.acl, b.acl)),
+    ...optional('policy', mergeOpt(a.policy, b.policy)),
+    ...optional('publicAccessBlock', mergeOpt(a.publicAccessBlock, b.publicAccessBlock)),
   }),
   isTombstone: (b) => b.deleted.v,
 };
+
+/** Absent registers stay absent, so an entry without them encodes as before. */
+function optional<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}
+
+/** The bucket's S3 owner: the recorded creator, else (older buckets) the first key given the
+ *  owner flag (earliest grant, then id); null when none (e.g. an admin's bucket without owner). */
+export function bucketOwner(b: Bucket): string | null {
+  if (b.owner && b.owner.t > 0) return b.owner.v;
+  let best: [string, number] | undefined;
+  for (const [id, p] of Object.entries(b.keys)) {
+    if (!p.v.owner) continue;
+    if (!best || p.t < best[1] || (p.t === best[1] && id < best[0])) best = [id, p.t];
+  }
+  return best?.[0] ?? null;
+}
 
 export function newBucket(id: string, now: number): Bucket {
   return {

@@ -29,7 +29,8 @@ export interface S3Ctx {
   key?: string;
   query: URLSearchParams;
   auth: AuthResult;
-  accessKey: AccessKey;
+  /** The signing key; absent for an anonymous request (authz/ decides what it may do). */
+  accessKey?: AccessKey;
   /** Resolved bucket for every bucket-level operation except CreateBucket. */
   bucket?: Bucket;
   perm: Perm;
@@ -85,5 +86,5 @@ export function requireKey(ctx: S3Ctx): string {
 }
 
 export function need(ctx: S3Ctx, what: 'read' | 'write' | 'owner'): void {
-  if (!ctx.perm[what]) throw new S3Error('AccessDenied', `Access Denied: key ${ctx.accessKey.id} lacks ${what} permission on this bucket`);
+  if (!ctx.perm[what]) throw new S3Error('AccessDenied', `Access Denied: ${ctx.accessKey ? `key ${ctx.accessKey.id}` : 'an anonymous request'} lacks ${what} permission on this bucket`);
 }

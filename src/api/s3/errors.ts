@@ -32,6 +32,8 @@ const STATUS: Record<string, number> = {
   MissingContentLength: 411,
   MissingSecurityHeader: 400,
   NoSuchBucket: 404,
+  NoSuchBucketPolicy: 404,
+  NoSuchPublicAccessBlockConfiguration: 404,
   NoSuchCORSConfiguration: 404,
   NoSuchKey: 404,
   NoSuchUpload: 404,

@@ -22,7 +22,11 @@ test('operations from method and subresources', () => {
   assert.equal(op('GET', '/b', 'list-type=2&prefix=a'), 'ListObjectsV2');
   assert.equal(op('GET', '/b', 'prefix=a'), 'ListObjects');
   assert.equal(op('GET', '/b', 'versions'), 'ListObjectVersions');
-  assert.equal(op('GET', '/b', 'acl'), 'NotImplemented');
+  assert.equal(op('GET', '/b', 'acl'), 'GetBucketAcl');
+  assert.equal(op('PUT', '/b/k', 'acl'), 'PutObjectAcl');
+  assert.equal(op('GET', '/b', 'policyStatus'), 'GetBucketPolicyStatus');
+  assert.equal(op('DELETE', '/b', 'publicAccessBlock'), 'DeletePublicAccessBlock');
+  assert.equal(op('GET', '/b', 'lifecycle'), 'NotImplemented');
   assert.equal(op('PUT', '/b'), 'CreateBucket');
   assert.equal(op('PUT', '/b', 'versioning'), 'PutBucketVersioning');
   assert.equal(op('POST', '/b', 'delete'), 'DeleteObjects');

@@ -5,11 +5,11 @@ import { S3Error } from './errors.ts';
 
 /** Subresources S3 defines that Grenier does not implement: answered 501 in S3 XML. */
 const UNSUPPORTED_BUCKET = [
-  'acl', 'policy', 'policyStatus', 'lifecycle', 'tagging', 'encryption', 'logging', 'notification', 'replication',
-  'accelerate', 'requestPayment', 'object-lock', 'ownershipControls', 'publicAccessBlock', 'analytics', 'metrics',
+  'lifecycle', 'tagging', 'encryption', 'logging', 'notification', 'replication',
+  'accelerate', 'requestPayment', 'object-lock', 'ownershipControls', 'analytics', 'metrics',
   'inventory', 'intelligent-tiering',
 ];
-const UNSUPPORTED_OBJECT = ['acl', 'tagging', 'retention', 'legal-hold', 'torrent', 'attributes', 'restore', 'select', 'renameObject'];
+const UNSUPPORTED_OBJECT = ['tagging', 'retention', 'legal-hold', 'torrent', 'attributes', 'restore', 'select', 'renameObject'];
 
 export interface Target {
   bucketName?: string;
@@ -54,6 +54,10 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
     switch (m) {
       case 'GET':
         if (has('location')) return 'GetBucketLocation';
+        if (has('acl')) return 'GetBucketAcl';
+        if (has('policy')) return 'GetBucketPolicy';
+        if (has('policyStatus')) return 'GetBucketPolicyStatus';
+        if (has('publicAccessBlock')) return 'GetPublicAccessBlock';
         if (has('versioning')) return 'GetBucketVersioning';
         if (has('cors')) return 'GetBucketCors';
         if (has('website')) return 'GetBucketWebsite';
@@ -65,11 +69,16 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
         return 'HeadBucket';
       case 'PUT':
         if (has('versioning')) return 'PutBucketVersioning';
+        if (has('acl')) return 'PutBucketAcl';
+        if (has('policy')) return 'PutBucketPolicy';
+        if (has('publicAccessBlock')) return 'PutPublicAccessBlock';
         if (has('cors')) return 'PutBucketCors';
         if (has('website')) return 'PutBucketWebsite';
         return 'CreateBucket';
       case 'DELETE':
         if (has('cors')) return 'DeleteBucketCors';
+        if (has('policy')) return 'DeleteBucketPolicy';
+        if (has('publicAccessBlock')) return 'DeletePublicAccessBlock';
         if (has('website')) return 'DeleteBucketWebsite';
         return 'DeleteBucket';
       case 'POST':
@@ -82,10 +91,12 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
   if (UNSUPPORTED_OBJECT.some(has)) return 'NotImplemented';
   switch (m) {
     case 'GET':
+      if (has('acl')) return 'GetObjectAcl';
       return has('uploadId') ? 'ListParts' : 'GetObject';
     case 'HEAD':
       return 'HeadObject';
     case 'PUT':
+      if (has('acl')) return 'PutObjectAcl';
       if (has('uploadId') || has('partNumber'))
         return req.headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
       return req.headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
@@ -131,6 +142,18 @@ export const PERMISSION: Record<string, 'read' | 'write' | 'owner' | 'none'> = {
   GetBucketWebsite: 'read',
   PutBucketWebsite: 'owner',
   DeleteBucketWebsite: 'owner',
+  GetBucketAcl: 'owner',
+  PutBucketAcl: 'owner',
+  // An object's ACL belongs to its writer: no bucket flag grants these (authz/actions.ts).
+  GetObjectAcl: 'none',
+  PutObjectAcl: 'none',
+  GetBucketPolicy: 'owner',
+  PutBucketPolicy: 'owner',
+  DeleteBucketPolicy: 'owner',
+  GetBucketPolicyStatus: 'owner',
+  GetPublicAccessBlock: 'owner',
+  PutPublicAccessBlock: 'owner',
+  DeletePublicAccessBlock: 'owner',
   NotImplemented: 'none',
   Options: 'none',
 };

@@ -6,8 +6,9 @@ import type { Store } from '../../model/store.ts';
 import type { Perm } from '../../model/bucket.ts';
 import { S3Error } from './errors.ts';
 import { toXml } from './xml.ts';
-import { operation, PERMISSION, target } from './router.ts';
-import { authenticate, claimedAccessKeyId, decodeBody, type DecodedBody } from './auth/index.ts';
+import { operation, target } from './router.ts';
+import { authenticate, claimedAccessKeyId, decodeBody, hasCredentials, type AuthResult, type DecodedBody } from './auth/index.ts';
+import { authorize } from './authz/authorize.ts';
 import { applyCors, preflight } from './cors.ts';
 import type { S3Ctx, S3Settings } from './context.ts';
 import { HANDLERS } from './ops/index.ts';
@@ -20,6 +21,12 @@ import { log } from '../../util/log.ts';
 import { closeAfterAnswer } from '../../util/lingering-close.ts';
 
 const NO_PERM: Perm = { read: false, write: false, owner: false };
+/** What an unsigned request's body is decoded with: plain bytes, nothing to verify. */
+const ANONYMOUS_AUTH: AuthResult = {
+  accessKeyId: '',
+  payload: { kind: 'unsigned' },
+  signing: { signingKey: Buffer.alloc(0), scope: '', seedSignature: '', amzDate: '' },
+};
 /** After an error answer on an unread body: how long, and how many body bytes, the connection
  *  is still read (and dropped) so the client sees the answer before the socket is cut. */
 const MODEL_CODES = new Set(['InvalidBucketName', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'BucketNotEmpty']);
@@ -118,7 +125,18 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     if (op === 'NotImplemented') throw new S3Error('NotImplemented', 'A header or query you provided implies functionality that is not implemented.');
     let decoded: DecodedBody | undefined;
     const ctx = { req, res, store, settings, requestId, method: req.method!, query, ...t, perm: NO_PERM } as S3Ctx;
-    if (op !== 'PostObject') {
+    const anonymous = !hasCredentials({ method: req.method!, rawPath, rawQuery, headers: req.headers });
+    if (anonymous && op !== 'PostObject') {
+      // No Authorization header, no presigned query: an anonymous principal; authorize() below
+      // lets it through only where a policy or ACL makes the resource public.
+      if (!t.bucketName || op === 'CreateBucket') throw new S3Error('AccessDenied', 'Access Denied: the request is anonymous (no Authorization header or presigned URL).');
+      ctx.auth = ANONYMOUS_AUTH;
+      ctx.body = () => {
+        if (decoded) throw new Error('request body read twice');
+        decoded = decodeBody(ANONYMOUS_AUTH, req.headers, req);
+        return decoded;
+      };
+    } else if (op !== 'PostObject') {
       // The claimed key is read once, before verification (which is synchronous); one created on
       // another node moments ago may not be here yet, so a local miss asks the other nodes.
       const claimed = claimedAccessKeyId(req.headers.authorization, rawQuery);
@@ -145,9 +163,9 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       const b = await store.bucketByName(t.bucketName);
       if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: t.bucketName });
       ctx.bucket = b;
-      ctx.perm = b.keys[ctx.accessKey.id]?.v ?? NO_PERM;
-      const need = PERMISSION[op] ?? 'owner';
-      if (need !== 'none' && !ctx.perm[need]) throw new S3Error('AccessDenied', 'Access Denied');
+      ctx.perm = (ctx.accessKey && b.keys[ctx.accessKey.id]?.v) || NO_PERM;
+      // The one decision (authz/decide.ts): explicit deny, then flags / policy / ACL, else deny.
+      await authorize(ctx, op);
       applyCors(req, res, b);
     }
     const h = HANDLERS[op];

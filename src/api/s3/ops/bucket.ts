@@ -5,23 +5,37 @@ import { S3Error } from '../errors.ts';
 import { childText, escapeXml, parseXml } from '../xml.ts';
 import { isoDate } from '../../../util/time.ts';
 import { bucketAliases, createBucket, deleteBucket } from '../../../model/bucket-ops.ts';
+import type { AccessKey } from '../../../model/key.ts';
+import { cannedGrants, sameGrants } from '../../../model/acl.ts';
+import { bucketGrants } from '../authz/authorize.ts';
+import { requestedGrants } from './acl.ts';
+
+/** The caller's key; these operations are refused to anonymous requests before they run. */
+function signer(ctx: S3Ctx): AccessKey {
+  if (!ctx.accessKey) throw new S3Error('AccessDenied', 'Access Denied: the request is anonymous');
+  return ctx.accessKey;
+}
 
 export async function ListBuckets(ctx: S3Ctx): Promise<void> {
+  const key = signer(ctx);
   const rows: { Name: string; CreationDate: string }[] = [];
   for (const b of await ctx.store.liveBuckets()) {
-    const p = b.keys[ctx.accessKey.id]?.v;
+    const p = b.keys[key.id]?.v;
     if (!p || !(p.read || p.write || p.owner)) continue;
     for (const name of bucketAliases(b)) rows.push({ Name: name, CreationDate: isoDate(b.created) });
   }
   rows.sort((a, b) => (a.Name < b.Name ? -1 : 1));
   sendXml(ctx, 200, 'ListAllMyBucketsResult', {
-    Owner: { ID: ctx.accessKey.id, DisplayName: ctx.accessKey.name.v },
+    Owner: { ID: key.id, DisplayName: key.name.v },
     Buckets: { Bucket: rows },
   });
 }
 
 export async function CreateBucket(ctx: S3Ctx): Promise<void> {
   const name = ctx.bucketName!;
+  const key = signer(ctx);
+  // The creator owns the bucket; x-amz-acl / x-amz-grant-* set its ACL (default: private).
+  const grants = (await requestedGrants(ctx, key.id, key.id)) ?? cannedGrants('private', key.id, null);
   const body = await readSmallBody(ctx, 64 * 1024);
   if (body.trim() !== '') {
     const doc = parseXml(body);
@@ -32,15 +46,19 @@ export async function CreateBucket(ctx: S3Ctx): Promise<void> {
   }
   const existing = await ctx.store.bucketByName(name);
   if (existing) {
-    // Like us-east-1: re-creating your own bucket succeeds.
-    if (existing.keys[ctx.accessKey.id]?.v.owner) {
+    // Like us-east-1: re-creating your own bucket succeeds, unless it asks for another ACL.
+    if (existing.keys[key.id]?.v.owner && sameGrants(bucketGrants(existing), grants)) {
       sendEmpty(ctx, 200, { location: `/${name}` });
       return;
     }
     throw new S3Error('BucketAlreadyExists', 'The requested bucket name is not available.', { BucketName: name });
   }
-  if (!ctx.accessKey.allowCreateBucket.v) throw new S3Error('AccessDenied', `Access Denied: key ${ctx.accessKey.id} may not create buckets`);
-  await createBucket(ctx.store, name, ctx.accessKey, { tenant: { rootDomains: [ctx.settings.rootDomain, ctx.settings.webRootDomain] } });
+  if (!key.allowCreateBucket.v) throw new S3Error('AccessDenied', `Access Denied: key ${key.id} may not create buckets`);
+  const b = await createBucket(ctx.store, name, key, { tenant: { rootDomains: [ctx.settings.rootDomain, ctx.settings.webRootDomain] } });
+  // Recorded after creation: until then bucketOwner() already names the creator (its owner flag).
+  const t = ctx.store.ts();
+  const acl = sameGrants(grants, cannedGrants('private', key.id, null)) ? {} : { acl: { t, v: grants } };
+  await ctx.store.buckets.insert({ ...b, owner: { t, v: key.id }, ...acl });
   sendEmpty(ctx, 200, { location: `/${name}` });
 }
 

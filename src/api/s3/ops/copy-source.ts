@@ -7,6 +7,7 @@ import type { S3Ctx } from '../context.ts';
 import { S3Error } from '../errors.ts';
 import { etagMatches } from './common.ts';
 import { checkObjectKey } from '../input-limits.ts';
+import { authorizeCopySource } from '../authz/authorize.ts';
 
 export interface CopySource {
   bucket: Bucket;
@@ -66,8 +67,6 @@ export async function resolveCopySource(ctx: S3Ctx): Promise<CopySource> {
   const { bucketName, key, versionId } = parseCopySource(raw);
   const bucket = await ctx.store.bucketByName(bucketName);
   if (!bucket) throw new S3Error('NoSuchBucket', 'The specified source bucket does not exist', { BucketName: bucketName });
-  if (!bucket.keys[ctx.accessKey.id]?.v.read)
-    throw new S3Error('AccessDenied', `Access Denied: key ${ctx.accessKey.id} may not read the copy source bucket ${bucketName}`);
   const entry = await ctx.store.objects.get(bucket.id, key);
   let version: ObjectVersion | undefined;
   if (versionId !== undefined) {
@@ -83,6 +82,8 @@ export async function resolveCopySource(ctx: S3Ctx): Promise<CopySource> {
       throw new S3Error('NoSuchKey', 'The specified copy source key does not exist.', extra);
     }
   }
+  // Read permission on the source version: flags, its bucket's policy or its ACL (authz/).
+  await authorizeCopySource(ctx, bucket, bucketName, key, version, versionId);
   const out: CopySource = { bucket, bucketName, key, version };
   if (versionId !== undefined) out.versionId = versionId;
   return out;

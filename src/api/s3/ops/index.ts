@@ -6,6 +6,8 @@ import * as list from './list.ts';
 import * as config from './bucket-config.ts';
 import * as multipart from './multipart.ts';
 import * as post from './post.ts';
+import * as acl from './acl.ts';
+import * as policy from './policy.ts';
 
 export const HANDLERS: Record<string, Handler> = {
   ...bucket,
@@ -14,4 +16,6 @@ export const HANDLERS: Record<string, Handler> = {
   ...config,
   ...multipart,
   ...post,
+  ...acl,
+  ...policy,
 } as unknown as Record<string, Handler>;

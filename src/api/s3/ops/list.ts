@@ -8,6 +8,7 @@ import { currentVersion, liveVersion, versionIdOf, type ObjectEntry, type Object
 import { isoDate } from '../../../util/time.ts';
 import { KEY_BYTES_MAX } from '../input-limits.ts';
 import { scan, type Listed, type PageSource, type ScanResult } from '../list/scan.ts';
+import { bucketOwner } from '../../../model/bucket.ts';
 
 const MAX_KEYS = 1000;
 
@@ -32,8 +33,10 @@ function objectSource(ctx: S3Ctx, bucketId: string, prefix: string): PageSource<
   return (q) => ctx.store.objects.range(bucketId, { prefix, ...q });
 }
 
-function owner(ctx: S3Ctx): XmlNode {
-  return { ID: ctx.accessKey.id, DisplayName: ctx.accessKey.id };
+/** The version's owner (its writer; older versions: the bucket owner). */
+function owner(ctx: S3Ctx, v: ObjectVersion): XmlNode {
+  const id = v.acl?.v.owner ?? (ctx.bucket && bucketOwner(ctx.bucket)) ?? ctx.accessKey?.id ?? '';
+  return { ID: id, DisplayName: id };
 }
 
 function contents(ctx: S3Ctx, key: string, v: ObjectVersion, withOwner: boolean, enc: (s: string) => string | undefined): XmlNode {
@@ -42,7 +45,7 @@ function contents(ctx: S3Ctx, key: string, v: ObjectVersion, withOwner: boolean,
     LastModified: isoDate(v.ts),
     ETag: `"${v.meta?.etag ?? ''}"`,
     Size: v.meta?.size ?? 0,
-    Owner: withOwner ? owner(ctx) : undefined,
+    Owner: withOwner ? owner(ctx, v) : undefined,
     StorageClass: 'STANDARD',
   };
 }
@@ -211,11 +214,11 @@ export async function ListObjectVersions(ctx: S3Ctx): Promise<void> {
     if (e.kind !== 'item') continue;
     const { v, latest } = e.item;
     const common = { Key: enc(e.key), VersionId: versionIdOf(v), IsLatest: latest, LastModified: isoDate(v.ts) };
-    if (v.deleteMarker) body.push(['DeleteMarker', { ...common, Owner: owner(ctx) }]);
+    if (v.deleteMarker) body.push(['DeleteMarker', { ...common, Owner: owner(ctx, v) }]);
     else
       body.push([
         'Version',
-        { ...common, ETag: `"${v.meta?.etag ?? ''}"`, Size: v.meta?.size ?? 0, Owner: owner(ctx), StorageClass: 'STANDARD' },
+        { ...common, ETag: `"${v.meta?.etag ?? ''}"`, Size: v.meta?.size ?? 0, Owner: owner(ctx, v), StorageClass: 'STANDARD' },
       ]);
   }
   for (const e of r.entries) if (e.kind === 'prefix') body.push(['CommonPrefixes', { Prefix: enc(e.prefix) }]);

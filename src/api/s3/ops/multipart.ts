@@ -12,6 +12,7 @@ import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml, type S3Ct
 import { S3Error } from '../errors.ts';
 import { children, childText, parseXml, type XmlNode } from '../xml.ts';
 import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders } from './common.ts';
+import { newObjectAcl } from './acl.ts';
 import { checkCopyConditions, parseCopyRange, resolveCopySource } from './copy-source.ts';
 import { Store } from '../../../model/store.ts';
 import { abortUploadLocked, withUploadLock } from '../../../model/uploads.ts';
@@ -97,6 +98,7 @@ export async function CreateMultipartUpload(ctx: S3Ctx): Promise<void> {
   // An unfinished upload counts as an object (usage() in model/object.ts): maxObjects bounds them.
   await checkQuota(ctx.store, b, 0, 1);
   const v = newVersion(ctx.store, b, { multipart: true, meta: { size: 0, etag: '', headers } });
+  v.acl = await newObjectAcl(ctx, b);
   // The mpu entry first: an upload visible in listings must already accept parts.
   await ctx.store.mpus.insert({ uploadId: v.uuid, bucket: b.id, key, deleted: false, parts: {} });
   await putVersion(ctx.store, b, key, v);

@@ -16,6 +16,7 @@ import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { formatSize } from '../../../util/size.ts';
 import { requireClientWaiting } from './late-write.ts';
 import { checkObjectKey } from '../input-limits.ts';
+import { newObjectAcl } from './acl.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -97,6 +98,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   const room = await remainingQuota(ctx.store, b);
   const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
+  v.acl = await newObjectAcl(ctx, b);
   const body = ctx.body();
   let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
   let committing = false;
@@ -268,6 +270,7 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   await checkQuota(ctx.store, b, meta.size, 1);
   const headers = directive === 'REPLACE' ? storedHeaders(ctx.req.headers) : meta.headers;
   const v = newVersion(ctx.store, b);
+  v.acl = await newObjectAcl(ctx, b);
   v.meta = { size: meta.size, etag: meta.etag, headers };
   // Only while the client waits (late-write.ts), checked right before the object entry.
   const commit = async (done: ObjectVersion, undo?: () => Promise<unknown>) => {

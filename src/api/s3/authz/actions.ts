@@ -1,0 +1,71 @@
+// What each bucket-level S3 operation asks of the permissions model: its IAM action, whether it
+// addresses an object, the bucket flag and the ACL permission that grant it.
+import type { AclPermission } from '../../../model/acl.ts';
+import type { Perm } from '../../../model/bucket.ts';
+
+export interface OpAuthz {
+  action: string;
+  /** With ?versionId= (S3 names these actions separately). */
+  versionAction?: string;
+  object: boolean;
+  flag: keyof Perm | 'none';
+  acl?: { on: 'bucket' | 'object'; permission: AclPermission };
+}
+
+const B = (action: string, flag: OpAuthz['flag'], permission?: AclPermission): OpAuthz => ({
+  action,
+  object: false,
+  flag,
+  ...(permission ? { acl: { on: 'bucket' as const, permission } } : {}),
+});
+const O = (action: string, flag: OpAuthz['flag'], acl?: OpAuthz['acl'], versionAction?: string): OpAuthz => ({
+  action,
+  object: true,
+  flag,
+  ...(acl ? { acl } : {}),
+  ...(versionAction ? { versionAction } : {}),
+});
+const bucketWrite = { on: 'bucket', permission: 'WRITE' } as const;
+
+export const OP_AUTHZ: Record<string, OpAuthz> = {
+  HeadBucket: B('s3:ListBucket', 'read', 'READ'),
+  GetBucketLocation: B('s3:GetBucketLocation', 'read'),
+  ListObjects: B('s3:ListBucket', 'read', 'READ'),
+  ListObjectsV2: B('s3:ListBucket', 'read', 'READ'),
+  ListObjectVersions: B('s3:ListBucketVersions', 'read', 'READ'),
+  ListMultipartUploads: B('s3:ListBucketMultipartUploads', 'read', 'READ'),
+  GetObject: O('s3:GetObject', 'read', { on: 'object', permission: 'READ' }, 's3:GetObjectVersion'),
+  HeadObject: O('s3:GetObject', 'read', { on: 'object', permission: 'READ' }, 's3:GetObjectVersion'),
+  ListParts: O('s3:ListMultipartUploadParts', 'read', bucketWrite),
+  PutObject: O('s3:PutObject', 'write', bucketWrite),
+  CopyObject: O('s3:PutObject', 'write', bucketWrite),
+  CreateMultipartUpload: O('s3:PutObject', 'write', bucketWrite),
+  UploadPart: O('s3:PutObject', 'write', bucketWrite),
+  UploadPartCopy: O('s3:PutObject', 'write', bucketWrite),
+  CompleteMultipartUpload: O('s3:PutObject', 'write', bucketWrite),
+  AbortMultipartUpload: O('s3:AbortMultipartUpload', 'write', bucketWrite),
+  DeleteObject: O('s3:DeleteObject', 'write', bucketWrite, 's3:DeleteObjectVersion'),
+  // Checked once for the request against bucket/*; a policy naming only some keys does not grant it.
+  DeleteObjects: { ...B('s3:DeleteObject', 'write', 'WRITE'), object: true },
+  DeleteBucket: B('s3:DeleteBucket', 'owner'),
+  GetBucketVersioning: B('s3:GetBucketVersioning', 'read'),
+  PutBucketVersioning: B('s3:PutBucketVersioning', 'owner'),
+  GetBucketCors: B('s3:GetBucketCORS', 'read'),
+  PutBucketCors: B('s3:PutBucketCORS', 'owner'),
+  DeleteBucketCors: B('s3:PutBucketCORS', 'owner'),
+  GetBucketWebsite: B('s3:GetBucketWebsite', 'read'),
+  PutBucketWebsite: B('s3:PutBucketWebsite', 'owner'),
+  DeleteBucketWebsite: B('s3:DeleteBucketWebsite', 'owner'),
+  GetBucketAcl: B('s3:GetBucketAcl', 'owner', 'READ_ACP'),
+  PutBucketAcl: B('s3:PutBucketAcl', 'owner', 'WRITE_ACP'),
+  // An object's ACL belongs to its writer: bucket flags do not grant it (S3's object ownership).
+  GetObjectAcl: O('s3:GetObjectAcl', 'none', { on: 'object', permission: 'READ_ACP' }, 's3:GetObjectVersionAcl'),
+  PutObjectAcl: O('s3:PutObjectAcl', 'none', { on: 'object', permission: 'WRITE_ACP' }, 's3:PutObjectVersionAcl'),
+  GetBucketPolicy: B('s3:GetBucketPolicy', 'owner'),
+  PutBucketPolicy: B('s3:PutBucketPolicy', 'owner'),
+  DeleteBucketPolicy: B('s3:DeleteBucketPolicy', 'owner'),
+  GetBucketPolicyStatus: B('s3:GetBucketPolicyStatus', 'owner'),
+  GetPublicAccessBlock: B('s3:GetBucketPublicAccessBlock', 'owner'),
+  PutPublicAccessBlock: B('s3:PutBucketPublicAccessBlock', 'owner'),
+  DeletePublicAccessBlock: B('s3:PutBucketPublicAccessBlock', 'owner'),
+};
