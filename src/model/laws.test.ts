@@ -9,6 +9,7 @@ import { checkLaws, type LawOptions } from '../table/laws.ts';
 import type { TableSchema } from '../table/schema.ts';
 import { objectSchema, wasComplete, versionOrder, type ObjectEntry, type ObjectVersion } from './object.ts';
 import type { Bucket } from './bucket.ts';
+import { ALL_USERS, type Grant } from './acl.ts';
 import type { Alias } from './alias.ts';
 import type { AccessKey } from './key.ts';
 import { versionSchema, type VersionEntry } from './version.ts';
@@ -42,7 +43,12 @@ const bucketLaws: LawOptions<Bucket> = {
       cors: lww(orNull(fc.constantFrom([], [{ allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: [] }]))),
       versioning: lww(fc.constantFrom(null, 'Enabled' as const, 'Suspended' as const)),
       quotas: lww(fc.record({ maxSize: orNull(fc.constantFrom(10, 20)), maxObjects: orNull(fc.constantFrom(1, 2)) })),
-    }),
+      // Registers older entries lack (model/acl.ts): absent must merge like the unset register.
+      owner: lww(orNull(fc.constantFrom('k1', 'k2'))),
+      acl: lww(orNull(fc.constantFrom([], [{ grantee: { type: 'group' as const, uri: ALL_USERS }, permission: 'READ' as const }]))),
+      policy: lww(orNull(fc.constantFrom({ text: '{}' }, { text: '{"Statement":[]}' }))),
+      publicAccessBlock: lww(orNull(fc.record({ blockPublicAcls: fc.boolean(), ignorePublicAcls: fc.boolean(), blockPublicPolicy: fc.boolean(), restrictPublicBuckets: fc.boolean() }))),
+    }, { requiredKeys: ['id', 'created', 'deleted', 'aliases', 'keys', 'website', 'cors', 'versioning', 'quotas'] }),
   ),
   // A deletion wins over what it is newer than.
   tombstoneAbsorbs: (t, x) => t.deleted.t > x.deleted.t,
@@ -188,8 +194,9 @@ const versionForms = fc
   });
 const objectLaws: LawOptions<ObjectEntry> = {
   updates: fc
-    .array(versionForms, { minLength: 1, maxLength: 4 })
-    .map((vs) => vs.flatMap((forms, i) => forms(`v${i}`)).map((v): ObjectEntry => ({ bucket: 'b1', key: 'k', versions: [v] }))),
+    // Any form may carry an ACL register (PutObjectAcl rewrites it on a complete version).
+    .tuple(fc.array(versionForms, { minLength: 1, maxLength: 4 }), fc.array(fc.option(lww(fc.record({ owner: fc.constantFrom('k1', 'k2'), grants: fc.constantFrom<Grant[][]>([], [{ grantee: { type: 'user', id: 'k2' }, permission: 'READ' }]) })), { nil: undefined }), { maxLength: 24 }))
+    .map(([vs, acls]) => vs.flatMap((forms, i) => forms(`v${i}`)).map((v, j): ObjectEntry => ({ bucket: 'b1', key: 'k', versions: [acls[j] ? { ...v, acl: acls[j] } : v] }))),
   // An entry of deleted versions and null delete markers absorbs other forms of its versions and
   // null versions older than its newest null delete marker.
   tombstoneAbsorbs: (t, x) => {
