@@ -1,0 +1,76 @@
+// The console on a real 3-zone cluster in chromium: the map shows three zones with their node up,
+// a node killed with SIGKILL turns red within 15 s (the page refreshes every 5 s), the banner
+// says degraded; a site owner sees their site with its usage bar and quota.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster, type Cluster } from './lib/cluster.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.GRENIER_CONSOLE_SHOTS ?? '/tmp/grenier-console';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const missing = !existsSync(CHROMIUM);
+if (missing && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (APT_PACKAGES)`);
+const skip = missing ? `${CHROMIUM} is not installed (apt-get install chromium); the console browser test needs it` : false;
+/** What the console promises for a node that dies. */
+const DOWN_VISIBLE_MS = 15_000;
+
+let cluster: Cluster;
+let profile: string;
+let ctx: import('playwright-core').BrowserContext;
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = await import('playwright-core');
+  cluster = await startCluster({ zones: ['paris', 'lyon', 'nantes'] });
+  profile = mkdtempSync(join(tmpdir(), 'grenier-chromium-'));
+  mkdirSync(SHOTS, { recursive: true });
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30_000, viewport: { width: 1280, height: 800 } });
+  ctx.setDefaultTimeout(20_000);
+});
+
+after(async () => {
+  await ctx?.close();
+  await cluster?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test('three zones on the map; a killed node turns red within 15 s', { skip, timeout: 180_000 }, async () => {
+  const [a, , c] = cluster.nodes;
+  const page = await ctx.newPage();
+  await page.goto(a!.adminUrl + '/');
+  await page.fill('#token', a!.adminToken);
+  await page.click('button[type=submit]');
+  await page.waitForFunction('document.querySelectorAll(\'.zone .node[data-up="true"]\').length === 3');
+  const zones = await page.$$eval('.zone', (els) => els.map((e) => e.getAttribute('data-zone')));
+  assert.deepEqual(zones, ['lyon', 'nantes', 'paris']);
+  assert.match((await page.textContent('#banner')) ?? '', /Cluster healthy/);
+  await page.screenshot({ path: join(SHOTS, 'cluster-3-zones.png'), fullPage: true });
+
+  const t0 = Date.now();
+  await c!.kill('SIGKILL');
+  await page.waitForSelector(`.node[data-node="${c!.id}"][data-up="false"]`, { timeout: DOWN_VISIBLE_MS });
+  const ms = Date.now() - t0;
+  console.log(`# killed node shown down after ${ms} ms`);
+  assert.ok(ms <= DOWN_VISIBLE_MS);
+  await page.waitForFunction("/Cluster (degraded|unavailable)/.test(document.getElementById('banner').textContent)", undefined, { timeout: 10_000 });
+  await page.screenshot({ path: join(SHOTS, 'cluster-node-down.png'), fullPage: true });
+  await page.close();
+});
+
+test("a site owner sees their site's usage against its quota", { skip, timeout: 60_000 }, async () => {
+  const a = cluster.nodes[0]!;
+  await a.admin('CreateSite', { domain: 'club.example.org', owner: a.keyId });
+  const page = await ctx.newPage();
+  await page.goto(a.adminUrl + '/#/login');
+  await page.click('button[aria-pressed="false"]');
+  await page.fill('#key-id', a.keyId);
+  await page.fill('#key-secret', a.secret);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('section[data-site="club.example.org"] [role=progressbar]');
+  assert.match((await page.textContent('section[data-site="club.example.org"]')) ?? '', /of 50\.0 MB/);
+  await page.screenshot({ path: join(SHOTS, 'owner-sites.png'), fullPage: true });
+  await page.close();
+});
