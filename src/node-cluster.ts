@@ -22,7 +22,7 @@ import { log } from './util/log.ts';
 import { gaugeFrom } from './util/metrics.ts';
 
 export type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
-import type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
+import type { ClusterNodeInfo as NodeInfo, ReplicationDebt } from './api/admin/cluster-handle.ts';
 
 async function disk(path: string): Promise<{ avail: number; total: number } | undefined> {
   try {
@@ -39,16 +39,6 @@ export function rpcMessageMax(config: Config): number {
   return Math.max(config.limits.rpc_message_bytes_max, 2 * config.block_size + 64 * 1024);
 }
 
-/** What this node still owes the cluster: table entries queued for nodes that missed them, and
- *  blocks it should hold but has not fetched yet (queued, some in error and backing off). */
-export interface ReplicationDebt {
-  entriesQueued: number;
-  entriesQueuedByNode: Record<NodeId, number>;
-  blocksQueued: number;
-  blockErrors: number;
-  /** Nodes not fully replicated as far as this node knows (owed entries, or itself with blocks queued). */
-  nodesBehind: NodeId[];
-}
 
 /** How long the first anti-entropy pass waits for the layout's nodes to connect. */
 const FIRST_SYNC_WAIT_MS = 30_000;
@@ -130,13 +120,17 @@ export class Cluster {
     const t0 = Date.now();
     try {
       let sent = 0;
-      for (const t of this.store.tables()) {
+      // Block references first: their arrival starts the peer's block fetches while the rest goes.
+      const tables = this.store.tables();
+      tables.sort((x, y) => Number(y === this.store.blockRefs) - Number(x === this.store.blockRefs));
+      for (const t of tables) {
         for (let i = 0; i < 1000; i++) {
           const n = await t.drainQueue(1000, peer);
           sent += n;
           if (n === 0) break;
         }
       }
+      const drainMs = Date.now() - t0;
       let pulled = 0;
       let pushed = 0;
       let errors = 0;
@@ -147,7 +141,7 @@ export class Cluster {
         pushed += st.pushed;
         errors += st.errors;
       }
-      log.info({ node: peer.slice(0, 16), sent, pulled, pushed, errors, ms: Date.now() - t0 }, 'peer up: caught up');
+      log.info({ node: peer.slice(0, 16), sent, pulled, pushed, errors, drainMs, ms: Date.now() - t0 }, 'peer up: caught up');
     } catch (e) {
       log.warn({ node: peer.slice(0, 16), err: (e as Error).message }, 'peer up: catch-up failed; the queue and anti-entropy retry');
     } finally {
@@ -160,7 +154,8 @@ export class Cluster {
     return { rpc: this.rpc, placement: this.layout, quorums: quorumsFor(c.consistency_mode, c.replication_factor), timeoutMs: c.rpc_timeout_secs * 1000 };
   }
 
-  /** The replication debt, for GetClusterHealth and `grenier status`. */
+  /** The replication debt, for GetClusterHealth and `grenier status`: table entries queued for
+   *  nodes that missed them, and blocks this node should hold but has not fetched yet. */
   replicationDebt(): ReplicationDebt {
     const byNode: Record<NodeId, number> = {};
     let entries = 0;
@@ -247,12 +242,18 @@ export class Cluster {
       return { queue: r.queued, progress: r.fetched || r.offloaded || r.missing ? `fetched ${r.fetched}, offloaded ${r.offloaded}, failed ${r.missing}` : 'idle' };
     });
     this.workers.add(queueWorker);
-    // The full sweep (repair blocks, layout change, and slowly: resync_sweep_interval_secs) feeds that queue.
+    // The full sweep (repair blocks, layout change, and slowly: resync_sweep_interval_secs) feeds
+    // that queue. Its last run is kept, so restarts neither repeat it nor postpone it for ever.
+    const meta = this.store.db.tree<number>('block_meta');
+    const lastSweepKey = Buffer.from('last_sweep_at');
+    const sweepMs = c.resync_sweep_interval_secs * 1000;
+    const lastSweep = meta.get(lastSweepKey);
     this.workers.add(
-      new Worker('block-resync', c.resync_sweep_interval_secs * 1000, clock, async (w) => {
+      new Worker('block-resync', sweepMs, clock, async (w) => {
         const st = await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+        this.store.db.transaction(() => meta.put(lastSweepKey, clock.now()));
         return { queue: 0, progress: `swept ${st.scanned} blocks, queued ${st.queued}` };
-      }, { firstDelayMs: c.resync_sweep_interval_secs * 1000 }),
+      }, { firstDelayMs: lastSweep === undefined ? Math.min(sweepMs, 60_000) : Math.max(1000, lastSweep + sweepMs - clock.now()) }),
     );
     this.workers.add(
       new Worker('block-scrub', c.scrub_interval_secs * 1000, clock, async (w) => {
@@ -302,7 +303,8 @@ export class Cluster {
   /** Waits (bounded) until every node of the layout is connected. */
   private async waitForPeers(maxMs: number, w: Worker): Promise<void> {
     const until = Date.now() + maxMs;
-    while (Date.now() < until && w.status().state !== 'stopped' && !this.layout.allNodes().every((n) => this.rpc.isUp(n)))
+    // Then let the peer-up catch-ups finish first: they already compared us with each peer.
+    while (Date.now() < until && w.status().state !== 'stopped' && (this.catchingUp.size > 0 || !this.layout.allNodes().every((n) => this.rpc.isUp(n))))
       await new Promise((r) => setTimeout(r, 250));
   }
 

@@ -151,10 +151,13 @@ export class BlockManager {
     await this.deleting.get(hash.toString('hex'));
     // Touch the refcount before the file (no await in between with the check above), so GC,
     // which re-checks zeroSince in its own transaction, never deletes a block being rewritten.
-    this.db.transaction(() => {
-      const cur = this.rc.get(hash);
-      if (!cur || cur.count === 0) this.setRc(hash, cur, { count: 0, zeroSince: this.clock.now() });
-    });
+    // A referenced block (a resync fetch, a replica of a committed write) needs no metadata write.
+    const seen = this.rc.get(hash);
+    if (!seen || seen.count === 0)
+      this.db.transaction(() => {
+        const cur = this.rc.get(hash);
+        if (!cur || cur.count === 0) this.setRc(hash, cur, { count: 0, zeroSince: this.clock.now() });
+      });
     await this.store.put(hash, data);
   }
 

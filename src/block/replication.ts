@@ -151,6 +151,13 @@ export class BlockReplication implements BlockRemote {
     }
     // A holder that lacks its copy gets it back from this read (the resync worker would too, later).
     if (!repairLocal && this.holders(hash).includes(this.rpc.id) && this.mgr.refcount(hash) > 0) repairLocal = true;
+    const d = await this.fetchRemote(hash);
+    if (repairLocal) this.mgr.putLocal(hash, d).catch((e) => log.warn({ err: (e as Error).message }, 'block read repair failed'));
+    return d;
+  }
+
+  /** A block from the other nodes that may hold it (closest first), hash verified; no local write. */
+  async fetchRemote(hash: Buffer): Promise<Buffer> {
     const candidates = [...new Set([...this.placement.readNodes(hash[0]!), ...this.holders(hash)])].filter((n) => n !== this.rpc.id);
     const errors: string[] = [];
     for (const n of this.rpc.preferred(candidates)) {
@@ -160,7 +167,6 @@ export class BlockReplication implements BlockRemote {
           errors.push(`${n.slice(0, 8)}: corrupted`);
           continue;
         }
-        if (repairLocal) this.mgr.putLocal(hash, d).catch((e) => log.warn({ err: (e as Error).message }, 'block read repair failed'));
         return d;
       } catch (e) {
         errors.push(`${n.slice(0, 8)}: ${(e as Error).message}`);

@@ -94,7 +94,7 @@ function fakeRepl(remote: Map<string, Buffer>, me: string, holdsAll = true) {
   const calls = { get: 0, pushTo: 0 };
   const repl = {
     holders: () => (holdsAll ? [me, 'peer'] : ['peer']),
-    get: async (hash: Buffer) => {
+    fetchRemote: async (hash: Buffer) => {
       calls.get++;
       const d = remote.get(hash.toString('hex'));
       if (!d) throw new Error('no replica could serve it');

@@ -102,14 +102,22 @@ export class ResyncQueue {
 
   /** The block needs nothing more: out of the queue, its error record cleared. */
   done(hash: Buffer): void {
+    this.doneMany([hash]);
+  }
+
+  /** done() for many blocks in one transaction (one commit per resync batch, not per block). */
+  doneMany(hashes: Buffer[]): void {
+    if (hashes.length === 0) return;
     this.db.transaction(() => {
-      const cur = this.dueOf.get(hash);
-      if (cur !== undefined) {
-        this.byDue.remove(dueKey(cur, hash));
-        this.dueOf.remove(hash);
-        if (this.n !== undefined) this.n = Math.max(0, this.n - 1);
+      for (const hash of hashes) {
+        const cur = this.dueOf.get(hash);
+        if (cur !== undefined) {
+          this.byDue.remove(dueKey(cur, hash));
+          this.dueOf.remove(hash);
+          if (this.n !== undefined) this.n = Math.max(0, this.n - 1);
+        }
+        this.errs.remove(hash);
       }
-      this.errs.remove(hash);
     });
   }
 

@@ -22,8 +22,7 @@ async function resyncOne(mgr: BlockManager, repl: BlockReplication, me: string, 
   const holders = repl.holders(h);
   if (holders.includes(me)) {
     if (mgr.refcount(h) === 0 || mgr.store.has(h)) return 'ok';
-    const d = await repl.get(h);
-    await mgr.putLocal(h, d);
+    await mgr.putLocal(h, await repl.fetchRemote(h));
     return 'fetched';
   }
   if (!mgr.store.has(h)) return 'ok';
@@ -63,26 +62,34 @@ export async function resyncPass(
     seen += batch.length;
     w?.report({ progress: `resync: ${st.fetched} fetched, ${st.offloaded} offloaded, ${st.missing} failed` });
     let next = 0;
+    const done: Buffer[] = [];
     const lane = async () => {
       while (next < batch.length) {
         const h = batch[next++]!;
-        await one(h);
+        if (await one(h)) done.push(h);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, batch.length)) }, lane));
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, batch.length)) }, lane));
+    } finally {
+      // A crash before this commit only means these are looked at again (and found in place).
+      q.doneMany(done);
+    }
   }
-  async function one(h: Buffer): Promise<void> {
+  async function one(h: Buffer): Promise<boolean> {
+    let ok = false;
     try {
       const r = await resyncOne(mgr, repl, me, h);
       if (r === 'fetched') st.fetched++;
       else if (r === 'offloaded') st.offloaded++;
-      q.done(h);
+      ok = true;
     } catch (e) {
       st.missing++;
       const next = q.failed(h, (e as Error).message);
       log.warn({ block: h.toString('hex').slice(0, 16), err: (e as Error).message, retryInMs: next - Date.now() }, 'resync: cannot resync block; backing off');
     }
     if (tranquilityMs) await new Promise((r) => setTimeout(r, tranquilityMs));
+    return ok;
   }
   st.queued = q.length();
   if (seen) w?.report({ queue: st.queued, progress: `fetched ${st.fetched}, offloaded ${st.offloaded}, failed ${st.missing}` });

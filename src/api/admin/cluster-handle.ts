@@ -28,4 +28,15 @@ export interface ClusterHandle {
   workers: Workers;
   blockRepl: BlockReplication;
   info(): Promise<ClusterNodeInfo>;
+  /** What this node still owes (node-cluster.ts): entries queued for other nodes, blocks it has yet to fetch. */
+  replicationDebt?(): ReplicationDebt;
+}
+
+export interface ReplicationDebt {
+  entriesQueued: number;
+  entriesQueuedByNode: Record<string, number>;
+  blocksQueued: number;
+  blockErrors: number;
+  /** Nodes not fully replicated as far as this node knows (owed entries, or itself with blocks queued). */
+  nodesBehind: string[];
 }

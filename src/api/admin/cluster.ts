@@ -13,6 +13,7 @@ import type { LayoutHistory, NodeRole } from '../../layout/types.ts';
 import { quorumsFor } from '../../table/replication.ts';
 import { errorMessage } from '../../util/errors.ts';
 import { readiness, type ReadyStatus } from './readiness.ts';
+import type { ReplicationDebt } from './cluster-handle.ts';
 
 /** How long GetClusterStatus waits for a peer's `node/info`: a slow peer must not stall status. */
 const INFO_TIMEOUT_MS = 2000;
@@ -181,6 +182,8 @@ export interface ClusterHealth {
   partitionsAllOk: number;
   /** Whether the node that answers can serve requests now: what its /health says (not in Garage). */
   node?: { status: ReadyStatus; reason: string };
+  /** What the answering node still owes (entries queued for other nodes, blocks it has yet to fetch). */
+  replicationDebt?: ReplicationDebt;
 }
 
 /** Garage's rule: a partition has quorum when every write set of it (one per active layout
@@ -192,6 +195,8 @@ export function computeHealth(
   isUp: (id: string) => boolean,
   known: string[],
   writeQuorum: number,
+  /** False for a node known to lack writes (replication debt): its partitions are not "all ok". */
+  caughtUp: (id: string) => boolean = () => true,
 ): ClusterHealth {
   const storage = Object.entries(current(h).roles)
     .filter(([, r]) => r.capacity !== null)
@@ -202,7 +207,7 @@ export function computeHealth(
     const sets = writeSets(p);
     const upIn = sets.map((s) => s.filter(isUp).length);
     if (sets.length > 0 && sets.every((s, i) => upIn[i]! >= Math.min(writeQuorum, s.length))) partitionsQuorum++;
-    if (sets.length > 0 && sets.every((s, i) => upIn[i]! === s.length)) partitionsAllOk++;
+    if (sets.length > 0 && sets.every((s, i) => upIn[i]! === s.length && s.every(caughtUp))) partitionsAllOk++;
   }
   const storageNodes = storage.length;
   const storageNodesUp = storage.filter(isUp).length;
@@ -227,7 +232,10 @@ export function clusterHealth(deps: AdminDeps): ClusterHealth {
     return { status: 'healthy', knownNodes: 1, connectedNodes: 1, storageNodes: 1, storageNodesUp: 1, partitions: PARTITIONS, partitionsQuorum: PARTITIONS, partitionsAllOk: PARTITIONS };
   }
   const q = quorumsFor(deps.config.consistency_mode, deps.config.replication_factor);
-  return computeHealth(c.layout.history(), (p) => c.layout.writeSets(p), (id) => c.rpc.isUp(id), knownNodeIds(c), q.write);
+  const debt = c.replicationDebt?.();
+  const behind = new Set(debt?.nodesBehind ?? []);
+  const h = computeHealth(c.layout.history(), (p) => c.layout.writeSets(p), (id) => c.rpc.isUp(id), knownNodeIds(c), q.write, (id) => !behind.has(id));
+  return debt ? { ...h, replicationDebt: debt } : h;
 }
 
 const getClusterHealth: Handler = async ({ deps }) => {
