@@ -71,6 +71,17 @@ test('a scoped token calls what its scope names and nothing else; the DB holds o
   assert.ok(list.body.every((x: any) => x.secretToken === undefined));
 });
 
+test('a scoped token works on the site endpoints within its scope only', async () => {
+  const c = await post('/v2/CreateAdminToken', { name: 'sites-reader', scope: ['ListSites'] });
+  const secret: string = c.body.secretToken;
+  const ok = await get('/v2/ListSites', secret);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const refused = await get('/v2/ListQuotaRequests', secret);
+  assert.equal(refused.status, 403);
+  assert.match(refused.body.message, /may not call ListQuotaRequests/);
+  assert.equal((await get('/v2/ListSites', `${c.body.id}.wrong`)).status, 403);
+});
+
 test('an expired token is refused with its expiry; an updated one works again; a deleted one is refused', async () => {
   const c = await post('/v2/CreateAdminToken', { name: 'bob', scope: ['*'], expiration: new Date(Date.now() + 800).toISOString() });
   assert.equal(c.status, 200, JSON.stringify(c.body));

@@ -18,6 +18,7 @@ import { BUCKET_OPS } from './bucket.ts';
 import { ROUTE_OPS, ROUTE_READS } from './route.ts';
 import { CERT_OPS, CERT_READS } from './cert.ts';
 import { UPLOAD_OPS } from './uploads.ts';
+import { META_OPS } from './meta.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
 import { SeenSignatures } from './seen-signatures.ts';
 import { readiness } from './readiness.ts';
@@ -31,7 +32,7 @@ export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS }));
 /** Every operation name a token's scope may list. */
 const SCOPE_OPS = new Set<string>();
 for (const [name, h] of Object.entries(makeTokenOps(() => SCOPE_OPS))) OPS.set(name, h);
@@ -154,6 +155,10 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
     }
     if (isConsolePath(path)) {
       op = 'Console';
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        throw new AdminError(405, 'MethodNotAllowed', 'the console is read with GET');
+      }
       serveConsole(req, res, path, () => consoleMeta(deps));
       return;
     }
