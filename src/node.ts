@@ -13,6 +13,8 @@ import { Front } from './front/server.ts';
 import { log } from './util/log.ts';
 import { Cluster } from './node-cluster.ts';
 import { guardListener } from './util/listener.ts';
+import { metaSnapshots, type MetaSnapshots } from './db/snapshot.ts';
+import { registerMetaRpc } from './api/admin/meta.ts';
 
 export const VERSION = '0.1.0';
 
@@ -43,8 +45,12 @@ export class GrenierNode {
   readonly nodeId: string;
   readonly startedAt = Date.now();
   readonly cluster: Cluster;
+  /** Metadata snapshots: on demand (CLI, admin API, peers) and every metadata_auto_snapshot_interval. */
+  readonly snapshots: MetaSnapshots;
   /** The HTTPS front, when the config has a [front] section. */
   front?: Front;
+  /** The website handler of the web listener and the front (set by start()). */
+  web!: WebHandler;
   private servers: Server[] = [];
 
   constructor(config: Config) {
@@ -63,16 +69,17 @@ export class GrenierNode {
       limits: config.limits,
     });
     this.cluster = new Cluster(config, this.store, key.privateKeyPem, VERSION);
+    this.snapshots = metaSnapshots(this.store.db, config);
+    registerMetaRpc(this.cluster.rpc, this.snapshots);
   }
 
   async start(): Promise<void> {
     const c = this.config;
     await this.cluster.start();
     const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, webRootDomain: c.s3_web.root_domain });
-    if (c.front) {
-      const web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index });
-      this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: web.handle, s3: (req, res) => s3.emit('request', req, res) });
-    }
+    // One website handler for the web listener and the front: one set of caches and settings.
+    this.web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
+    if (c.front) this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: this.web.handle, s3: (req, res) => s3.emit('request', req, res) });
     const admin = createAdminServer({ store: this.store, config: c, nodeId: this.nodeId, startedAt: this.startedAt, version: VERSION, cluster: this.cluster, front: this.front });
     guardListener(s3, c.limits, 's3');
     guardListener(admin, c.limits, 'admin');
@@ -80,11 +87,12 @@ export class GrenierNode {
     this.servers.push(s3);
     await listen(admin, c.admin.api_bind_addr, 'admin API');
     this.servers.push(admin);
-    const web = createWebServer(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
+    const web = createWebServer(this.web);
     guardListener(web, c.limits, 'web');
     await listen(web, c.s3_web.bind_addr, 'web');
     this.servers.push(web);
     await this.front?.start();
+    this.snapshots.startAuto();
     log.info({ node: this.nodeId.slice(0, 16), s3: c.s3_api.api_bind_addr, admin: c.admin.api_bind_addr }, 'grenier node started');
   }
 
@@ -100,6 +108,7 @@ export class GrenierNode {
           }),
       ),
     );
+    await this.snapshots.stop();
     await this.store.close();
   }
 }

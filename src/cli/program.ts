@@ -14,6 +14,7 @@ import { registerRoute } from './route.ts';
 import { registerCert } from './cert.ts';
 import { registerAdminToken } from './admin-token.ts';
 import { registerAudit } from './audit.ts';
+import { registerMeta } from './meta.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerCert(program);
   registerAdminToken(program);
   registerAudit(program);
+  registerMeta(program);
   addConfigOption(program);
   return program;
 }
