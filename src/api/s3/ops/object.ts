@@ -2,7 +2,7 @@
 import type { S3Ctx } from '../context.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
-import { children, childText, parseXml } from '../xml.ts';
+import { child, children, childText, parseXml } from '../xml.ts';
 import type { Bucket } from '../../../model/bucket.ts';
 import type { ObjectEntry, ObjectVersion } from '../../../model/object.ts';
 import { findVersion, currentVersion, versionIdOf } from '../../../model/object.ts';
@@ -220,7 +220,8 @@ export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
   const deleted: Record<string, unknown>[] = [];
   const errors: Record<string, unknown>[] = [];
   for (const el of objs) {
-    const key = childText(el, 'Key');
+    // The key verbatim: ' ' and '_ ' are keys (childText would trim them away).
+    const key = child(el, 'Key')?.text;
     const versionId = childText(el, 'VersionId') ?? null;
     if (!key) {
       errors.push({ Key: '', Code: 'InvalidArgument', Message: 'an Object has no Key' });
@@ -229,7 +230,7 @@ export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
     try {
       // Each entry is a key like any other: the one-place check (1024 bytes) applies here too.
       checkObjectKey(key);
-      const r = await deleteOne(ctx, b, el.children.find((c) => c.name === 'Key')!.text, versionId);
+      const r = await deleteOne(ctx, b, key, versionId);
       if (quiet) continue;
       const d: Record<string, unknown> = { Key: key };
       if (versionId !== null) {
