@@ -207,11 +207,13 @@ test('globMatch agrees with an anchored regex on random patterns (and never back
 
 test('an object version\'s ACL is its own LWW register: the newer PutObjectAcl wins in either merge order', () => {
   const v: ObjectVersion = { uuid: 'u1', ts: 5, state: 'complete', nullVersion: true, deleteMarker: false, multipart: false, meta: { size: 1, etag: 'e', headers: [] } };
-  const older = { ...v, acl: { t: 10, v: { owner: OWNER, grants: cannedGrants('public-read-write', OWNER, null) } } };
-  const newer = { ...v, acl: { t: 11, v: { owner: OWNER, grants: cannedGrants('private', OWNER, null) } } };
+  // Timestamps whose encodings sort against their values (uint32 vs float64): the version's other
+  // tie-breaks compare encodings, the ACL register must not.
+  const older = { ...v, acl: { t: 4_000_000_000, v: { owner: OWNER, grants: cannedGrants('public-read-write', OWNER, null) } } };
+  const newer = { ...v, acl: { t: 1_700_000_000_000, v: { owner: OWNER, grants: cannedGrants('private', OWNER, null) } } };
   for (const [a, b] of [[older, newer], [newer, older]]) {
     const m = mergeObject({ bucket: 'b', key: 'k', versions: [a] }, { bucket: 'b', key: 'k', versions: [b] });
-    assert.equal(m.versions[0]!.acl!.t, 11);
+    assert.equal(m.versions[0]!.acl!.t, 1_700_000_000_000);
     assert.equal(m.versions[0]!.ts, 5, 'Last-Modified unchanged');
   }
 });
