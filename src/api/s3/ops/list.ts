@@ -134,8 +134,9 @@ export async function ListObjectsV2(ctx: S3Ctx): Promise<void> {
   const token = ctx.query.get('continuation-token');
   const startAfter = ctx.query.get('start-after');
   const fetchOwner = ctx.query.get('fetch-owner') === 'true';
-  // The token wins over start-after: it already lies after it.
-  const marker = token !== null ? decodeToken(token) : startAfter !== null && startAfter !== '' ? startAfter : undefined;
+  // The token wins over start-after: it already lies after it. An empty token (sent by clients
+  // that always pass one) is no position: the listing starts at the beginning or start-after.
+  const marker = token !== null && token !== '' ? decodeToken(token) : startAfter !== null && startAfter !== '' ? startAfter : undefined;
   const r = await scan({ prefix, delimiter, maxKeys, marker, keyOf: (e) => e.key, expand: live, fetch: objectSource(ctx, b.id, prefix) });
   const { items, prefixes } = split(r);
   const last = lastMarker(r.entries.at(-1));
