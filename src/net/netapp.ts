@@ -19,6 +19,10 @@ const GOSSIP_FANOUT = 3;
 const GOSSIP_DIALS_MAX = 8;
 /** A peer silent for this many ping intervals is considered gone. */
 const MISSED_PINGS = 4;
+/** A call to a known peer without a connection waits this long at most for one dial. */
+const REDIAL_WAIT_MS = 3_000;
+/** At most one such dial per peer this often, so calls to a dead node fail fast and never storm it. */
+const REDIAL_MIN_INTERVAL_MS = 1_000;
 
 interface Peer {
   id: NodeId;
@@ -33,6 +37,8 @@ interface Peer {
   /** Where we first heard of it: only gossip-learned peers may be forgotten. */
   source: 'config' | 'hello' | 'gossip';
   everUp: boolean;
+  /** When a call last started a dial to it (see callAfterRedial). */
+  lastRedial?: number;
 }
 
 interface AnonPeer {
@@ -208,9 +214,54 @@ export class NetApp {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     if (this.stopped) return Promise.reject(new NetError('Stopped', 'node is stopping'));
     if (to === this.id) return this.callSelf(endpoint, msg, timeoutMs);
-    const conn = this.peerMap.get(to)?.conn;
-    if (!conn || conn.state !== 'open') return Promise.reject(new NetError('NoConnection', `not connected to ${to.slice(0, 16)}`));
-    return conn.call(endpoint, msg, timeoutMs, opts.priority ?? 'normal');
+    const peer = this.peerMap.get(to);
+    const conn = peer?.conn;
+    if (conn?.state === 'open') return conn.call(endpoint, msg, timeoutMs, opts.priority ?? 'normal');
+    if (!peer?.addr || !this.identity) return Promise.reject(new NetError('NoConnection', `not connected to ${to.slice(0, 16)}`));
+    return this.callAfterRedial(peer, endpoint, msg, timeoutMs, opts.priority ?? 'normal');
+  }
+
+  /** A known peer without a connection was usually paused, restarted, or dropped us a moment ago
+   *  (its connection closed while this node was itself paused): one dial brings it back. Waiting
+   *  for that dial (bounded by REDIAL_WAIT_MS and the call's deadline) turns what would be a failed
+   *  quorum right after a pause into a slightly slower call. */
+  private async callAfterRedial(peer: Peer, endpoint: string, msg: unknown, timeoutMs: number, priority: NonNullable<CallOptions['priority']>): Promise<unknown> {
+    const started = Date.now();
+    const id = peer.id.slice(0, 16);
+    let dial = this.dials.get(peer.addr!);
+    if (!dial) {
+      if (started - (peer.lastRedial ?? 0) < REDIAL_MIN_INTERVAL_MS) throw new NetError('NoConnection', `not connected to ${id}`);
+      peer.lastRedial = started;
+      clearTimeout(peer.timer);
+      peer.timer = undefined;
+      peer.dialing = true;
+      dial = this.dial(peer.addr!, peer.id);
+      dial.then(
+        () => void (peer.dialing = false),
+        (e: Error) => {
+          peer.dialing = false;
+          peer.attempts++;
+          peer.lastError = e.message;
+          this.scheduleReconnect(peer, false);
+        },
+      );
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        dial,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no connection within ${REDIAL_WAIT_MS} ms`)), Math.min(REDIAL_WAIT_MS, timeoutMs));
+        }),
+      ]);
+    } catch (e) {
+      throw new NetError('NoConnection', `not connected to ${id}: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const c = peer.conn;
+    if (!c || c.state !== 'open') throw new NetError('NoConnection', `not connected to ${id}`);
+    return c.call(endpoint, msg, Math.max(1, timeoutMs - (Date.now() - started)), priority);
   }
 
   async connect(idAtAddr: string): Promise<NodeId> {
