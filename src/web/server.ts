@@ -19,8 +19,6 @@ export interface WebOptions {
   rootDomain?: string;
   /** Index document for sites that do not set one. */
   index: string;
-  /** Host cache capacity (default 100,000). */
-  cacheCapacity?: number;
   /** Longest a cached small page may be served without re-reading (default 5 s; 0 = no cache). */
   microCacheMs?: number;
 }
@@ -61,7 +59,7 @@ export class WebHandler {
   constructor(store: Store, opts: WebOptions) {
     this.store = store;
     this.index = opts.index || 'index.html';
-    this.sites = new SiteResolver(store, { rootDomain: opts.rootDomain, capacity: opts.cacheCapacity });
+    this.sites = new SiteResolver(store, { rootDomain: opts.rootDomain });
     this.deploys = new DeployResolver(store);
     this.cache = new ResponseCache(store, { maxAgeMs: opts.microCacheMs });
   }
@@ -313,7 +311,8 @@ function page(ctx: Ctx, status: number, title: string, message: string, trustedH
   res.end(ctx.head ? undefined : body);
 }
 
-/** The web listener's server (not listening yet: the node binds it to [s3_web] bind_addr). */
-export function createWebServer(store: Store, opts: WebOptions): Server {
-  return createServer(new WebHandler(store, opts).handle);
+/** The web listener's server around the node's handler (not listening yet: the node binds it to
+ *  [s3_web] bind_addr; the front uses the same handler). */
+export function createWebServer(handler: WebHandler): Server {
+  return createServer(handler.handle);
 }
