@@ -18,10 +18,14 @@ import {
   T_REQ,
   T_RES,
   T_RETIRE,
+  announcedProtocol,
   encodeFrame,
+  incompatibility,
   packr,
+  protocolOf,
   type Frame,
   type Hello,
+  type ProtocolRange,
 } from './protocol.ts';
 import { NODE_ID_RE, NetError, type NodeId, type Priority } from './types.ts';
 
@@ -42,11 +46,29 @@ const SMOOTHING = 0.125; // TCP's SRTT gain
 
 export const PRIORITIES: Record<Priority, number> = { high: 0, normal: 1, background: 2 };
 
+/** What this process announces in its hellos (read once: the build's, or GRENIER_TEST_PROTOCOL). */
+const ANNOUNCED: ProtocolRange = announcedProtocol();
+
+/** One error line per incompatible peer and per 10 minutes (it redials; the log must stay readable). */
+const INCOMPATIBLE_LOG_MS = 600_000;
+const INCOMPATIBLE_LOG_PEERS_MAX = 256;
+const incompatibleLogged = new Map<string, number>();
+function logIncompatible(fields: Record<string, unknown>, key: string, why: string): void {
+  const now = Date.now();
+  const last = incompatibleLogged.get(key);
+  if (last !== undefined && now - last < INCOMPATIBLE_LOG_MS) return;
+  if (incompatibleLogged.size >= INCOMPATIBLE_LOG_PEERS_MAX) incompatibleLogged.clear();
+  incompatibleLogged.set(key, now);
+  log.error({ ...fields, why }, `net: refusing peer with an incompatible RPC protocol: ${why}`);
+}
+
 export interface Identity {
   id: NodeId;
   key: KeyObject;
   advertisedAddr: string | undefined;
   port: number;
+  /** The protocol range to announce (default: this build's, see announcedProtocol). */
+  protocol?: ProtocolRange;
 }
 
 export interface ConnHooks {
@@ -112,6 +134,8 @@ export class Conn {
   lastRecv = Date.now();
   srtt: number | undefined;
   closeError: Error | undefined;
+  /** The protocol both ends speak on this connection (the lower of the two versions), once open. */
+  protocol: number | undefined;
 
   private readonly me: Identity;
   private readonly expectedId: NodeId | undefined;
@@ -174,8 +198,10 @@ export class Conn {
       this.pump();
     });
     this.helloTimer = setTimeout(() => this.fail(new Error('no valid hello before the deadline')), helloTimeoutMs);
+    const proto = me.protocol ?? ANNOUNCED;
     const hello: Hello = {
-      v: 1,
+      v: proto.v,
+      min: proto.min,
       id: me.id,
       addr: me.advertisedAddr,
       port: me.port,
@@ -348,6 +374,18 @@ export class Conn {
       this.fail(new NetError('WrongPeer', `expected node ${this.expectedId.slice(0, 16)}, peer proved ${h.id.slice(0, 16)}`));
       return;
     }
+    // After the signature: only a proven member of the cluster gets this far, so the log line is about a real node.
+    const mine = this.me.protocol ?? ANNOUNCED;
+    const theirs = protocolOf(h);
+    const why = incompatibility(mine, theirs);
+    if (why !== undefined) {
+      const addr = h.addr ?? this.dialedAddr ?? this.remote;
+      logIncompatible({ peer: addr, node: h.id.slice(0, 16), peerProtocol: theirs, protocol: mine }, `${h.id}|${theirs.v}|${theirs.min}`, why);
+      this.closeError = new NetError('IncompatibleProtocol', `node ${h.id.slice(0, 16)} at ${addr}: ${why}`);
+      this.socket.destroy();
+      return;
+    }
+    this.protocol = Math.min(mine.v, theirs.v);
     clearTimeout(this.helloTimer);
     this.peerId = h.id;
     // The peer's advertised address wins; else the address we dialed; else its IP + listening port.

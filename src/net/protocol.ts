@@ -21,8 +21,25 @@ export const T_CANCEL = 5;
 /** "I will send no new requests on this connection": the duplicate of a pair is closed once both sides said it. */
 export const T_RETIRE = 6;
 
-export interface Hello {
+/** The RPC protocol this build speaks. Raise it when a frame, an endpoint or the meaning of a
+ *  payload changes; keep speaking the older one (PROTOCOL_MIN) for one release, so that a cluster
+ *  upgraded one node at a time keeps working (README "Operations"). */
+export const PROTOCOL_VERSION = 1;
+/** The oldest protocol this build still speaks; peers whose version is older are refused. */
+export const PROTOCOL_MIN = 1;
+/** Versions are small integers; anything else in a hello is malformed. */
+const PROTOCOL_NUMBER_MAX = 65535;
+
+export interface ProtocolRange {
   v: number;
+  min: number;
+}
+
+export interface Hello {
+  /** The sender's RPC protocol version. */
+  v: number;
+  /** The oldest version the sender speaks (absent from hellos of builds before it existed: = v). */
+  min?: number;
   id: string;
   addr: string | undefined; // advertised public address, if configured
   port: number; // listening port, combined with the socket's remote IP when addr is absent
@@ -68,6 +85,32 @@ export function encodeFrame(f: Frame): Buffer {
 }
 
 const isId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isVersion = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= PROTOCOL_NUMBER_MAX;
+
+/** The protocol range a (decoded) hello announces. */
+export function protocolOf(h: Hello): ProtocolRange {
+  return { v: h.v, min: h.min ?? h.v };
+}
+
+/** What this node announces: its build's protocol or, to test rolling upgrades only,
+ *  GRENIER_TEST_PROTOCOL="<version>[:<oldest accepted>]" (a node pretending to be another release). */
+export function announcedProtocol(env: NodeJS.ProcessEnv = process.env): ProtocolRange {
+  const t = env.GRENIER_TEST_PROTOCOL;
+  if (!t) return { v: PROTOCOL_VERSION, min: PROTOCOL_MIN };
+  const m = /^(\d{1,5})(?::(\d{1,5}))?$/.exec(t);
+  const v = m ? Number(m[1]) : NaN;
+  const min = m?.[2] !== undefined ? Number(m[2]) : Math.min(PROTOCOL_MIN, v);
+  if (!m || !isVersion(v) || !isVersion(min) || min > v) throw new Error(`GRENIER_TEST_PROTOCOL: expected "<version>[:<oldest accepted>]" with oldest <= version, got ${JSON.stringify(t)}`);
+  return { v, min };
+}
+
+/** Why two nodes cannot talk (undefined: they can, at protocol min(a.v, b.v)): each must speak
+ *  a version the other still accepts. Worded for the operator of `me`. */
+export function incompatibility(me: ProtocolRange, peer: ProtocolRange): string | undefined {
+  if (me.v >= peer.min && peer.v >= me.min) return undefined;
+  const what = `peer speaks RPC protocol ${peer.v} (and back to ${peer.min}); this node speaks ${me.v} (and back to ${me.min})`;
+  return peer.min > me.v ? `${what}: upgrade this node` : `${what}: upgrade the peer`;
+}
 
 /** Decodes and validates one frame body (without its length prefix). */
 export function decodeFrame(body: Buffer): Frame {
@@ -86,14 +129,15 @@ export function decodeFrame(body: Buffer): Frame {
         v.length !== 2 ||
         typeof h !== 'object' ||
         h === null ||
-        typeof h.v !== 'number' ||
+        !isVersion(h.v) ||
+        !(h.min === undefined || (isVersion(h.min) && h.min <= h.v)) ||
         typeof h.id !== 'string' ||
         !(h.addr === undefined || h.addr === null || typeof h.addr === 'string') ||
         !isId(h.port) ||
         !Buffer.isBuffer(h.sig)
       )
         throw new ProtocolError('bad hello');
-      return { t, hello: { v: h.v, id: h.id, addr: typeof h.addr === 'string' ? h.addr : undefined, port: h.port, sig: h.sig } };
+      return { t, hello: { v: h.v, ...(h.min === undefined ? {} : { min: h.min }), id: h.id, addr: typeof h.addr === 'string' ? h.addr : undefined, port: h.port, sig: h.sig } };
     }
     case T_REQ:
     case T_RES:
