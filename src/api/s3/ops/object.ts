@@ -8,6 +8,7 @@ import type { ObjectEntry, ObjectVersion } from '../../../model/object.ts';
 import { findVersion, currentVersion, versionIdOf } from '../../../model/object.ts';
 import { checkQuota, checkWritePreconditions, newVersion, prefetchObject, putVersion, storedHeaders } from './common.ts';
 import { checkConditions, objectHeaders, parseRange, selectVersion } from './object-read.ts';
+import { parsePartNumber, partRange } from './part-number.ts';
 import { checkCopyConditions, resolveCopySource } from './copy-source.ts';
 import { isoDate } from '../../../util/time.ts';
 import type { StoredBlock } from '../../../block/manager.ts';
@@ -138,9 +139,17 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
     ctx.res.end();
     return;
   }
+  // ?partNumber=N reads one part of a multipart object as a range (a plain object is its own part 1).
   const partNumber = ctx.query.get('partNumber');
-  if (partNumber !== null && partNumber !== '1') throw new S3Error('NotImplemented', 'GET by partNumber is only supported for part 1');
-  const range = parseRange(ctx.req.headers.range, meta.size);
+  let range: { start: number; end: number } | undefined;
+  if (partNumber !== null) {
+    if (ctx.req.headers.range) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+    const p = await partRange(ctx.store, v, parsePartNumber(partNumber));
+    if (p.count !== undefined) {
+      headers['x-amz-mp-parts-count'] = String(p.count);
+      range = { start: p.start, end: p.end };
+    }
+  } else range = parseRange(ctx.req.headers.range, meta.size);
   const start = range?.start ?? 0;
   const end = range?.end ?? meta.size;
   if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${meta.size}`;
