@@ -118,7 +118,8 @@ test('every query of the Grafana dashboard reads metrics a running node exports'
   for (const v of dash.templating.list) exprs.push([`variable ${v.query}`, v.query.replace(/^label_values\((.*),\s*\w+\)$/, '$1')]);
   assert.ok(exprs.length >= 20, `the dashboard has queries (${exprs.length})`);
 
-  const node = await startNode({ createKey: false });
+  // With automatic snapshots, whose gauge exists only then.
+  const node = await startNode({ createKey: false, extraConfig: 'metadata_auto_snapshot_interval = "6h"' });
   t.after(() => node.stop());
   const token = /metrics_token = "([^"]+)"/.exec(readFileSync(node.configPath, 'utf8'))![1];
   const r = await fetch(`${node.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
@@ -158,6 +159,8 @@ test('the example configs of a 3-zone cluster load with the project\'s own loadC
     assert.equal(c.rpc_secret_file, '/etc/grenier/rpc_secret', `${f}: the secret comes from a file`);
     assert.equal(c.admin.admin_token_file, '/etc/grenier/admin_token');
     assert.equal(c.admin.metrics_token_file, '/etc/grenier/metrics_token');
+    assert.equal(c.metadata_auto_snapshot_interval, '6h', `${f}: metadata snapshots on`);
+    assert.ok(!c.metadata_snapshots_dir.startsWith(c.metadata_dir + '/'), `${f}: snapshots survive the metadata disk`);
     // Each node bootstraps from the two others.
     assert.deepEqual([...c.bootstrap_peers].sort(), addrs.filter((a) => a !== c.rpc_public_addr).sort(), `${f}: peers are the other nodes`);
   }
@@ -187,4 +190,5 @@ test('the config template of the Nomad job is a valid Grenier config once render
   assert.equal(c.admin.metrics_token, 'm-token');
   assert.equal(c.rpc_public_addr, '192.0.2.10:3901');
   assert.equal(c.metadata_dir, '/var/lib/grenier/meta');
+  assert.ok(c.metadata_auto_snapshot_interval && !c.metadata_snapshots_dir.startsWith(c.metadata_dir + '/'), 'snapshots on, on the data volume');
 });

@@ -150,6 +150,8 @@ job "grenier" {
         data        = <<EOF
 metadata_dir = "/var/lib/grenier/meta"
 data_dir = "/var/lib/grenier/data"
+metadata_auto_snapshot_interval = "6h"
+metadata_snapshots_dir = "/var/lib/grenier/data/metadata-snapshots"
 replication_factor = 3
 consistency_mode = "consistent"
 rpc_bind_addr = "[::]:3901"
