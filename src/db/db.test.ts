@@ -71,3 +71,17 @@ test('the metadata directory is made 0700 and its files 0600, also when they wer
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a metadata_dir whose name has a dot is still a directory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-db-'));
+  const path = join(dir, 'meta.v2');
+  const db = new Db(path);
+  try {
+    db.transaction(() => db.tree<number>('t').put(Buffer.from('k'), 1));
+    assert.ok(statSync(path).isDirectory(), 'meta.v2 is a directory holding the LMDB files');
+    assert.ok(statSync(join(path, 'data.mdb')).isFile());
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -76,6 +76,9 @@ export class Db {
     privateDir(path, 'metadata_dir');
     this.root = open({
       path,
+      // metadata_dir is always a directory, even when its name has a dot (lmdb-js would open
+      // "meta.v2" as a single file).
+      noSubdir: false,
       // With noSync off, a resolved transaction is on disk: that is what "acknowledged" means.
       noSync: opts.fsync === false,
       maxDbs: 64,
