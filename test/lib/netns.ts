@@ -54,13 +54,14 @@ export interface NetLab {
   destroy(): void;
 }
 
-/** Builds namespaces for `n` nodes. Names are tagged with the pid so parallel runs do not clash. */
-export function createNetLab(n: number): NetLab {
+/** Builds namespaces for `n` nodes. Names are tagged with the pid so parallel runs do not clash;
+ *  two labs alive at once (parallel test files) need different `subnet`s (first three octets). */
+export function createNetLab(n: number, subnet = SUBNET): NetLab {
   const tag = `gr${process.pid % 100000}`;
   const hub = `${tag}hub`;
   const rootIf = `${tag}r`;
   const nsName = (i: number) => `${tag}n${i}`;
-  const ip = (i: number) => `${SUBNET}.${10 + i}`;
+  const ip = (i: number) => `${subnet}.${10 + i}`;
   const created: string[] = [];
   const destroy = () => {
     for (const ns of created.reverse()) {
@@ -84,7 +85,7 @@ export function createNetLab(n: number): NetLab {
     sh(['ip', 'link', 'set', 'lo', 'up'], hub);
     // The test's own leg into the lab.
     sh(['ip', 'link', 'add', rootIf, 'type', 'veth', 'peer', 'name', 'up0', 'netns', hub]);
-    sh(['ip', 'addr', 'add', `${SUBNET}.1/24`, 'dev', rootIf]);
+    sh(['ip', 'addr', 'add', `${subnet}.1/24`, 'dev', rootIf]);
     sh(['ip', 'link', 'set', rootIf, 'up']);
     sh(['ip', 'link', 'set', 'up0', 'master', 'br0'], hub);
     sh(['ip', 'link', 'set', 'up0', 'up'], hub);
