@@ -270,7 +270,10 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   checkCopyConditions(ctx.req.headers, sv);
   const directive = String(ctx.req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown metadata directive "${directive}"`);
-  if (src.bucket.id === b.id && src.key === key && directive === 'COPY' && !ctx.query.has('versionId') && sv === currentVersion(await ctx.store.objects.get(b.id, key)))
+  // Versions compared by uuid: each read decodes a fresh entry. A storage class, redirect or
+  // encryption header is a change S3 accepts for a copy onto itself.
+  const changes = Object.keys(ctx.req.headers).some((h) => h === 'x-amz-storage-class' || h === 'x-amz-website-redirect-location' || h.startsWith('x-amz-server-side-encryption'));
+  if (src.bucket.id === b.id && src.key === key && directive === 'COPY' && !changes && !ctx.query.has('versionId') && sv.uuid === currentVersion(await ctx.store.objects.get(b.id, key))?.uuid)
     throw new S3Error(
       'InvalidRequest',
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
