@@ -4,6 +4,8 @@
 import { mergeLww, mergeLwwMap, type Lww, type LwwMap } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import type { Grant } from './acl.ts';
+import type { ObjectLockConfig } from './object-lock.ts';
+import type { TagSet } from './tags.ts';
 
 export interface Perm {
   read: boolean;
@@ -78,6 +80,10 @@ export interface Bucket {
   acl?: Lww<Grant[] | null>;
   policy?: Lww<StoredPolicy | null>;
   publicAccessBlock?: Lww<PublicAccessBlock | null>;
+  /** Object lock (enabled at creation, or later on a versioned bucket) and its default retention. */
+  objectLock?: Lww<ObjectLockConfig | null>;
+  /** The bucket's tag set (Put/Get/DeleteBucketTagging); null = none. */
+  tags?: Lww<TagSet | null>;
 }
 
 const UNSET = { t: 0, v: null };
@@ -107,6 +113,8 @@ export const bucketSchema: TableSchema<Bucket> = {
     ...optional('acl', mergeOpt(a.acl, b.acl)),
     ...optional('policy', mergeOpt(a.policy, b.policy)),
     ...optional('publicAccessBlock', mergeOpt(a.publicAccessBlock, b.publicAccessBlock)),
+    ...optional('objectLock', mergeOpt(a.objectLock, b.objectLock)),
+    ...optional('tags', mergeOpt(a.tags, b.tags)),
   }),
   isTombstone: (b) => b.deleted.v,
 };

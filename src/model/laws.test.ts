@@ -10,6 +10,7 @@ import type { TableSchema } from '../table/schema.ts';
 import { objectSchema, wasComplete, versionOrder, type ObjectEntry, type ObjectVersion } from './object.ts';
 import type { Bucket } from './bucket.ts';
 import { ALL_USERS, type Grant } from './acl.ts';
+import { everLocked } from './object-lock.ts';
 import type { Alias } from './alias.ts';
 import type { AccessKey } from './key.ts';
 import { versionSchema, type VersionEntry } from './version.ts';
@@ -48,6 +49,8 @@ const bucketLaws: LawOptions<Bucket> = {
       acl: lww(orNull(fc.constantFrom([], [{ grantee: { type: 'group' as const, uri: ALL_USERS }, permission: 'READ' as const }]))),
       policy: lww(orNull(fc.constantFrom({ text: '{}' }, { text: '{"Statement":[]}' }))),
       publicAccessBlock: lww(orNull(fc.record({ blockPublicAcls: fc.boolean(), ignorePublicAcls: fc.boolean(), blockPublicPolicy: fc.boolean(), restrictPublicBuckets: fc.boolean() }))),
+      objectLock: lww(orNull(fc.constantFrom({ enabled: true as const }, { enabled: true as const, rule: { mode: 'GOVERNANCE' as const, days: 1 } }))),
+      tags: lww(orNull(fc.constantFrom<[string, string][]>([], [['k', 'v']]))),
     }, { requiredKeys: ['id', 'created', 'deleted', 'aliases', 'keys', 'website', 'cors', 'versioning', 'quotas'] }),
   ),
   // A deletion wins over what it is newer than.
@@ -192,18 +195,32 @@ const versionForms = fc
     done.forEach((d, i) => r.aborts.includes(`complete${i}` as 'complete0') && out.push({ ...d, state: 'aborted' }));
     return out;
   });
+// The registers a form may carry besides its body: ACL (PutObjectAcl), tags (PutObjectTagging),
+// retention, compliance date and legal hold (object lock), each written without a new version.
+const aclArb = lww(fc.record({ owner: fc.constantFrom('k1', 'k2'), grants: fc.constantFrom<Grant[][]>([], [{ grantee: { type: 'user', id: 'k2' }, permission: 'READ' }]) }));
+const registersArb = fc.record(
+  {
+    acl: aclArb,
+    tags: lww(fc.constantFrom<[string, string][][]>([], [['a', '1']], [['a', '2'], ['b', '']])),
+    retention: lww(orNull(fc.record({ mode: fc.constantFrom('GOVERNANCE' as const, 'COMPLIANCE' as const), until: fc.constantFrom(10, 20) }))),
+    compliance: fc.constantFrom(10, 20, 30),
+    legalHold: lww(fc.boolean()),
+  },
+  { requiredKeys: [] },
+);
 const objectLaws: LawOptions<ObjectEntry> = {
   updates: fc
-    // Any form may carry an ACL register (PutObjectAcl rewrites it on a complete version).
-    .tuple(fc.array(versionForms, { minLength: 1, maxLength: 4 }), fc.array(fc.option(lww(fc.record({ owner: fc.constantFrom('k1', 'k2'), grants: fc.constantFrom<Grant[][]>([], [{ grantee: { type: 'user', id: 'k2' }, permission: 'READ' }]) })), { nil: undefined }), { maxLength: 24 }))
-    .map(([vs, acls]) => vs.flatMap((forms, i) => forms(`v${i}`)).map((v, j): ObjectEntry => ({ bucket: 'b1', key: 'k', versions: [acls[j] ? { ...v, acl: acls[j] } : v] }))),
+    // Any form may carry registers (they are rewritten on a complete version).
+    .tuple(fc.array(versionForms, { minLength: 1, maxLength: 4 }), fc.array(fc.option(registersArb, { nil: undefined }), { maxLength: 24 }))
+    .map(([vs, regs]) => vs.flatMap((forms, i) => forms(`v${i}`)).map((v, j): ObjectEntry => ({ bucket: 'b1', key: 'k', versions: [regs[j] ? { ...v, ...regs[j] } : v] }))),
   // An entry of deleted versions and null delete markers absorbs other forms of its versions and
   // null versions older than its newest null delete marker.
   tombstoneAbsorbs: (t, x) => {
     const ids = new Set(t.versions.map((v) => v.uuid));
     const nulls = t.versions.filter((v) => v.nullVersion && wasComplete(v));
     const lastNull = nulls.sort(versionOrder).at(-1);
-    return x.versions.every((v) => ids.has(v.uuid) || (lastNull && v.nullVersion && versionOrder(v, lastNull) < 0));
+    // A version that ever had a lock register is never pruned (model/object-lock.ts everLocked).
+    return x.versions.every((v) => ids.has(v.uuid) || (lastNull && v.nullVersion && versionOrder(v, lastNull) < 0 && !everLocked(v)));
   },
 };
 

@@ -5,6 +5,8 @@ import { pack } from 'msgpackr';
 import type { TableSchema } from '../table/schema.ts';
 import type { Lww } from '../table/crdt.ts';
 import { newerObjectAcl, type ObjectAcl } from './acl.ts';
+import { newerTags, type TagSet } from './tags.ts';
+import { everLocked, mergeLock, type VersionLock } from './object-lock.ts';
 
 export type VersionState = 'uploading' | 'complete' | 'aborted';
 
@@ -16,7 +18,7 @@ export interface ObjectMeta {
   headers: [string, string][];
 }
 
-export interface ObjectVersion {
+export interface ObjectVersion extends VersionLock {
   uuid: string; // also the S3 version id (or "null" when nullVersion)
   ts: number;
   state: VersionState;
@@ -36,6 +38,9 @@ export interface ObjectVersion {
   /** The version's owner and ACL grants (absent: written before ACLs; the bucket owner's, private).
    *  Its own LWW register: PutObjectAcl rewrites it, nothing else about the version changes. */
   acl?: Lww<ObjectAcl>;
+  /** The version's tag set (absent: none), its own LWW register like acl (PutObjectTagging). */
+  tags?: Lww<TagSet>;
+  // VersionLock adds retention, compliance and legalHold (model/object-lock.ts).
 }
 
 export interface UploadedPart {
@@ -133,24 +138,38 @@ export function prune(vs: ObjectVersion[]): ObjectVersion[] {
     if (v.nullVersion && (!lastNull || versionOrder(v, lastNull) > 0)) lastNull = v;
   }
   return vs.filter((v) => {
+    // A version that ever had a lock register stays (a lock must outlive any newer write).
+    if (everLocked(v)) return true;
     if (lastNull && v.nullVersion && versionOrder(v, lastNull) < 0) return false;
     if (lastComplete && v.state === 'uploading' && !v.multipart && versionOrder(v, lastComplete) < 0) return false;
     return true;
   });
 }
 
-/** Both forms with the newer ACL register, so the rest of the merge never depends on it. */
-function sameAcl(a: ObjectVersion, b: ObjectVersion): [ObjectVersion, ObjectVersion] {
-  if (a.acl === b.acl) return [a, b];
-  const acl = newerObjectAcl(a.acl, b.acl);
-  return [a.acl === acl ? a : { ...a, acl }, b.acl === acl ? b : { ...b, acl }];
+/** The registers a version carries besides its body (written without changing the version). */
+const REGISTERS = ['acl', 'tags', 'retention', 'compliance', 'legalHold'] as const;
+
+/** A form with the given registers, in one key order: the registers last, in REGISTERS order. */
+function withRegisters(v: ObjectVersion, regs: Partial<ObjectVersion>): ObjectVersion {
+  const out = { ...v } as Record<string, unknown>;
+  for (const k of REGISTERS) delete out[k];
+  for (const k of REGISTERS) if (regs[k] !== undefined) out[k] = regs[k];
+  return out as unknown as ObjectVersion;
+}
+
+/** Both forms with the merged registers (newer ACL and tags; the strongest lock), so the rest of
+ *  the merge never depends on them and a replica never loses a lock or a tag update. */
+function sameRegisters(a: ObjectVersion, b: ObjectVersion): [ObjectVersion, ObjectVersion] {
+  if (REGISTERS.every((k) => a[k] === undefined && b[k] === undefined)) return [a, b];
+  const regs: Partial<ObjectVersion> = { acl: newerObjectAcl(a.acl, b.acl), tags: newerTags(a.tags, b.tags), ...mergeLock(a, b) };
+  return [withRegisters(a, regs), withRegisters(b, regs)];
 }
 
 export function mergeObject(a: ObjectEntry, b: ObjectEntry): ObjectEntry {
   const byId = new Map<string, ObjectVersion>();
   for (const v of [...a.versions, ...b.versions]) {
     const cur = byId.get(v.uuid);
-    byId.set(v.uuid, cur ? mergeVersion(...sameAcl(cur, v)) : v);
+    byId.set(v.uuid, cur ? mergeVersion(...sameRegisters(cur, v)) : v);
   }
   const versions = prune([...byId.values()].sort(versionOrder));
   return { bucket: a.bucket, key: a.key, versions };
