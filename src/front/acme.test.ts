@@ -62,7 +62,8 @@ test('back-off doubles from 10 minutes up to a day', () => {
 });
 
 test('orders per hour are capped (front.cert_orders_per_hour_max): over it nothing reaches the CA, no back-off, the pass leaves the rest', async () => {
-  let now = Date.now();
+  // Two hours ahead: the orders of the tests above are out of the window.
+  let now = Date.now() + 2 * 3600_000;
   const clock = { now: () => now, sleep: async () => {} };
   const limited = new AcmeManager(env.store, {
     directoryUrl: 'https://127.0.0.1:9/directory',
@@ -98,5 +99,34 @@ test('orders per hour are capped (front.cert_orders_per_hour_max): over it nothi
     assert.equal(limited.ordersLeft(), 1);
   } finally {
     await limited.stop();
+  }
+});
+
+test('the hourly order limit is the cluster’s: orders another node recorded in the replicated table count', async () => {
+  const now = Date.now() + 5 * 3600_000;
+  const clock = { now: () => now, sleep: async () => {} };
+  const mine = new AcmeManager(env.store, {
+    directoryUrl: 'https://127.0.0.1:9/directory',
+    nodeId: ME,
+    metadataDir: env.dir,
+    sealKey: certKeyFromSecret('ab'.repeat(32)),
+    autoCertificates: true,
+    renewBeforeMs: 30 * 86400_000,
+    checkIntervalMs: 3600_000,
+    ordersPerHourMax: 2,
+    leaseSettleMs: 0,
+    clock,
+  });
+  try {
+    for (const h of ['peer1.example.test', 'peer2.example.test', 'peer3.example.test']) await env.site(h, {});
+    assert.equal(mine.ordersLeft(), 2);
+    // Another front node ordered one certificate 10 minutes ago and is ordering another now.
+    await env.store.certs.insert({ ...emptyCertificateEntry('peer1.example.test'), attempt: { t: env.store.ts(), v: { at: now - 600_000, failures: 1, error: 'x' } } });
+    await env.store.certs.insert({ ...emptyCertificateEntry('peer2.example.test'), lease: { t: env.store.ts(), v: { holder: OTHER, until: now + 600_000 } } });
+    assert.equal(mine.ordersLeft(), 0);
+    await assert.rejects(mine.issue('peer3.example.test'), (e: Error & { code?: string }) => e.code === 'RateLimited' && /the cluster started 2 orders/.test(e.message));
+    assert.equal(env.store.certs.local.get('certificate', 'peer3.example.test')?.attempt.v ?? null, null, 'nothing reached the CA');
+  } finally {
+    await mine.stop();
   }
 });

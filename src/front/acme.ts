@@ -91,9 +91,8 @@ export class AcmeManager {
   private readonly inflight = new Map<string, Promise<CertSummary>>();
   private client?: acmeTypes.Client;
   private readonly httpsAgent?: Agent;
-  /** Start times of this node's orders within the last hour, oldest first (at most
-   *  ordersPerHourMax entries). */
-  private readonly orderTimes: number[] = [];
+  /** This node's orders by host and start time, until their attempt is recorded in the table. */
+  private readonly ownOrders = new Map<string, number>();
 
   constructor(store: Store, opts: AcmeOptions) {
     this.store = store;
@@ -136,18 +135,37 @@ export class AcmeManager {
     return this.o.ordersPerHourMax ?? 20;
   }
 
-  /** Orders this node may still start in the current hour. */
+  /** When each host's certificate was last ordered in the past hour, by any node: the certificate
+   *  table is replicated everywhere and every order leaves its attempt (or a live lease) there, so
+   *  the count is the cluster's, not this node's — N front nodes do not order N times the limit.
+   *  A host ordered twice in the hour counts once (failures back off by 10 minutes and more). */
+  private recentOrders(now: number): Map<string, number> {
+    const recent = new Map<string, number>();
+    for (const e of this.store.certs.local.range('certificate')) {
+      const at = e.attempt.v?.at;
+      if (at !== undefined && at > now - HOUR) recent.set(e.host, at);
+      const l = e.lease.v;
+      if (l && l.until > now && !recent.has(e.host)) recent.set(e.host, now);
+    }
+    for (const [host, at] of this.ownOrders) {
+      if (at <= now - HOUR) this.ownOrders.delete(host);
+      else if (!recent.has(host) || recent.get(host)! < at) recent.set(host, at);
+    }
+    return recent;
+  }
+
+  /** Orders the cluster may still start in the current hour. */
   ordersLeft(now = this.clock.now()): number {
-    while (this.orderTimes.length > 0 && this.orderTimes[0]! <= now - HOUR) this.orderTimes.shift();
-    return Math.max(0, this.ordersPerHourMax - this.orderTimes.length);
+    return Math.max(0, this.ordersPerHourMax - this.recentOrders(now).size);
   }
 
   private rateLimited(host: string): GrenierError {
-    const next = this.orderTimes[0] === undefined ? this.clock.now() : this.orderTimes[0] + HOUR;
+    const now = this.clock.now();
+    const oldest = Math.min(now, ...this.recentOrders(now).values());
     return new GrenierError(
       'RateLimited',
-      `not ordering the certificate for ${host} now: this node started ${this.ordersPerHourMax} orders in the last hour ` +
-        `(front.cert_orders_per_hour_max); it waits for a pass after ${new Date(next).toISOString()}`,
+      `not ordering the certificate for ${host} now: the cluster started ${this.ordersPerHourMax} orders in the last hour ` +
+        `(front.cert_orders_per_hour_max); it waits for a pass after ${new Date(oldest + HOUR).toISOString()}`,
     );
   }
 
@@ -179,13 +197,16 @@ export class AcmeManager {
   private async issueLeased(host: string): Promise<CertSummary> {
     await this.acquireLease(host);
     // Counted when the CA is about to be asked (checked again: other orders may have started
-    // while the lease settled); refused, it is not a failed attempt and starts no back-off.
-    if (this.ordersLeft() === 0) {
+    // while the lease settled; our own live lease is not one of them); refused, it is not a
+    // failed attempt and starts no back-off.
+    const others = this.recentOrders(this.clock.now());
+    others.delete(host);
+    if (others.size >= this.ordersPerHourMax) {
       const cur = this.entry(host);
       await this.store.certs.insert({ ...emptyCertificateEntry(host), lease: { t: this.ts(cur?.lease), v: null } });
       throw this.rateLimited(host);
     }
-    this.orderTimes.push(this.clock.now());
+    this.ownOrders.set(host, this.clock.now());
     try {
       const stored = await this.order(host);
       const cur = this.entry(host);
