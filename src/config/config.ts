@@ -75,7 +75,7 @@ export interface FrontConfig {
   websocket_idle_timeout_secs: number;
   /** Time for a client to complete the TLS handshake on the HTTPS port. */
   tls_handshake_timeout_secs: number;
-  /** Certificate orders this cluster node starts per hour (below Let's Encrypt's limits). */
+  /** Certificate orders the whole cluster starts per hour, counted from the replicated certificate table (below Let's Encrypt's limits). */
   cert_orders_per_hour_max: number;
 }
 
