@@ -333,7 +333,7 @@ test('metrics count web requests by operation and status', async () => {
 });
 
 test('createWebServer returns a server that is not yet listening and serves once bound', async () => {
-  const s = createWebServer(env.store, { index: 'index.html', rootDomain: ROOT });
+  const s = createWebServer(new WebHandler(env.store, { index: 'index.html', rootDomain: ROOT }));
   assert.equal(s.listening, false);
   const l = await listen(s);
   try {
