@@ -13,7 +13,7 @@ export const TAG_VALUE_CHARS_MAX = 256;
 
 /** What is wrong with a tag set, or undefined. `onPut`: keys may not start with "aws:". */
 export function tagSetError(tags: TagSet, max: number, onPut = true): string | undefined {
-  if (tags.length > max) return `Object tags cannot be greater than ${max}`;
+  if (tags.length > max) return `A tag set may have at most ${max} tags`;
   const seen = new Set<string>();
   for (const [k, v] of tags) {
     if (k.length === 0 || k.length > TAG_KEY_CHARS_MAX) return `The TagKey you have provided is invalid: a key is 1 to ${TAG_KEY_CHARS_MAX} characters`;

@@ -51,6 +51,12 @@ const STATUS: Record<string, number> = {
   InvalidURI: 400,
   IllegalVersioningConfigurationException: 400,
   InvalidLocationConstraint: 400,
+  InvalidTag: 400,
+  NoSuchTagSet: 404,
+  InvalidBucketState: 409,
+  InvalidRetentionPeriod: 400,
+  ObjectLockConfigurationNotFoundError: 404,
+  NoSuchObjectLockConfiguration: 404,
 };
 
 export class S3Error extends Error {

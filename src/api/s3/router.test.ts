@@ -39,8 +39,25 @@ test('operations from method and subresources', () => {
   assert.equal(op('POST', '/b/k', 'uploadId=u'), 'CompleteMultipartUpload');
   assert.equal(op('DELETE', '/b/k', 'uploadId=u'), 'AbortMultipartUpload');
   assert.equal(op('GET', '/b/k', 'uploadId=u'), 'ListParts');
-  assert.equal(op('GET', '/b/k', 'tagging'), 'NotImplemented');
   assert.equal(op('GET', '/k', '', {}, 'b.s3.example.org'), 'GetObject');
   assert.throws(() => op('PATCH', '/b/k'), /not allowed/);
   for (const o of ['ListBuckets', 'GetObject', 'PutObject', 'DeleteBucket']) assert.ok(o in PERMISSION);
+});
+
+test('tagging, attributes and object lock subresources name their operations (they were 501)', () => {
+  assert.equal(op('GET', '/b/k', 'tagging'), 'GetObjectTagging');
+  assert.equal(op('PUT', '/b/k', 'tagging&versionId=v'), 'PutObjectTagging');
+  assert.equal(op('DELETE', '/b/k', 'tagging'), 'DeleteObjectTagging');
+  assert.equal(op('GET', '/b', 'tagging'), 'GetBucketTagging');
+  assert.equal(op('PUT', '/b', 'tagging'), 'PutBucketTagging');
+  assert.equal(op('DELETE', '/b', 'tagging'), 'DeleteBucketTagging');
+  assert.equal(op('GET', '/b/k', 'attributes'), 'GetObjectAttributes');
+  assert.equal(op('GET', '/b', 'object-lock'), 'GetObjectLockConfiguration');
+  assert.equal(op('PUT', '/b', 'object-lock'), 'PutObjectLockConfiguration');
+  assert.equal(op('GET', '/b/k', 'retention'), 'GetObjectRetention');
+  assert.equal(op('PUT', '/b/k', 'retention'), 'PutObjectRetention');
+  assert.equal(op('GET', '/b/k', 'legal-hold'), 'GetObjectLegalHold');
+  assert.equal(op('PUT', '/b/k', 'legal-hold'), 'PutObjectLegalHold');
+  assert.equal(op('GET', '/b/k', 'torrent'), 'NotImplemented');
+  for (const o of ['GetObjectTagging', 'PutObjectRetention', 'GetObjectAttributes', 'PutObjectLockConfiguration']) assert.ok(o in PERMISSION);
 });

@@ -5,11 +5,11 @@ import { S3Error } from './errors.ts';
 
 /** Subresources S3 defines that Grenier does not implement: answered 501 in S3 XML. */
 const UNSUPPORTED_BUCKET = [
-  'lifecycle', 'tagging', 'encryption', 'logging', 'notification', 'replication',
-  'accelerate', 'requestPayment', 'object-lock', 'ownershipControls', 'analytics', 'metrics',
+  'lifecycle', 'encryption', 'logging', 'notification', 'replication',
+  'accelerate', 'requestPayment', 'ownershipControls', 'analytics', 'metrics',
   'inventory', 'intelligent-tiering',
 ];
-const UNSUPPORTED_OBJECT = ['tagging', 'retention', 'legal-hold', 'torrent', 'attributes', 'restore', 'select', 'renameObject'];
+const UNSUPPORTED_OBJECT = ['torrent', 'restore', 'select', 'renameObject'];
 
 export interface Target {
   bucketName?: string;
@@ -61,6 +61,8 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
         if (has('versioning')) return 'GetBucketVersioning';
         if (has('cors')) return 'GetBucketCors';
         if (has('website')) return 'GetBucketWebsite';
+        if (has('tagging')) return 'GetBucketTagging';
+        if (has('object-lock')) return 'GetObjectLockConfiguration';
         if (has('uploads')) return 'ListMultipartUploads';
         if (has('versions')) return 'ListObjectVersions';
         if (q.get('list-type') === '2') return 'ListObjectsV2';
@@ -74,12 +76,15 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
         if (has('publicAccessBlock')) return 'PutPublicAccessBlock';
         if (has('cors')) return 'PutBucketCors';
         if (has('website')) return 'PutBucketWebsite';
+        if (has('tagging')) return 'PutBucketTagging';
+        if (has('object-lock')) return 'PutObjectLockConfiguration';
         return 'CreateBucket';
       case 'DELETE':
         if (has('cors')) return 'DeleteBucketCors';
         if (has('policy')) return 'DeleteBucketPolicy';
         if (has('publicAccessBlock')) return 'DeletePublicAccessBlock';
         if (has('website')) return 'DeleteBucketWebsite';
+        if (has('tagging')) return 'DeleteBucketTagging';
         return 'DeleteBucket';
       case 'POST':
         if (has('delete')) return 'DeleteObjects';
@@ -92,11 +97,18 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
   switch (m) {
     case 'GET':
       if (has('acl')) return 'GetObjectAcl';
+      if (has('tagging')) return 'GetObjectTagging';
+      if (has('attributes')) return 'GetObjectAttributes';
+      if (has('retention')) return 'GetObjectRetention';
+      if (has('legal-hold')) return 'GetObjectLegalHold';
       return has('uploadId') ? 'ListParts' : 'GetObject';
     case 'HEAD':
       return 'HeadObject';
     case 'PUT':
       if (has('acl')) return 'PutObjectAcl';
+      if (has('tagging')) return 'PutObjectTagging';
+      if (has('retention')) return 'PutObjectRetention';
+      if (has('legal-hold')) return 'PutObjectLegalHold';
       if (has('uploadId') || has('partNumber'))
         return req.headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
       return req.headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
@@ -105,6 +117,7 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
       if (has('uploadId')) return 'CompleteMultipartUpload';
       return 'NotImplemented';
     case 'DELETE':
+      if (has('tagging')) return 'DeleteObjectTagging';
       return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
   }
   throw new S3Error('MethodNotAllowed', `${m} is not allowed on an object`);
@@ -154,6 +167,19 @@ export const PERMISSION: Record<string, 'read' | 'write' | 'owner' | 'none'> = {
   GetPublicAccessBlock: 'owner',
   PutPublicAccessBlock: 'owner',
   DeletePublicAccessBlock: 'owner',
+  GetBucketTagging: 'read',
+  PutBucketTagging: 'owner',
+  DeleteBucketTagging: 'owner',
+  GetObjectLockConfiguration: 'read',
+  PutObjectLockConfiguration: 'owner',
+  GetObjectTagging: 'read',
+  PutObjectTagging: 'write',
+  DeleteObjectTagging: 'write',
+  GetObjectAttributes: 'read',
+  GetObjectRetention: 'read',
+  PutObjectRetention: 'write',
+  GetObjectLegalHold: 'read',
+  PutObjectLegalHold: 'write',
   NotImplemented: 'none',
   Options: 'none',
 };

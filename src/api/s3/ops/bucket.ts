@@ -36,6 +36,9 @@ export async function CreateBucket(ctx: S3Ctx): Promise<void> {
   const key = signer(ctx);
   // The creator owns the bucket; x-amz-acl / x-amz-grant-* set its ACL (default: private).
   const grants = (await requestedGrants(ctx, key.id, key.id)) ?? cannedGrants('private', key.id, null);
+  const lockHeader = String(ctx.req.headers['x-amz-bucket-object-lock-enabled'] ?? 'false').toLowerCase();
+  if (lockHeader !== 'true' && lockHeader !== 'false') throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled is true or false', { ArgumentName: 'x-amz-bucket-object-lock-enabled' });
+  const lockAtCreate = lockHeader === 'true';
   const body = await readSmallBody(ctx, 64 * 1024);
   if (body.trim() !== '') {
     const doc = parseXml(body);
@@ -58,7 +61,9 @@ export async function CreateBucket(ctx: S3Ctx): Promise<void> {
   // Recorded after creation: until then bucketOwner() already names the creator (its owner flag).
   const t = ctx.store.ts();
   const acl = sameGrants(grants, cannedGrants('private', key.id, null)) ? {} : { acl: { t, v: grants } };
-  await ctx.store.buckets.insert({ ...b, owner: { t, v: key.id }, ...acl });
+  // x-amz-bucket-object-lock-enabled: object lock on, which needs (and turns on) versioning.
+  const lock = lockAtCreate ? { objectLock: { t, v: { enabled: true as const } }, versioning: { t, v: 'Enabled' as const } } : {};
+  await ctx.store.buckets.insert({ ...b, owner: { t, v: key.id }, ...acl, ...lock });
   sendEmpty(ctx, 200, { location: `/${name}` });
 }
 
@@ -94,6 +99,8 @@ export async function PutBucketVersioning(ctx: S3Ctx): Promise<void> {
   if (status !== 'Enabled' && status !== 'Suspended')
     throw new S3Error('IllegalVersioningConfigurationException', 'The Versioning element must be specified; Status is Enabled or Suspended.');
   if (childText(doc, 'MfaDelete') === 'Enabled') throw new S3Error('NotImplemented', 'MFA delete is not supported');
+  if (status === 'Suspended' && b.objectLock?.v?.enabled)
+    throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
   await ctx.store.buckets.insert({ ...b, versioning: { t: ctx.store.ts(), v: status } });
   sendEmpty(ctx, 200);
 }

@@ -8,6 +8,9 @@ import * as multipart from './multipart.ts';
 import * as post from './post.ts';
 import * as acl from './acl.ts';
 import * as policy from './policy.ts';
+import * as tagging from './tagging.ts';
+import * as attributes from './attributes.ts';
+import * as objectLock from './object-lock.ts';
 
 export const HANDLERS: Record<string, Handler> = {
   ...bucket,
@@ -18,4 +21,7 @@ export const HANDLERS: Record<string, Handler> = {
   ...post,
   ...acl,
   ...policy,
+  ...tagging,
+  ...attributes,
+  ...objectLock,
 } as unknown as Record<string, Handler>;

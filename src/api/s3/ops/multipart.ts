@@ -13,6 +13,7 @@ import { S3Error } from '../errors.ts';
 import { children, childText, parseXml, type XmlNode } from '../xml.ts';
 import { checkQuota, checkWritePreconditions, newVersion, putVersion, storedHeaders } from './common.ts';
 import { newObjectAcl } from './acl.ts';
+import { newVersionRegisters } from './object-lock.ts';
 import { checkCopyConditions, parseCopyRange, resolveCopySource } from './copy-source.ts';
 import { Store } from '../../../model/store.ts';
 import { abortUploadLocked, withUploadLock } from '../../../model/uploads.ts';
@@ -99,6 +100,8 @@ export async function CreateMultipartUpload(ctx: S3Ctx): Promise<void> {
   await checkQuota(ctx.store, b, 0, 1);
   const v = newVersion(ctx.store, b, { multipart: true, meta: { size: 0, etag: '', headers } });
   v.acl = await newObjectAcl(ctx, b);
+  // Tags and lock given at Create are the completed object's (Complete keeps the version's registers).
+  Object.assign(v, newVersionRegisters(ctx, b));
   // The mpu entry first: an upload visible in listings must already accept parts.
   await ctx.store.mpus.insert({ uploadId: v.uuid, bucket: b.id, key, deleted: false, parts: {} });
   await putVersion(ctx.store, b, key, v);

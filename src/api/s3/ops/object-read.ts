@@ -7,6 +7,8 @@ import { S3Error } from '../errors.ts';
 import { evaluateConditions, parseRange as parseHttpRange } from '../../../util/http.ts';
 import { httpDate } from '../../../util/time.ts';
 import { checkHeaderValue } from '../input-limits.ts';
+import { lockHeaders } from './object-lock.ts';
+import { tagCount } from './tagging.ts';
 
 /** The version a GET/HEAD/DELETE addresses, or an S3 error (404 / 405 for delete markers). */
 export function selectVersion(o: ObjectEntry | undefined, key: string, versionId: string | null): ObjectVersion {
@@ -75,6 +77,9 @@ export function objectHeaders(v: ObjectVersion, q: URLSearchParams, versioned: b
     h[k] = val;
   }
   if (versioned || !v.nullVersion) h['x-amz-version-id'] = versionIdOf(v);
+  const tags = tagCount(v);
+  if (tags !== undefined) h['x-amz-tagging-count'] = String(tags);
+  Object.assign(h, lockHeaders(v));
   for (const [qn, hn] of Object.entries(OVERRIDES)) {
     const val = q.get(qn);
     if (val === null) continue;

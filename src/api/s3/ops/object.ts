@@ -18,6 +18,8 @@ import { formatSize } from '../../../util/size.ts';
 import { requireClientWaiting } from './late-write.ts';
 import { checkObjectKey } from '../input-limits.ts';
 import { newObjectAcl } from './acl.ts';
+import { checkDeletable, newVersionRegisters } from './object-lock.ts';
+import { requestTags } from './tagging.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -100,6 +102,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
   v.acl = await newObjectAcl(ctx, b);
+  Object.assign(v, newVersionRegisters(ctx, b));
   const body = ctx.body();
   let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
   let committing = false;
@@ -193,6 +196,7 @@ async function deleteOne(ctx: S3Ctx, b: Bucket, key: string, versionId: string |
     if (versionId === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string');
     const v = findVersion(o, versionId);
     if (!v) return { versionId, deleteMarker: false };
+    checkDeletable(ctx, b, key, v);
     await requireClientWaiting(ctx, 'DeleteObject');
     // 'aborted' is the terminal state: the version disappears and its data is released. Inserted
     // as read (no timestamp bump): a deleted version keeps its place among the others, so it
@@ -282,8 +286,13 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   const meta = sv.meta!;
   await checkQuota(ctx.store, b, meta.size, 1);
   const headers = directive === 'REPLACE' ? storedHeaders(ctx.req.headers) : meta.headers;
+  const tagging = String(ctx.req.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+  if (tagging !== 'COPY' && tagging !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown tagging directive "${tagging.slice(0, 32)}"`, { ArgumentName: 'x-amz-tagging-directive' });
   const v = newVersion(ctx.store, b);
   v.acl = await newObjectAcl(ctx, b);
+  // COPY keeps the source's tags (a fresh register: the copy's own history starts now).
+  const srcTags = sv.tags?.v.length ? { t: ctx.store.ts(), v: sv.tags.v } : undefined;
+  Object.assign(v, newVersionRegisters(ctx, b, tagging === 'REPLACE' ? requestTags(ctx) : srcTags));
   v.meta = { size: meta.size, etag: meta.etag, headers };
   // Only while the client waits (late-write.ts), checked right before the object entry.
   const commit = async (done: ObjectVersion, undo?: () => Promise<unknown>) => {
