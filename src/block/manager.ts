@@ -123,7 +123,11 @@ export class BlockManager {
   async putBlock(data: Buffer, ref?: string): Promise<StoredBlock> {
     const hash = sha256(data);
     if (this.remote) {
-      await this.remote.put(hash, data, ref);
+      // A put that misses its quorum may still have left the block and its reference on some
+      // replicas (and queued it for the others): the error names the block so it can be released.
+      await this.remote.put(hash, data, ref).catch((e: unknown) => {
+        throw Object.assign(e as object, { block: { hash, size: data.length } });
+      });
       return { hash, size: data.length };
     }
     await this.putLocal(hash, data);
@@ -208,13 +212,21 @@ export class BlockManager {
         const release = await sem.acquire();
         if (failed) throw failed;
         const p = this.putBlock(b, ref).finally(release);
-        p.then((x) => stored.push(x), (e) => (failed ??= e));
+        p.then(
+          (x) => stored.push(x),
+          (e) => {
+            failed ??= e;
+            const missed = (e as { block?: StoredBlock }).block;
+            if (missed && ref) stored.push(missed);
+          },
+        );
         pending.push(p);
       }
       const blocks = await Promise.all(pending);
       return { blocks, size };
     } catch (e) {
-      // Whoever asked for references must be able to release those of the blocks that landed.
+      // Whoever asked for references must be able to release those of the blocks that landed,
+      // or may have landed on some replicas (a put that missed its quorum).
       await Promise.allSettled(pending);
       throw Object.assign(e as object, { storedBlocks: stored });
     }

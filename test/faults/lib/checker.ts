@@ -25,7 +25,8 @@ export interface CheckResult {
   wrong: Anomaly[];
 }
 
-const WRITES = new Set(['put', 'mpu', 'delete']);
+// A set's add is also a PUT of its key: reads of set elements are checked as registers.
+const WRITES = new Set(['put', 'mpu', 'delete', 'add']);
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();

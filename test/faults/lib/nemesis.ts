@@ -1,0 +1,304 @@
+// The nemesis of a fault run: a schedule of faults drawn from a seed before the run starts (so a
+// seed replays it), and the code that applies and heals each on real node processes — kill -9 +
+// restart, SIGSTOP/SIGCONT, nftables partitions (one node, 2|3, bridge 2-1-2), clock skew through
+// libfaketime's timestamp file, and corrupted or deleted block files.
+import { readdirSync, readFileSync, unlinkSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { prng } from '../../../src/util/random.ts';
+import type { Cluster } from '../../lib/cluster.ts';
+import type { NetLab } from '../../lib/netns.ts';
+import { int, pick, type Rng } from './workload.ts';
+
+export const NEMESES = ['kill', 'pause', 'partition-one', 'partition-halves', 'partition-bridge', 'clock', 'corrupt-blocks', 'delete-blocks'] as const;
+export type NemesisKind = (typeof NEMESES)[number];
+
+export interface Fault {
+  kind: NemesisKind;
+  /** kill, pause, clock, *-blocks: the nodes hit. */
+  nodes: number[];
+  /** partitions: pairs of sides cut from each other. */
+  cuts?: [number[], number[]][];
+  /** clock: the offset of each of `nodes`, in seconds. */
+  skewSecs?: number[];
+}
+
+export interface Step {
+  /** When the faults start, ms after the workload started. */
+  atMs: number;
+  durationMs: number;
+  faults: Fault[];
+}
+
+export interface ScheduleOptions {
+  seed: number;
+  kinds: NemesisKind[];
+  nodes: number;
+  totalMs: number;
+  /** Largest clock offset, in seconds (drawn in ±[1, max]). */
+  maxSkewSecs: number;
+  /** Fault periods and the quiet ones between them, in ms. */
+  faultMs: [number, number];
+  quietMs: [number, number];
+  /** Chance that a step combines two nemeses (mixed). */
+  mixChance: number;
+}
+
+const PARTITIONS = new Set<NemesisKind>(['partition-one', 'partition-halves', 'partition-bridge']);
+
+function shuffle<T>(r: Rng, xs: T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+function fault(r: Rng, kind: NemesisKind, nodes: number, busy: Set<number>, maxSkew: number): Fault | undefined {
+  const all = [...Array(nodes).keys()];
+  const free = all.filter((i) => !busy.has(i));
+  switch (kind) {
+    case 'kill':
+    case 'pause':
+    case 'corrupt-blocks':
+    case 'delete-blocks': {
+      if (!free.length) return undefined;
+      const n = pick(r, free);
+      if (kind === 'kill' || kind === 'pause') busy.add(n);
+      return { kind, nodes: [n] };
+    }
+    case 'clock': {
+      const hit = shuffle(r, all).slice(0, int(r, 1, 2));
+      return { kind, nodes: hit, skewSecs: hit.map(() => (r() < 0.5 ? -1 : 1) * int(r, 1, maxSkew)) };
+    }
+    case 'partition-one': {
+      const n = pick(r, all);
+      return { kind, nodes: [n], cuts: [[[n], all.filter((i) => i !== n)]] };
+    }
+    case 'partition-halves': {
+      const s = shuffle(r, all);
+      const k = Math.floor(nodes / 2);
+      return { kind, nodes: [], cuts: [[s.slice(0, k), s.slice(k)]] };
+    }
+    case 'partition-bridge': {
+      // Two sides that only the middle node sees both of (Jepsen's "bridge").
+      const s = shuffle(r, all);
+      const k = Math.floor((nodes - 1) / 2);
+      return { kind, nodes: [s[k]!], cuts: [[s.slice(0, k), s.slice(k + 1)]] };
+    }
+  }
+}
+
+/** The whole run's faults, from the seed alone. */
+export function schedule(o: ScheduleOptions): Step[] {
+  const r = prng((o.seed ^ 0x9e3779b9) >>> 0);
+  const steps: Step[] = [];
+  let t = int(r, ...o.quietMs);
+  for (let guard = 0; guard < 100_000 && o.kinds.length; guard++) {
+    const durationMs = int(r, ...o.faultMs);
+    if (t + durationMs > o.totalMs) break;
+    const count = r() < o.mixChance ? 2 : 1;
+    const kinds = shuffle(r, o.kinds);
+    const faults: Fault[] = [];
+    const busy = new Set<number>();
+    let partitioned = false;
+    for (const k of kinds) {
+      if (faults.length >= count) break;
+      // One partition at a time (healing flushes every rule).
+      if (PARTITIONS.has(k) && partitioned) continue;
+      const f = fault(r, k, o.nodes, busy, o.maxSkewSecs);
+      if (!f) continue;
+      partitioned ||= PARTITIONS.has(k);
+      faults.push(f);
+    }
+    steps.push({ atMs: t, durationMs, faults });
+    t += durationMs + int(r, ...o.quietMs);
+  }
+  return steps;
+}
+
+export function describeFault(f: Fault): string {
+  if (f.cuts) return `${f.kind} ${f.cuts.map(([a, b]) => `{${a.join(',')}}|{${b.join(',')}}`).join(' ')}`;
+  if (f.skewSecs) return `clock ${f.nodes.map((n, i) => `n${n}${f.skewSecs![i]! >= 0 ? '+' : ''}${f.skewSecs![i]}s`).join(' ')}`;
+  return `${f.kind} n${f.nodes.join(',n')}`;
+}
+
+export function describeStep(s: Step): string {
+  return `@${(s.atMs / 1000).toFixed(1)}s for ${(s.durationMs / 1000).toFixed(1)}s: ${s.faults.map(describeFault).join(' + ')}`;
+}
+
+/** Block files under a node's data dir (data/ab/cd/<hash>[.zst]). */
+function blockFiles(dataDir: string): string[] {
+  const out: string[] = [];
+  const hex2 = /^[0-9a-f]{2}$/;
+  if (!existsSync(dataDir)) return out;
+  for (const a of readdirSync(dataDir).filter((x) => hex2.test(x)))
+    for (const b of readdirSync(join(dataDir, a)).filter((x) => hex2.test(x)))
+      for (const f of readdirSync(join(dataDir, a, b))) if (/^[0-9a-f]{64}(\.zst)?$/.test(f)) out.push(join(dataDir, a, b, f));
+  return out;
+}
+
+export interface NemesisEnv {
+  cluster: Cluster;
+  lab?: NetLab;
+  /** Per node, the libfaketime timestamp file its process reads its clock offset from. */
+  clockFiles?: string[];
+  seed: number;
+  log: (line: string) => void;
+}
+
+export interface NemesisCounts {
+  applied: Record<string, number>;
+  blocksDamaged: number;
+}
+
+/** Applies and heals faults; `healAll` undoes whatever is in effect (also after an error). */
+export class Nemesis {
+  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0 };
+  private readonly r: Rng;
+  private readonly killed = new Set<number>();
+  private readonly paused = new Set<number>();
+  private partitioned = false;
+  private skewed = new Set<number>();
+  private readonly env: NemesisEnv;
+
+  constructor(env: NemesisEnv) {
+    this.env = env;
+    this.r = prng((env.seed ^ 0x85ebca6b) >>> 0);
+  }
+
+  async apply(f: Fault): Promise<void> {
+    const c = this.env.cluster;
+    this.counts.applied[f.kind] = (this.counts.applied[f.kind] ?? 0) + 1;
+    switch (f.kind) {
+      case 'kill':
+        for (const n of f.nodes) {
+          this.killed.add(n);
+          await c.node(n).kill('SIGKILL');
+        }
+        return;
+      case 'pause':
+        for (const n of f.nodes) {
+          this.paused.add(n);
+          process.kill(c.node(n).pid, 'SIGSTOP');
+        }
+        return;
+      case 'partition-one':
+      case 'partition-halves':
+      case 'partition-bridge':
+        if (!this.env.lab) throw new Error(`${f.kind} needs the network lab`);
+        this.partitioned = true;
+        for (const [a, b] of f.cuts!) this.env.lab.partition(a, b);
+        return;
+      case 'clock':
+        f.nodes.forEach((n, i) => {
+          const file = this.env.clockFiles?.[n];
+          if (!file) throw new Error('clock needs faketime');
+          this.skewed.add(n);
+          writeFileSync(file, `${f.skewSecs![i]! >= 0 ? '+' : ''}${f.skewSecs![i]}s\n`);
+        });
+        return;
+      case 'corrupt-blocks':
+      case 'delete-blocks':
+        for (const n of f.nodes) this.damage(n, f.kind === 'delete-blocks');
+        return;
+    }
+  }
+
+  /** Up to 3 block files of node n: one byte flipped in the middle, or unlinked. */
+  private damage(n: number, remove: boolean): void {
+    const files = blockFiles(join(this.env.cluster.node(n).dir, 'data')).sort();
+    for (let i = 0; i < 3 && files.length; i++) {
+      const p = files.splice(Math.floor(this.r() * files.length), 1)[0]!;
+      try {
+        if (remove) unlinkSync(p);
+        else {
+          const b = readFileSync(p);
+          if (!b.length) continue;
+          b[b.length >> 1]! ^= 0x5a;
+          writeFileSync(p, b);
+        }
+        this.counts.blocksDamaged++;
+      } catch {
+        /* gone meanwhile (GC, offload): nothing to damage */
+      }
+    }
+  }
+
+  async heal(f: Fault): Promise<void> {
+    const c = this.env.cluster;
+    switch (f.kind) {
+      case 'kill':
+        for (const n of f.nodes) if (this.killed.delete(n)) await c.node(n).restart('live');
+        return;
+      case 'pause':
+        for (const n of f.nodes) if (this.paused.delete(n)) process.kill(c.node(n).pid, 'SIGCONT');
+        return;
+      case 'partition-one':
+      case 'partition-halves':
+      case 'partition-bridge':
+        if (this.partitioned) this.env.lab!.heal();
+        this.partitioned = false;
+        return;
+      case 'clock':
+        for (const n of f.nodes) if (this.skewed.delete(n)) writeFileSync(this.env.clockFiles![n]!, '+0s\n');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Undoes everything in effect: CONT, restart, flush partitions, clocks back to true time. */
+  async healAll(): Promise<void> {
+    const c = this.env.cluster;
+    for (const n of [...this.paused]) {
+      this.paused.delete(n);
+      try {
+        process.kill(c.node(n).pid, 'SIGCONT');
+      } catch {
+        /* exited */
+      }
+    }
+    if (this.partitioned) this.env.lab?.heal();
+    this.partitioned = false;
+    for (const n of [...this.skewed]) writeFileSync(this.env.clockFiles![n]!, '+0s\n');
+    this.skewed.clear();
+    for (const n of [...this.killed]) {
+      this.killed.delete(n);
+      await c.node(n).restart('live');
+    }
+  }
+}
+
+/** Whether a node process is stopped (state T in /proc), for diagnostics. */
+export function processState(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '?';
+  } catch {
+    return 'gone';
+  }
+}
+
+/** Why faketime cannot skew a node's clock at run time here, or undefined when it can. */
+export function faketimeProblem(lib: string, dir: string): string | undefined {
+  if (!existsSync(lib)) return `${lib} is missing (apt-get install faketime)`;
+  const file = join(dir, 'faketime-probe');
+  writeFileSync(file, '+100s\n');
+  try {
+    const out = execFileSync(process.execPath, ['-e', 'console.log(Date.now())'], { env: { ...process.env, NODE_OPTIONS: '', ...faketimeEnv(lib, file) }, timeout: 10_000 }).toString();
+    const skew = (Number(out.trim()) - Date.now()) / 1000;
+    if (Math.abs(skew - 100) > 5) return `faketime did not shift node's clock (measured ${skew.toFixed(1)} s, wanted 100 s)`;
+  } catch (e) {
+    return `node under faketime failed: ${(e as Error).message.split('\n')[0]}`;
+  } finally {
+    void statSync(file);
+  }
+  return undefined;
+}
+
+/** Environment that makes a process read its wall-clock offset from `file` (re-read every
+ *  second); monotonic clocks stay true so timers and timeouts are not disturbed. */
+export function faketimeEnv(lib: string, file: string): Record<string, string> {
+  return { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: file, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}

@@ -1,0 +1,272 @@
+// One fault run end to end: 5 real nodes in 3 zones (in network namespaces when partitions are
+// possible, under libfaketime when clock skew is), the workload and the seeded nemesis schedule
+// together for the run's duration, then heal everything, measure the time until every node says
+// it owes nothing, read every key from every node, check the history and print the figures.
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startCluster, pool, sleep, waitFor, type Cluster } from '../../lib/cluster.ts';
+import { s3Client } from '../../lib/node.ts';
+import { createNetLab, netnsProblem, type NetLab } from '../../lib/netns.ts';
+import { History, secs, type Op } from './history.ts';
+import { check, describeAnomalies, type CheckResult } from './checker.ts';
+import { NEMESES, Nemesis, describeStep, faketimeEnv, faketimeProblem, schedule, type NemesisKind, type Step } from './nemesis.ts';
+import { REG_BUCKET, REG_KEYS, REGV_BUCKET, SET_BUCKET, Workload } from './workload.ts';
+
+const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+/** 5 nodes in 3 zones: two zones of two, one of one (RF 3 puts one copy in each zone). */
+export const ZONES = ['paris', 'lyon', 'nantes', 'paris', 'lyon'];
+
+export interface RunOptions {
+  seed: number;
+  /** How long the workload and the nemeses run, in ms. */
+  durationMs: number;
+  /** Nemeses to draw from (default: all that work here). */
+  kinds?: NemesisKind[];
+  workers?: number;
+  opTimeoutMs?: number;
+  /** Longest wait for the cluster to owe nothing after healing, in ms. */
+  convergeTimeoutMs?: number;
+  maxSkewSecs?: number;
+  faultMs?: [number, number];
+  quietMs?: [number, number];
+  mixChance?: number;
+  /** Where history and node logs are written when the run finds an anomaly (default: a temp dir). */
+  outDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunReport {
+  seed: number;
+  durationMs: number;
+  kinds: NemesisKind[];
+  skipped: string[];
+  steps: Step[];
+  applied: Record<string, number>;
+  blocksDamaged: number;
+  ops: number;
+  acknowledged: number;
+  indeterminate: number;
+  failed: number;
+  reads: number;
+  lost: number;
+  wrong: number;
+  stale: number;
+  /** ms from the end of healing until every node reports no replication debt (undefined: never). */
+  convergeMs?: number;
+  convergeProblem?: string;
+  errors: Record<string, number>;
+  result: CheckResult;
+  outDir?: string;
+}
+
+/** Nemeses that cannot run here, with why (partitions need root and nft; clock needs faketime). */
+export function unavailable(dir: string): Map<NemesisKind, string> {
+  const out = new Map<NemesisKind, string>();
+  const net = netnsProblem();
+  if (net) for (const k of ['partition-one', 'partition-halves', 'partition-bridge'] as const) out.set(k, net);
+  const ft = faketimeProblem(FAKETIME_LIB, dir);
+  if (ft) out.set('clock', ft);
+  return out;
+}
+
+async function waitBuckets(cluster: Cluster, buckets: string[], timeoutMs: number): Promise<void> {
+  for (const n of cluster.nodes) {
+    const c = s3Client(n);
+    try {
+      for (const b of buckets)
+        await waitFor(`bucket ${b} on node ${n.index}`, async () => (await c.send(new HeadBucketCommand({ Bucket: b }), { abortSignal: AbortSignal.timeout(5000) }), true), timeoutMs, 200);
+    } finally {
+      c.destroy();
+    }
+  }
+}
+
+/** What a node still owes or lacks, or '' when it is caught up and sees every partition all ok. */
+async function debtOf(cluster: Cluster, i: number): Promise<string> {
+  const h = await cluster.node(i).admin('GetClusterHealth');
+  const d = h.replicationDebt ?? {};
+  const bad: string[] = [];
+  if (h.status !== 'healthy') bad.push(h.status);
+  if (h.partitionsAllOk !== h.partitions) bad.push(`${h.partitionsAllOk}/${h.partitions} partitions all ok`);
+  if (d.entriesQueued) bad.push(`${d.entriesQueued} entries queued`);
+  if (d.blocksQueued) bad.push(`${d.blocksQueued} blocks queued`);
+  if (d.blockErrors) bad.push(`${d.blockErrors} blocks in error`);
+  return bad.length ? `node ${i}: ${bad.join(', ')}` : '';
+}
+
+export async function runFaults(o: RunOptions): Promise<RunReport> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const scratch = mkdtempSync(join(tmpdir(), 'grenier-faults-'));
+  const missing = unavailable(scratch);
+  const wanted = o.kinds ?? [...NEMESES];
+  const skipped = wanted.filter((k) => missing.has(k)).map((k) => `${k}: skipped (${missing.get(k)})`);
+  for (const s of skipped) log(s);
+  const kinds = wanted.filter((k) => !missing.has(k));
+  const needLab = kinds.some((k) => k.startsWith('partition-'));
+  const needClock = kinds.includes('clock');
+  const maxSkewSecs = o.maxSkewSecs ?? 20;
+  const steps = schedule({
+    seed: o.seed,
+    kinds,
+    nodes: ZONES.length,
+    totalMs: o.durationMs,
+    maxSkewSecs,
+    faultMs: o.faultMs ?? [3000, 8000],
+    quietMs: o.quietMs ?? [2000, 5000],
+    mixChance: o.mixChance ?? 0.4,
+  });
+  log(`fault run: seed ${o.seed}, ${secs(o.durationMs)}, nemeses ${kinds.join(', ')}; ${steps.length} steps:`);
+  for (const s of steps) log(`  ${describeStep(s)}`);
+
+  let lab: NetLab | undefined;
+  let cluster: Cluster | undefined;
+  const clients: S3Client[] = [];
+  const history = new History();
+  try {
+    // A subnet of its own, so that another lab (test/cluster-faults.test.ts) may run meanwhile.
+    if (needLab) lab = createNetLab(ZONES.length, `10.213.${100 + (process.pid % 100)}`);
+    const clockFiles = needClock ? ZONES.map((_, i) => join(scratch, `clock-${i}`)) : undefined;
+    for (const f of clockFiles ?? []) writeFileSync(f, '+0s\n');
+    cluster = await startCluster({
+      zones: ZONES,
+      netLab: lab,
+      envFor: clockFiles ? (i) => faketimeEnv(FAKETIME_LIB, clockFiles[i]!) : undefined,
+      // Production timers for anti-entropy and resync: convergence must come from the changes
+      // themselves (peer up, queued entries, block refs), not from a short timer. 64 KiB blocks so
+      // that small objects span several.
+      extraConfig: 'anti_entropy_interval_secs = 600\nresync_interval_secs = 60\nblock_size = 65536',
+      readyTimeoutMs: 90_000,
+    });
+    const c = cluster;
+    for (const n of c.nodes) clients.push(s3Client(n));
+    await clients[0]!.send(new CreateBucketCommand({ Bucket: REG_BUCKET }));
+    await clients[0]!.send(new CreateBucketCommand({ Bucket: REGV_BUCKET }));
+    await clients[0]!.send(new CreateBucketCommand({ Bucket: SET_BUCKET }));
+    await clients[0]!.send(new PutBucketVersioningCommand({ Bucket: REGV_BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+    await waitBuckets(c, [REG_BUCKET, REGV_BUCKET, SET_BUCKET], 30_000);
+    await sleep(1000); // the versioning flag travels with the bucket entry
+
+    const opTimeoutMs = o.opTimeoutMs ?? 5000;
+    const workload = new Workload({ seed: o.seed, workers: o.workers ?? 6, clients: () => clients, history, opTimeoutMs, maxOpsPerWorker: 1_000_000 });
+    const nemesis = new Nemesis({ cluster: c, lab, clockFiles, seed: o.seed, log });
+    const t0 = history.now();
+    const running = workload.run();
+    try {
+      for (const s of steps) {
+        const wait = t0 + s.atMs - history.now();
+        if (wait > 0) await sleep(wait);
+        log(`  ${secs(history.now() - t0)} apply ${describeStep(s)}`);
+        for (const f of s.faults) await nemesis.apply(f);
+        await sleep(s.durationMs);
+        for (const f of [...s.faults].reverse()) await nemesis.heal(f);
+        log(`  ${secs(history.now() - t0)} healed`);
+      }
+      const rest = t0 + o.durationMs - history.now();
+      if (rest > 0) await sleep(rest);
+    } finally {
+      workload.stop();
+      await nemesis.healAll();
+    }
+    await running;
+    const healedAt = history.now();
+    log(`workload stopped at ${secs(healedAt - t0)}: ${history.ops.length} operations; every fault healed`);
+
+    // Convergence: every node connected and owing nothing, with no repair command.
+    let convergeMs: number | undefined;
+    let convergeProblem: string | undefined;
+    try {
+      await c.waitConnected(c.nodes, 60_000);
+      await waitFor(
+        'no replication debt on any node',
+        async () => {
+          const bad = (await Promise.all(c.nodes.map((_, i) => debtOf(c, i)))).filter(Boolean);
+          if (bad.length) throw new Error(bad.join('; '));
+          return true;
+        },
+        o.convergeTimeoutMs ?? 60_000,
+        200,
+      );
+      convergeMs = history.now() - healedAt;
+      log(`converged ${secs(convergeMs)} after healing`);
+    } catch (e) {
+      convergeProblem = (e as Error).message.slice(0, 2000);
+      log(`NOT converged: ${convergeProblem}`);
+    }
+
+    // Final reads: every register from every node, the set listed from every node, each added
+    // element read back once (bytes checked).
+    for (const cl of clients.splice(0)) cl.destroy();
+    for (const n of c.nodes) clients.push(s3Client(n));
+    const jobs: (() => Promise<unknown>)[] = [];
+    for (let n = 0; n < c.nodes.length; n++) {
+      for (const b of [REG_BUCKET, REGV_BUCKET]) for (let k = 0; k < REG_KEYS; k++) jobs.push(() => workload.get(-1, n, b, `r${k}`, 'final'));
+      jobs.push(() => workload.list(-1, n, 'final'));
+    }
+    const elements = history.ops.filter((x) => x.kind === 'add' && x.status !== 'fail');
+    elements.forEach((a, i) => jobs.push(() => workload.get(-1, i % c.nodes.length, SET_BUCKET, a.key, 'final')));
+    await pool(jobs, 6, (j) => j());
+    const unread = history.ops.filter((x) => x.phase === 'final' && x.status !== 'ok');
+    if (unread.length) convergeProblem = `${convergeProblem ? `${convergeProblem}; ` : ''}${unread.length} final reads failed (first: ${unread[0]!.error})`;
+
+    const result = check(history.ops, { slackMs: needClock ? 2 * maxSkewSecs * 1000 : 0 });
+    const errors: Record<string, number> = {};
+    for (const x of history.ops) if (x.phase === 'run' && x.error) errors[`${x.kind}: ${x.error}`] = (errors[`${x.kind}: ${x.error}`] ?? 0) + 1;
+    const report: RunReport = {
+      seed: o.seed,
+      durationMs: o.durationMs,
+      kinds,
+      skipped,
+      steps,
+      applied: nemesis.counts.applied,
+      blocksDamaged: nemesis.counts.blocksDamaged,
+      ops: result.ops,
+      acknowledged: result.acknowledged,
+      indeterminate: result.indeterminate,
+      failed: history.ops.filter((x) => x.phase === 'run' && x.status === 'fail').length,
+      reads: result.reads,
+      lost: result.lost.length,
+      wrong: result.wrong.length,
+      stale: result.stale.length,
+      convergeMs,
+      convergeProblem,
+      errors,
+      result,
+    };
+    if (report.lost || report.wrong || report.stale || convergeProblem) report.outDir = saveEvidence(o, report, history.ops, c);
+    log(formatReport(report));
+    return report;
+  } finally {
+    for (const cl of clients) cl.destroy();
+    await cluster?.stop();
+    lab?.destroy();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** History (JSON lines), the schedule and each node's output tail, to replay and diagnose. */
+function saveEvidence(o: RunOptions, r: RunReport, ops: Op[], c: Cluster): string {
+  const dir = o.outDir ?? join(tmpdir(), `grenier-faults-seed${o.seed}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'history.jsonl'), ops.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  writeFileSync(join(dir, 'report.txt'), formatReport(r) + '\n\n' + r.steps.map(describeStep).join('\n') + '\n');
+  for (const n of c.nodes) writeFileSync(join(dir, `node-${n.index}-${n.zone}.log`), n.output());
+  return dir;
+}
+
+export function formatReport(r: RunReport): string {
+  const lines = [
+    `seed ${r.seed} (replay: npm run faults -- --seed ${r.seed} --minutes ${(r.durationMs / 60000).toFixed(2)})`,
+    `nemeses applied: ${Object.entries(r.applied).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}; block files damaged: ${r.blocksDamaged}`,
+    `operations ${r.ops}, acknowledged ${r.acknowledged}, indeterminate ${r.indeterminate}, failed ${r.failed}, reads ${r.reads}`,
+    `lost ${r.lost}, wrong bytes ${r.wrong}, stale reads ${r.stale}`,
+    `converged after healing: ${r.convergeMs === undefined ? `NO (${r.convergeProblem})` : secs(r.convergeMs)}`,
+  ];
+  const top = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  if (top.length) lines.push(`errors: ${top.map(([k, v]) => `${k} ×${v}`).join('; ')}`);
+  const anomalies = describeAnomalies(r.result);
+  if (anomalies) lines.push(anomalies.trimEnd());
+  if (r.outDir) lines.push(`history and node logs: ${r.outDir}`);
+  return lines.join('\n');
+}

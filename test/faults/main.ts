@@ -1,0 +1,28 @@
+// `npm run faults -- --seed N --minutes M [--nemeses kill,pause,…] [--workers W]`: one long fault
+// run with the framework of test/faults/lib; exits 1 if anything was lost, stale, wrong or never
+// converged. The seed replays the nemesis schedule and the workload's choices.
+import { parseArgs } from 'node:util';
+import { NEMESES, type NemesisKind } from './lib/nemesis.ts';
+import { runFaults } from './lib/run.ts';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    minutes: { type: 'string', default: '10' },
+    nemeses: { type: 'string' },
+    workers: { type: 'string', default: '6' },
+    out: { type: 'string' },
+  },
+});
+const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+const minutes = Number(values.minutes);
+const kinds = values.nemeses?.split(',').map((s) => s.trim()) as NemesisKind[] | undefined;
+const bad = kinds?.filter((k) => !(NEMESES as readonly string[]).includes(k));
+if (!Number.isSafeInteger(seed) || !(minutes > 0 && minutes <= 24 * 60) || bad?.length) {
+  console.error(`usage: npm run faults -- --seed N --minutes M [--nemeses ${NEMESES.join(',')}] [--workers W] [--out DIR]${bad?.length ? `\nunknown nemeses: ${bad.join(', ')}` : ''}`);
+  process.exit(2);
+}
+// Ctrl-C or a kill: exit through process.exit so the exit hooks kill the nodes and delete the namespaces.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+const r = await runFaults({ seed, durationMs: minutes * 60_000, kinds, workers: Number(values.workers), outDir: values.out, convergeTimeoutMs: 120_000 });
+process.exit(r.lost || r.wrong || r.stale || r.convergeMs === undefined ? 1 : 0);
