@@ -18,7 +18,7 @@ test('a write whose block put missed its quorum reports that block among those t
   const dir = mkdtempSync(join(tmpdir(), 'grenier-failed-put-'));
   try {
     const db = new Db(join(dir, 'meta'));
-    const mgr = new BlockManager(db, join(dir, 'data'), systemClock, { blockSize: 64 * 1024, writeParallelism: 1 });
+    const mgr = new BlockManager(db, join(dir, 'data'), systemClock, { blockSize: 64 * 1024, writeParallelism: 1, compression: 'none', fsync: false });
     const blocks = [Buffer.alloc(64 * 1024, 1), Buffer.alloc(64 * 1024, 2)];
     const refsOnReplicas = new Set<string>();
     mgr.remote = {
@@ -41,7 +41,7 @@ test('a write whose block put missed its quorum reports that block among those t
     const toRelease = new Set(Store.landedBlocks(err).map((b) => b.hash.toString('hex')));
     const leaked = [...refsOnReplicas].filter((h) => !toRelease.has(h));
     assert.deepEqual(leaked, [], 'every block whose put carried the reference must be released by the failed write');
-    db.close?.();
+    await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
