@@ -12,6 +12,8 @@ import { log } from '../../../util/log.ts';
 import { decide, type AuthzRequest, type BucketAuthz, type Decision, type Principal } from './decide.ts';
 import { OP_AUTHZ } from './actions.ts';
 import { parsePolicy, type ConditionContext, type Policy } from './policy.ts';
+import { parseTaggingHeader } from '../ops/tagging.ts';
+import type { TagSet } from '../../../model/tags.ts';
 
 const NO_FLAGS = { read: false, write: false, owner: false };
 
@@ -94,6 +96,13 @@ export function conditionContext(ctx: S3Ctx, op: string): ConditionContext {
   }
   const vid = q.get('versionId');
   if (vid !== null) c['s3:versionid'] = [vid];
+  // s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys from x-amz-tagging (an invalid header
+  // gives none here; the handler refuses it).
+  const tags = requestTagsOf(ctx);
+  if (tags.length > 0) {
+    for (const [k, val] of tags) c[`s3:requestobjecttag/${k.toLowerCase()}`] = [val];
+    c['s3:requestobjecttagkeys'] = tags.map(([k]) => k);
+  }
   if (op.startsWith('List')) {
     for (const [k, name] of [['prefix', 's3:prefix'], ['delimiter', 's3:delimiter'], ['max-keys', 's3:max-keys']] as const) {
       const v = q.get(k);
@@ -101,6 +110,14 @@ export function conditionContext(ctx: S3Ctx, op: string): ConditionContext {
     }
   }
   return c;
+}
+
+function requestTagsOf(ctx: S3Ctx): TagSet {
+  try {
+    return parseTaggingHeader(ctx.req.headers['x-amz-tagging']) ?? [];
+  } catch {
+    return [];
+  }
 }
 
 function request(ctx: S3Ctx, b: Bucket, bucketName: string, op: string, key: string | undefined, context: ConditionContext): AuthzRequest {
@@ -139,6 +156,11 @@ export async function authorize(ctx: S3Ctx, op: string): Promise<Decision> {
   const flag = OP_AUTHZ[op]?.flag;
   if (ctx.accessKey && !b.policy?.v && flag && flag !== 'none' && ctx.perm[flag]) return { allow: true, reason: 'flags' };
   const context = conditionContext(ctx, op);
+  // s3:ExistingObjectTag/<key>: the addressed version's tags, read only for a policy that tests them.
+  if (ctx.key !== undefined && OP_AUTHZ[op]?.object && /existingobjecttag/i.test(b.policy?.v?.text ?? '')) {
+    const v = await addressedVersion(ctx, b, ctx.key);
+    for (const [k, val] of v?.tags?.v ?? []) context[`s3:existingobjecttag/${k.toLowerCase()}`] = [val];
+  }
   const bz = bucketAuthz(b);
   const r = request(ctx, b, name, op, ctx.key, context);
   let d = decide(r, bz);
