@@ -60,7 +60,7 @@ export function versionAcl(b: Bucket, v: ObjectVersion): ObjectAcl {
 export function principalOf(ctx: S3Ctx, b: Bucket): Principal {
   const k = ctx.accessKey;
   if (!k) return { kind: 'anonymous' };
-  return { kind: 'key', id: k.id, name: k.name.v, flags: b.keys[k.id]?.v ?? NO_FLAGS };
+  return { kind: 'key', id: k.id, name: k.name.v, flags: b.keys[k.id]?.v ?? NO_FLAGS, listed: b.keys[k.id] !== undefined };
 }
 
 function header(ctx: S3Ctx, name: string): string[] | undefined {

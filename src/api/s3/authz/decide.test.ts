@@ -55,6 +55,10 @@ const rows: Row[] = [
   { name: 'key without flags on a private bucket: default deny', req: get(alt), b: bucket(), object: objAcl([]), allow: false, reason: 'default-deny' },
   { name: 'read flag grants GetObject (Grenier key flags)', req: get(reader), b: bucket(), allow: true, reason: 'flags' },
   { name: 'read flag does not grant PutObject', req: put(reader), b: bucket(), allow: false, reason: 'default-deny' },
+  // The operator's flags are a ceiling for keys listed on the bucket (a write-only backup key).
+  { name: 'listed write-only key: its own object\'s FULL_CONTROL does not give read back', req: get({ ...alt, flags: { ...NONE, write: true }, listed: true }), b: bucket(), object: objAcl([], ALT), allow: false, reason: 'flags-ceiling' },
+  { name: 'the same key, not listed on the bucket: its object ACL lets it read', req: get(alt), b: bucket(), object: objAcl([], ALT), allow: true, reason: 'acl' },
+  { name: 'listed write-only key: a public-read policy does not give it read', req: get({ ...alt, flags: { ...NONE, write: true }, listed: true }), b: bucket({ policy: stmt({ Action: 's3:GetObject' }) }), allow: false, reason: 'flags-ceiling' },
   // ACLs
   { name: 'public-read bucket ACL: anonymous may list', req: list(anon), b: bucket({ grants: cannedGrants('public-read', OWNER, null) }), allow: true, reason: 'acl' },
   { name: 'public-read bucket ACL: anonymous may not write', req: put(anon), b: bucket({ grants: cannedGrants('public-read', OWNER, null) }), allow: false, reason: 'default-deny' },

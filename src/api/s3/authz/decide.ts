@@ -6,7 +6,9 @@ import type { AclPermission, Grant, ObjectAcl } from '../../../model/acl.ts';
 import { ALL_USERS, AUTHENTICATED_USERS, isPublicGrant } from '../../../model/acl.ts';
 import { isPublicPolicy, statementApplies, type ConditionContext, type Policy, type PolicyPrincipal } from './policy.ts';
 
-export type Principal = { kind: 'anonymous' } | { kind: 'key'; id: string; name: string; flags: Perm };
+/** `listed`: the key has an entry in the bucket's per-key flags (an operator's grant), which then
+ *  also bounds what ACLs and policies can give it. */
+export type Principal = { kind: 'anonymous' } | { kind: 'key'; id: string; name: string; flags: Perm; listed?: boolean };
 
 export interface AuthzRequest {
   principal: Principal;
@@ -29,7 +31,7 @@ export interface BucketAuthz {
   pab: PublicAccessBlock | null;
 }
 
-export type Reason = 'explicit-deny' | 'flags' | 'policy' | 'acl' | 'owner-acp' | 'default-deny';
+export type Reason = 'explicit-deny' | 'flags' | 'flags-ceiling' | 'policy' | 'acl' | 'owner-acp' | 'default-deny';
 
 export interface Decision {
   allow: boolean;
@@ -88,6 +90,9 @@ export function decide(r: AuthzRequest, b: BucketAuthz, object?: ObjectAcl): Dec
   }
   // 2. The key's bucket flags (the operator's grants).
   if (r.principal.kind === 'key' && r.flag !== 'none' && r.principal.flags[r.flag]) return { allow: true, reason: 'flags' };
+  // 2b. The flags are also a ceiling for a key the operator listed on the bucket: a flag turned off
+  //     (a write-only backup key, a revoked owner) is not given back by its own object's ACL or a policy.
+  if (r.principal.kind === 'key' && r.principal.listed && r.flag !== 'none') return { allow: false, reason: 'flags-ceiling' };
   if (ownerOfBucket && POLICY_ADMIN.has(r.action.toLowerCase())) return { allow: true, reason: 'owner-acp' };
   // 3. A policy Allow; with RestrictPublicBuckets a public policy only serves the bucket's own keys.
   const restricted = b.pab?.restrictPublicBuckets === true && b.policy !== undefined && isPublicPolicy(b.policy) && !inAccount(r.principal, b.owner);
