@@ -6,12 +6,14 @@ import { loadString, printSummary, saveResults, type Result, type Section } from
 import { s3Section } from './s3.ts';
 import { webSection } from './web.ts';
 import { geoSection } from './geo.ts';
+import { scaleSection } from './scale.ts';
 
 /** Sections in run order. A cluster section (bench/geo.ts exporting a Section) plugs in here. */
 const SECTIONS: Record<string, Section> = {
   s3: s3Section,
   web: webSection,
   geo: geoSection,
+  scale: scaleSection,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
