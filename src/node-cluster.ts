@@ -13,7 +13,7 @@ import type { LayoutHistory } from './layout/types.ts';
 import { quorumsFor } from './table/replication.ts';
 import { gcTombstones, syncTable } from './table/sync.ts';
 import type { BlockReplication } from './block/replication.ts';
-import { missingBlocks, resyncPass, scrubPass, sweepPass } from './block/workers.ts';
+import { missingBlocks, parseResyncVariable, RESYNC_VARIABLES, resyncPass, scrubPass, sweepPass, type ResyncKnobs } from './block/workers.ts';
 import type { NodeId } from './rpc/transport.ts';
 import { Worker, Workers } from './util/worker.ts';
 import { sweepExpiredUploads } from './model/uploads.ts';
@@ -49,6 +49,8 @@ export class Cluster {
   readonly layout: LayoutManager;
   readonly blockRepl: BlockReplication;
   readonly workers = new Workers();
+  /** The resync worker's knobs (worker variables), kept in block_meta across restarts. */
+  readonly resyncKnobs: ResyncKnobs = { tranquility: 0, workers: 4 };
   private readonly store: Store;
   private readonly config: Config;
   private readonly version: string;
@@ -87,6 +89,7 @@ export class Cluster {
       { backgroundBytes: config.block_ram_buffer_max },
     );
     this.rpc.endpoint('node/info', none, async () => this.info());
+    this.loadKnobs();
     this.addWorkers();
     // Only a change of the active layout versions moves blocks (acks and sync marks do not).
     let versions = this.activeVersions();
@@ -170,6 +173,35 @@ export class Cluster {
     return { entriesQueued: entries, entriesQueuedByNode: byNode, blocksQueued, blockErrors: this.store.blocks.resync.errorCount(), nodesBehind: behind };
   }
 
+  private knobTree() {
+    return this.store.db.tree<number>('block_meta');
+  }
+
+  private loadKnobs(): void {
+    for (const [name, knob] of Object.entries(RESYNC_VARIABLES)) {
+      const v = this.knobTree().get(Buffer.from(`var:${name}`));
+      if (v === undefined) continue;
+      try {
+        this.resyncKnobs[knob] = parseResyncVariable(name, String(v)).value;
+      } catch {
+        // A stored value out of today's range: keep the default.
+      }
+    }
+  }
+
+  /** Worker variables (GetWorkerVariable / SetWorkerVariable), as strings like Garage's. */
+  variables(): Record<string, string> {
+    return Object.fromEntries(Object.entries(RESYNC_VARIABLES).map(([name, knob]) => [name, String(this.resyncKnobs[knob])]));
+  }
+
+  /** Sets a worker variable (throws with the allowed range), persisted; applies to the running pass. */
+  setVariable(name: string, value: string): string {
+    const p = parseResyncVariable(name, value);
+    this.store.db.transaction(() => this.knobTree().put(Buffer.from(`var:${name}`), p.value));
+    this.resyncKnobs[p.knob] = p.value;
+    return String(p.value);
+  }
+
   async info(): Promise<NodeInfo> {
     return {
       id: this.rpc.id,
@@ -179,6 +211,7 @@ export class Cluster {
       dataDisk: await disk(this.config.data_dir),
       metadataDisk: await disk(this.config.metadata_dir),
       blocks: this.store.blocks.rcCount(),
+      replicationFactor: this.config.replication_factor,
     };
   }
 
@@ -216,7 +249,7 @@ export class Cluster {
         if (provesTarget && errors === 0) {
           // Every block of the new layout here: queue the sweep's findings and fetch them now.
           await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
-          await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+          await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
           if (missingBlocks(this.store.blocks, this.blockRepl, this.rpc.id, 1) === 0) {
             this.layout.markSynced(target);
             log.info({ version: target }, 'layout: this node has synced the new version');
@@ -232,7 +265,7 @@ export class Cluster {
     // its period is only a fallback, and an idle pass reads one key.
     let dueTimer: NodeJS.Timeout | undefined;
     const queueWorker = new Worker('block-resync-queue', c.resync_interval_secs * 1000, clock, async (w) => {
-      const r = await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+      const r = await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
       clearTimeout(dueTimer);
       const next = this.store.blocks.resync.nextDue();
       if (next !== undefined && next - clock.now() < c.resync_interval_secs * 1000) {

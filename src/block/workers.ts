@@ -39,17 +39,29 @@ async function resyncOne(mgr: BlockManager, repl: BlockReplication, me: string, 
   return 'offloaded';
 }
 
-/** One resync pass over the blocks due now (at most `limit`, `concurrency` at a time): costs what
- *  is queued, nothing when the queue is empty. `tranquilityMs` pauses between blocks (per lane) so
- *  foreground traffic keeps priority. */
+/** The resync worker's operator knobs (Garage's worker variables resync-tranquility and
+ *  resync-worker-count), read at each batch so a SetWorkerVariable applies to the running pass. */
+export interface ResyncKnobs {
+  /** After each block a lane sleeps this many times the block took (0: no pause), as Garage. */
+  tranquility: number;
+  /** Blocks resynchronised at once. */
+  workers: number;
+}
+export const RESYNC_TRANQUILITY_MAX = 100;
+export const RESYNC_WORKERS_MAX = 16;
+/** Longest pause after one block, whatever the tranquility (a stalled fetch must not park a lane). */
+const TRANQUILITY_SLEEP_MS_MAX = 10_000;
+
+/** One resync pass over the blocks due now (at most `limit`, `knobs.workers` at a time): costs what
+ *  is queued, nothing when the queue is empty. `knobs.tranquility` pauses between blocks (per lane)
+ *  so foreground traffic keeps priority. */
 export async function resyncPass(
   mgr: BlockManager,
   repl: BlockReplication,
   me: string,
   w?: Worker,
-  tranquilityMs = 0,
+  knobs: Partial<ResyncKnobs> = {},
   limit = 10_000,
-  concurrency = 4,
 ): Promise<ResyncStats> {
   const st: ResyncStats = { fetched: 0, offloaded: 0, missing: 0, queued: 0 };
   const q = mgr.resync;
@@ -70,7 +82,7 @@ export async function resyncPass(
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, batch.length)) }, lane));
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(knobs.workers ?? 4, batch.length)) }, lane));
     } finally {
       // A crash before this commit only means these are looked at again (and found in place).
       q.doneMany(done);
@@ -78,6 +90,7 @@ export async function resyncPass(
   }
   async function one(h: Buffer): Promise<boolean> {
     let ok = false;
+    const t0 = Date.now();
     try {
       const r = await resyncOne(mgr, repl, me, h);
       if (r === 'fetched') st.fetched++;
@@ -88,7 +101,8 @@ export async function resyncPass(
       const next = q.failed(h, (e as Error).message);
       log.warn({ block: h.toString('hex').slice(0, 16), err: (e as Error).message, retryInMs: next - Date.now() }, 'resync: cannot resync block; backing off');
     }
-    if (tranquilityMs) await new Promise((r) => setTimeout(r, tranquilityMs));
+    const tq = knobs.tranquility ?? 0;
+    if (tq > 0) await new Promise((r) => setTimeout(r, Math.min(TRANQUILITY_SLEEP_MS_MAX, tq * (Date.now() - t0))));
     return ok;
   }
   st.queued = q.length();
@@ -167,4 +181,17 @@ export async function scrubPass(mgr: BlockManager, repl: BlockReplication | unde
   }
   w?.report({ queue: 0, progress: `checked ${st.checked}, corrupted ${st.corrupted}, repaired ${st.repaired}` });
   return st;
+}
+
+/** Worker variable names (Garage's) → the resync knob they set. */
+export const RESYNC_VARIABLES = { 'resync-tranquility': 'tranquility', 'resync-worker-count': 'workers' } as const;
+
+/** Parses a worker variable's new value; throws a message naming the allowed range. */
+export function parseResyncVariable(name: string, value: string): { knob: keyof ResyncKnobs; value: number } {
+  const knob = (RESYNC_VARIABLES as Record<string, keyof ResyncKnobs>)[name];
+  if (!knob) throw new Error(`unknown worker variable "${name.slice(0, 64)}" (known: ${Object.keys(RESYNC_VARIABLES).join(', ')})`);
+  const [min, max] = knob === 'tranquility' ? [0, RESYNC_TRANQUILITY_MAX] : [1, RESYNC_WORKERS_MAX];
+  const n = /^\d{1,6}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= min && n <= max)) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value.slice(0, 64))})`);
+  return { knob, value: n };
 }

@@ -12,7 +12,10 @@ export interface WorkerStatus {
   lastRunAt?: number;
   lastDurationMs?: number;
   lastError?: string;
+  lastErrorAt?: number;
   errors: number;
+  /** Failed passes since the last one that succeeded. */
+  consecutiveErrors: number;
 }
 
 export interface PassResult {
@@ -38,7 +41,7 @@ export class Worker {
     this.firstDelayMs = opts.firstDelayMs ?? 0;
     this.clock = clock;
     this.pass = pass;
-    this.st = { name, state: 'stopped', runs: 0, queue: 0, progress: '', errors: 0 };
+    this.st = { name, state: 'stopped', runs: 0, queue: 0, progress: '', errors: 0, consecutiveErrors: 0 };
   }
 
   /** Called by a pass to report progress while it runs. */
@@ -78,9 +81,12 @@ export class Worker {
       const r = await this.pass(this);
       if (r) this.report(r);
       this.st.lastError = undefined;
+      this.st.consecutiveErrors = 0;
     } catch (e) {
       this.st.errors++;
+      this.st.consecutiveErrors++;
       this.st.lastError = (e as Error).message;
+      this.st.lastErrorAt = this.clock.now();
       log.warn({ worker: this.name, err: (e as Error).message }, 'worker pass failed');
     } finally {
       this.st.runs++;

@@ -14,6 +14,8 @@ export interface ClusterNodeInfo {
   dataDisk?: { avail: number; total: number };
   metadataDisk?: { avail: number; total: number };
   blocks: number;
+  /** The node's config replication_factor: what its quorums are computed from. */
+  replicationFactor?: number;
 }
 
 export interface ClusterHandle {
@@ -30,6 +32,10 @@ export interface ClusterHandle {
   info(): Promise<ClusterNodeInfo>;
   /** What this node still owes (node-cluster.ts): entries queued for other nodes, blocks it has yet to fetch. */
   replicationDebt?(): ReplicationDebt;
+  /** Worker variables of this node (resync-tranquility, resync-worker-count), as strings. */
+  variables?(): Record<string, string>;
+  /** Sets one (throws naming the allowed range); returns the value now in force. */
+  setVariable?(name: string, value: string): string;
 }
 
 export interface ReplicationDebt {

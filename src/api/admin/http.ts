@@ -121,7 +121,7 @@ export function readBody(req: IncomingMessage, max: number, hold: Hold, limitNam
 
 /** Throws 400 for a string (or key) over JSON_STRING_BYTES_MAX or nesting over JSON_DEPTH_MAX,
  *  naming the field; walks without recursion so no body can exhaust the stack. */
-function checkJsonShape(root: unknown): void {
+export function checkJsonShape(root: unknown): void {
   const stack: [unknown, number, string][] = [[root, 0, '']];
   const tooLong = (s: string): boolean => s.length > JSON_STRING_BYTES_MAX / 3 && Buffer.byteLength(s) > JSON_STRING_BYTES_MAX;
   const where = (field: string): string => (field ? ` (field "${field.length > 64 ? field.slice(0, 64) + '…' : field}")` : '');

@@ -13,6 +13,9 @@ import { fromModelError, type AdminDeps, type Handler } from './context.ts';
 import { CLUSTER_OPS, readJsonOrArray } from './cluster.ts';
 import { LAYOUT_OPS } from './layout.ts';
 import { WORKER_OPS } from './workers.ts';
+import { BLOCK_OPS } from './blocks.ts';
+import { STATS_OPS } from './stats.ts';
+import { registerLocalEndpoint } from './multi-node.ts';
 import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
 import { ROUTE_OPS, ROUTE_READS } from './route.ts';
@@ -32,7 +35,7 @@ export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS }));
 /** Every operation name a token's scope may list. */
 const SCOPE_OPS = new Set<string>();
 for (const [name, h] of Object.entries(makeTokenOps(() => SCOPE_OPS))) OPS.set(name, h);
@@ -46,6 +49,9 @@ const READS = new Set([
   'GetClusterLayout',
   'GetClusterLayoutHistory',
   'ListWorkers',
+  'ListBlockErrors',
+  'GetNodeStatistics',
+  'GetClusterStatistics',
   'ListKeys',
   'GetKeyInfo',
   'ListBuckets',
@@ -56,12 +62,16 @@ const READS = new Set([
   ...AUDIT_READS,
 ]);
 /** Operations whose body Garage defines as a bare JSON array. */
-const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout']);
+const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout', 'PurgeBlocks']);
+/** Operations answered on both methods: GET ListWorkers is this node's list (what the CLI reads),
+ *  POST is Garage's multi-node form. */
+const EITHER_METHOD = new Set(['ListWorkers']);
 
 export function createAdminServer(deps: AdminDeps): Server {
   // Per server (per node): owner signatures this node has accepted, for replay refusal.
   const seen = new SeenSignatures();
   const bodies = new BodyBudget(deps.config.limits.json_bodies_in_flight_bytes_max);
+  registerLocalEndpoint(deps);
   return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
     void handle(deps, seen, bodies, req, res);
   });
@@ -184,7 +194,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
     const caller = identifyRequest(deps, req);
     who = callerName(caller);
     permit(req, caller, op);
-    const method = READS.has(op) ? 'GET' : 'POST';
+    const method = EITHER_METHOD.has(op) && req.method === 'POST' ? 'POST' : READS.has(op) ? 'GET' : 'POST';
     if (req.method !== method) {
       res.setHeader('allow', method);
       throw new AdminError(405, 'MethodNotAllowed', `${op} takes ${method}, not ${req.method}`);
