@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
 import { deriveSigningKey, formatAmzDate } from '../src/api/s3/auth/sigv4.ts';
 
@@ -78,4 +78,92 @@ test('tampered policy, wrong secret, key outside the policy and oversize files a
   }
   const list = await fetch(`${node.s3Url}/forms/uploads/big`);
   assert.equal(list.status, 403, 'anonymous GET still refused');
+});
+
+/** A SigV2-signed form (AWSAccessKeyId + base64 HMAC-SHA1 signature), as the ceph suite and older SDKs send. */
+function formV2(fields: [string, string][], conditions: unknown[], body: Buffer | string, opts: { expiration?: string; secret?: string; filename?: string } = {}): FormData {
+  const policy = Buffer.from(JSON.stringify({ expiration: opts.expiration ?? new Date(Date.now() + 600_000).toISOString(), conditions })).toString('base64');
+  const signature = createHmac('sha1', opts.secret ?? node.secret).update(policy).digest('base64');
+  const f = new FormData();
+  for (const [k, v] of fields) f.append(k, v);
+  f.append('AWSAccessKeyId', node.keyId);
+  f.append('signature', signature);
+  f.append('policy', policy);
+  f.append('file', new Blob([body]), opts.filename ?? 'file');
+  return f;
+}
+
+async function post(bucket: string, f: FormData): Promise<{ status: number; text: string; headers: Headers }> {
+  const r = await fetch(`${node.s3Url}/${bucket}`, { method: 'POST', body: f, redirect: 'manual' });
+  return { status: r.status, text: await r.text(), headers: r.headers };
+}
+
+const V2_CONDITIONS = (bucket: string, max = 5 * 1024 * 1024) => [
+  { bucket },
+  ['starts-with', '$key', 'foo'],
+  { acl: 'private' },
+  ['starts-with', '$Content-Type', 'text/plain'],
+  ['content-length-range', 0, max],
+];
+
+test('a SigV2-signed policy is accepted, larger than a block, case-insensitive fields; a bad v2 signature is 403', async () => {
+  const body = Buffer.alloc(3 * 1024 * 1024 + 17, 'foo');
+  const fields: [string, string][] = [['kEy', 'foo.txt'], ['aCl', 'private'], ['Content-Type', 'text/plain']];
+  const ok = await post('forms', formV2(fields, V2_CONDITIONS('forms'), body));
+  assert.equal(ok.status, 204, ok.text);
+  const got = await s3Client(node).send(new GetObjectCommand({ Bucket: 'forms', Key: 'foo.txt' }));
+  assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body));
+  const bad = await post('forms', formV2(fields, V2_CONDITIONS('forms'), 'x', { secret: 'wrong' }));
+  assert.equal(bad.status, 403, bad.text);
+  assert.match(bad.text, /SignatureDoesNotMatch/);
+});
+
+test('policy documents: an empty condition and a non-ISO expiration are 400, a failed eq is 403', async () => {
+  const fields: [string, string][] = [['key', 'foo.txt'], ['acl', 'private'], ['Content-Type', 'text/plain']];
+  const empty = await post('forms', formV2(fields, [{}], 'bar'));
+  assert.equal(empty.status, 400, empty.text);
+  const date = await post('forms', formV2(fields, V2_CONDITIONS('forms'), 'bar', { expiration: '2099-01-01 12:00:00.000000+00:00' }));
+  assert.equal(date.status, 400, date.text);
+  const eq = await post('forms', formV2([...fields, ['x-amz-meta-foo', 'barclamp']], [...V2_CONDITIONS('forms'), ['eq', '$x-amz-meta-foo', '']], 'bar'));
+  assert.equal(eq.status, 403, eq.text);
+});
+
+test('anonymous POST: refused on a private bucket; on a public-read-write bucket stored with its acl, tags and metadata', async () => {
+  const c = s3Client(node);
+  await c.send(new CreateBucketCommand({ Bucket: 'public-forms', ACL: 'public-read-write' }));
+  const anon = (bucket: string, extra: [string, string][] = []) => {
+    const f = new FormData();
+    for (const [k, v] of [['key', 'foo.txt'], ['acl', 'public-read'], ['Content-Type', 'text/plain'], ...extra]) f.append(k!, v!);
+    f.append('file', new Blob(['bar']), 'file');
+    return f;
+  };
+  const refused = await post('forms', anon('forms'));
+  assert.equal(refused.status, 403, refused.text);
+  const tagging = '<Tagging><TagSet><Tag><Key>0</Key><Value>0</Value></Tag><Tag><Key>1</Key><Value>1</Value></Tag></TagSet></Tagging>';
+  const ok = await post('public-forms', anon('public-forms', [['tagging', tagging], ['x-amz-meta-who', 'anon'], ['success_action_status', '201']]));
+  assert.equal(ok.status, 201, ok.text);
+  assert.match(ok.text, /<Key>foo.txt<\/Key>/);
+  const tags = await c.send(new GetObjectTaggingCommand({ Bucket: 'public-forms', Key: 'foo.txt' }));
+  assert.deepEqual(tags.TagSet, [{ Key: '0', Value: '0' }, { Key: '1', Value: '1' }]);
+  const head = await c.send(new HeadObjectCommand({ Bucket: 'public-forms', Key: 'foo.txt' }));
+  assert.equal(head.Metadata?.who, 'anon');
+  // acl=public-read: anyone may read it.
+  const pub = await fetch(`${node.s3Url}/public-forms/foo.txt`);
+  assert.equal(pub.status, 200);
+  assert.equal(await pub.text(), 'bar');
+  // An invalid success_action_status is 204 with no body.
+  const odd = await post('public-forms', anon('public-forms', [['success_action_status', '404']]));
+  assert.equal(odd.status, 204, odd.text);
+  assert.equal(odd.text, '');
+});
+
+test('form fields are bounded before the file: too many fields, a control character in a stored field', async () => {
+  const many: [string, string][] = [['key', 'foo.txt']];
+  for (let i = 0; i < 70; i++) many.push([`x-ignore-${i}`, 'v']);
+  const r = await post('forms', formV2(many, V2_CONDITIONS('forms'), 'bar'));
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.text, /MaxPostPreDataLengthExceeded/);
+  const crlf = await post('forms', formV2([['key', 'foo-crlf'], ['acl', 'private'], ['Content-Type', 'text/plain'], ['x-amz-meta-foo', 'a\r\nb']], [...V2_CONDITIONS('forms'), ['starts-with', '$x-amz-meta-foo', '']], 'bar'));
+  assert.equal(crlf.status, 400, crlf.text);
+  assert.match(crlf.text, /InvalidArgument/);
 });

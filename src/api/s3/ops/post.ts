@@ -1,99 +1,172 @@
-// PostObject: browser form uploads authorised by a signed POST policy instead of a signed request.
+// PostObject: browser form uploads authorised by a signed POST policy (or, on a bucket whose ACL
+// or policy allows public writes, by nobody) instead of a signed request.
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { S3Ctx } from '../context.ts';
 import { sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
-import { parseFormUpload, verifyPostPolicy } from '../auth/index.ts';
-import { checkContentLengthRange } from '../auth/policy.ts';
-import { checkQuota, keySecret, newVersion, putVersion, storedHeaders } from './common.ts';
+import { applyCors } from '../cors.ts';
+import { authorize } from '../authz/authorize.ts';
+import { checkHeaderValue, checkObjectKey } from '../input-limits.ts';
+import { checkQuota, keySecret, newVersion, prefetchObject, putVersion, storedHeaders } from './common.ts';
 import { overLimitError } from './object.ts';
+import { newObjectAcl } from './acl.ts';
+import { newVersionRegisters } from './object-lock.ts';
+import { checkTags, parseTaggingXml } from './tagging.ts';
+import { requireClientWaiting } from './late-write.ts';
+import { readPostForm, type PostForm } from './post-form.ts';
+import { checkContentLengthRange, verifyPostForm } from './post-policy.ts';
+import { closeAfterAnswer } from '../../../util/lingering-close.ts';
 import { Store } from '../../../model/store.ts';
-import { remainingQuota } from '../../../model/write-cap.ts';
+import type { Bucket, Perm } from '../../../model/bucket.ts';
+import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { versionIdOf } from '../../../model/object.ts';
+import { OBJECT_TAGS_MAX } from '../../../model/tags.ts';
+
+const NO_PERM: Perm = { read: false, write: false, owner: false };
+
+/** Form fields that act as the request header of the same name on PutObject. */
+const HEADER_FIELDS = ['cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-website-redirect-location', 'x-amz-storage-class'];
+const HEADER_FIELD_PREFIXES = ['x-amz-meta-', 'x-amz-object-lock-'];
+/** What an x-amz-meta-* field name may be: an HTTP header name token. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/** The form's fields as the request headers PutObject would have had (acl → x-amz-acl). The
+ *  values are sent back as response headers on GET, so they must be valid header text. */
+export function formHeaders(form: Pick<PostForm, 'fields' | 'fileContentType'>): IncomingHttpHeaders {
+  const h: IncomingHttpHeaders = {};
+  for (const [name, value] of form.fields) {
+    let header: string | undefined;
+    if (name === 'acl') header = 'x-amz-acl';
+    else if (HEADER_FIELDS.includes(name) || HEADER_FIELD_PREFIXES.some((p) => name.startsWith(p))) header = name;
+    if (header === undefined) continue;
+    if (!TOKEN.test(header)) throw new S3Error('InvalidArgument', `The form field name '${header.slice(0, 64)}' is not a valid header name.`, { ArgumentName: header.slice(0, 64) });
+    checkHeaderValue(header, value);
+    h[header] = value;
+  }
+  if (h['content-type'] === undefined && form.fileContentType !== undefined) {
+    checkHeaderValue('content-type', form.fileContentType);
+    h['content-type'] = form.fileContentType;
+  }
+  return h;
+}
+
+/** The request as the model's header readers (ACL, lock, authz conditions) should see it. */
+function withHeaders(req: IncomingMessage, headers: IncomingHttpHeaders): IncomingMessage {
+  return Object.create(req, { headers: { value: headers, enumerable: true } }) as IncomingMessage;
+}
+
+/** Yields the file while hashing and counting it. */
+async function* measured(src: AsyncIterable<Buffer>, md5: ReturnType<typeof createHash>, counted: { size: number }): AsyncGenerator<Buffer> {
+  for await (const c of src) {
+    md5.update(c);
+    counted.size += c.length;
+    yield c;
+  }
+}
 
 export async function PostObject(ctx: S3Ctx): Promise<void> {
   const name = ctx.bucketName!;
-  const form = await parseFormUpload(ctx.req, String(ctx.req.headers['content-type']));
-  const policy = verifyPostPolicy(form.fields, (id) => keySecret(ctx.store, id), ctx.settings.region, Date.now(), undefined, {
-    bucket: name,
-    filename: form.filename,
-  });
   const b = await ctx.store.bucketByName(name);
   if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
-  const key = await ctx.store.key(policy.accessKeyId);
-  if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
-  if (!b.keys[key.id]?.v.write) throw new S3Error('AccessDenied', 'Access Denied');
-  if (policy.key === '' || Buffer.byteLength(policy.key) > 1024) throw new S3Error('InvalidArgument', 'the key field must be 1 to 1024 bytes');
-  const fieldHeaders: Record<string, string> = {};
-  for (const [k, v] of Object.entries(form.fields)) fieldHeaders[k] = v;
-  if (!fieldHeaders['content-type'] && form.fileContentType) fieldHeaders['content-type'] = form.fileContentType;
-  const headers = storedHeaders(fieldHeaders);
+  // A browser's script reads the answer (and the error) only with the bucket's CORS headers.
+  applyCors(ctx.req, ctx.res, b);
+  // Bounded: only the fields before the file are read here (post-form.ts).
+  const form = await readPostForm(ctx.req, ctx.req.headers['content-type']);
+  const auth = verifyPostForm(form.fields, (id) => keySecret(ctx.store, id), ctx.settings.region, Date.now(), { bucket: name, filename: form.filename });
+  checkObjectKey(auth.key);
+  const accessKey = auth.accessKeyId === undefined ? undefined : await ctx.store.key(auth.accessKeyId);
+  if (auth.accessKeyId !== undefined && !accessKey) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
+  const headers = formHeaders(form);
+  // The form's fields stand for PutObject's headers: the same decision (authz/decide.ts) and the
+  // same ACL, tag and lock registers, read from them.
+  const fctx: S3Ctx = { ...ctx, req: withHeaders(ctx.req, headers), bucket: b, key: auth.key, perm: (accessKey && b.keys[accessKey.id]?.v) || NO_PERM };
+  if (accessKey) fctx.accessKey = accessKey;
+  else delete fctx.accessKey;
+  await authorize(fctx, 'PutObject');
+  await post(ctx, fctx, b, auth.key, form, headers, auth.contentLengthRange);
+}
+
+async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostForm, fieldHeaders: IncomingHttpHeaders, range: { min: number; max: number } | undefined): Promise<void> {
+  const stored = storedHeaders(fieldHeaders);
+  const tagging = form.fields.get('tagging');
+  const tags = tagging === undefined ? undefined : checkTags(parseTaggingXml(tagging, OBJECT_TAGS_MAX), OBJECT_TAGS_MAX);
   await checkQuota(ctx.store, b, 0, 1);
-  const md5 = createHash('md5');
-  let size = 0;
   const maxBytes = ctx.store.limits.object_bytes_max;
-  const limit = Math.min(policy.contentLengthRange?.max ?? maxBytes, maxBytes);
+  const limit = Math.min(range?.max ?? maxBytes, maxBytes);
   // The file's length is unknown until its boundary: stop at the first byte past the room left.
   const room = await remainingQuota(ctx.store, b);
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      size += chunk.length;
-      if (size > limit) return cb(new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(limit) }));
-      if (size > room) return cb(overLimitError(b, maxBytes, 'quota'));
-      md5.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  form.file.on('error', (e) => meter.destroy(e));
+  const existing = prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
+  v.acl = await newObjectAcl(fctx, b);
+  Object.assign(v, newVersionRegisters(fctx, b, tags && tags.length > 0 ? { t: ctx.store.ts(), v: tags } : undefined));
+  const md5 = createHash('md5');
+  const counted = { size: 0 };
+  const over = (which: 'quota' | 'size'): S3Error =>
+    which === 'size' && limit < maxBytes
+      ? new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(limit) })
+      : overLimitError(b, maxBytes, which);
   let data: Awaited<ReturnType<Store['writeData']>> | undefined;
+  let committing = false;
   try {
-    data = await ctx.store.writeData(form.file.pipe(meter), v.uuid);
-    checkContentLengthRange(policy.contentLengthRange, size);
-    await checkQuota(ctx.store, b, size, 1);
+    data = await ctx.store.writeData(capBytes(measured(form.file, md5, counted), { quota: room, size: limit }, over), v.uuid);
+    checkContentLengthRange(range, counted.size);
+    await checkQuota(ctx.store, b, counted.size, 1);
+    // Fields after the file are ignored, as S3 does, but read (boundedly) before the answer: a
+    // client still sending when the connection closes would see a reset, not the answer.
+    if (!(await form.finish())) closeAfterAnswer(ctx.req, ctx.res);
+    v.meta = { size: counted.size, etag: md5.digest('hex'), headers: stored };
+    const prev = await existing;
+    // As PutObject's commit: only while the client still waits (late-write.ts).
+    await requireClientWaiting(ctx, 'PostObject');
+    const blocks = data.inline ? undefined : await ctx.store.commitBlocks(v.uuid, data.blocks);
+    if (!data.inline) {
+      try {
+        await requireClientWaiting(ctx, 'PostObject');
+      } catch (e) {
+        if (blocks === undefined) await ctx.store.versions.insert({ uuid: v.uuid, deleted: true, blocks: [] }).catch(() => {});
+        throw e;
+      }
+    }
+    committing = true;
+    await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline, blocks }, prev);
   } catch (e) {
-    // Nothing points at these blocks yet: give the space back now.
+    // Once the object entry may have reached a replica it may still appear: keep its references.
+    if (committing) throw e;
     await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
     throw e;
   }
-  const etag = md5.digest('hex');
-  v.meta = { size, etag, headers };
-  if (!data.inline) {
-    let offset = 0;
-    await ctx.store.saveVersionBlocks(
-      v.uuid,
-      data.blocks.map((x) => {
-        const r = { part: 0, offset, hash: x.hash, size: x.size };
-        offset += x.size;
-        return r;
-      }),
-    );
-  }
-  await putVersion(ctx.store, b, policy.key, { ...v, state: 'complete', inline: data.inline });
-  ctx.req.resume(); // fields after the file are ignored, as S3 does
+  answer(ctx, b, key, form, v.meta.etag, versionIdOf(v));
+}
+
+/** success_action_redirect (303 with bucket, key and etag), else success_action_status 200/201
+ *  (with the PostResponse document)/204, anything else being 204, as S3. */
+function answer(ctx: S3Ctx, b: Bucket, key: string, form: PostForm, etag: string, versionId: string): void {
+  const name = ctx.bucketName!;
   const h: Record<string, string> = { etag: `"${etag}"` };
-  if (b.versioning.v !== null) h['x-amz-version-id'] = versionIdOf(v);
-  const location = `/${encodeURIComponent(name)}/${policy.key.split('/').map(encodeURIComponent).join('/')}`;
-  const redirect = form.fields['success_action_redirect'] ?? form.fields['redirect'];
+  if (b.versioning.v !== null) h['x-amz-version-id'] = versionId;
+  const location = `/${encodeURIComponent(name)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const redirect = form.fields.get('success_action_redirect') ?? form.fields.get('redirect');
   if (redirect) {
     try {
       const u = new URL(redirect);
-      u.searchParams.set('bucket', name);
-      u.searchParams.set('key', policy.key);
-      u.searchParams.set('etag', `"${etag}"`);
-      ctx.res.writeHead(303, { ...h, location: u.toString(), 'content-length': 0 });
-      ctx.res.end();
-      return;
+      if (u.protocol === 'http:' || u.protocol === 'https:') {
+        u.searchParams.set('bucket', name);
+        u.searchParams.set('key', key);
+        u.searchParams.set('etag', `"${etag}"`);
+        ctx.res.writeHead(303, { ...h, location: u.toString(), 'content-length': 0 });
+        ctx.res.end();
+        return;
+      }
     } catch {
       // S3 ignores an unparsable redirect and falls back to the status code.
     }
   }
-  const status = Number(form.fields['success_action_status'] ?? '204');
-  if (status === 201) {
-    sendXml(ctx, 201, 'PostResponse', { Location: location, Bucket: name, Key: policy.key, ETag: `"${etag}"` }, { ...h, location });
+  const status = form.fields.get('success_action_status')?.trim();
+  if (status === '201') {
+    sendXml(ctx, 201, 'PostResponse', { Location: location, Bucket: name, Key: key, ETag: `"${etag}"` }, { ...h, location });
     return;
   }
-  ctx.res.writeHead(status === 200 ? 200 : 204, { ...h, location, 'content-length': 0 });
+  ctx.res.writeHead(status === '200' ? 200 : 204, { ...h, location, 'content-length': 0 });
   ctx.res.end();
 }
