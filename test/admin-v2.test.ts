@@ -179,3 +179,53 @@ test('GetNodeStatistics and GetClusterStatistics', async () => {
   assert.ok(cs.body.buckets >= 1);
   assert.ok(cs.body.keys >= 1);
 });
+
+test('layout parameters: zone redundancy checked, a replication-factor change staged, previewed, refused until configs agree', async () => {
+  assert.equal((await call('UpdateClusterLayout', { roles: [{ id, zone: 'dc1', capacity: 1e9 }] })).status, 200);
+  assert.equal((await call('ApplyClusterLayout', { version: 1 })).status, 200);
+  const tooMany = await call('UpdateClusterLayout', { parameters: { zoneRedundancy: { atLeast: 2 } } });
+  assert.equal(tooMany.status, 400);
+  assert.match(tooMany.body.message, /at least 2 zones cannot be met/);
+  assert.equal((await call('UpdateClusterLayout', { parameters: { zoneRedundancy: { atLeast: 1 } } })).status, 200);
+  assert.equal((await call('UpdateClusterLayout', { parameters: { replicationFactor: 0 } })).status, 400);
+  assert.equal((await call('UpdateClusterLayout', { parameters: { colour: 'red' } })).status, 400);
+
+  const staged = await call('UpdateClusterLayout', { parameters: { replicationFactor: 2 } });
+  assert.equal(staged.status, 200, JSON.stringify(staged.body));
+  assert.deepEqual(staged.body.stagedParameters, { zoneRedundancy: 'maximum', replicationFactor: 2 });
+  assert.equal(staged.body.parameters.replicationFactor, 1);
+  const preview = await call('PreviewClusterLayoutChanges', {});
+  assert.ok(preview.body.message.some((m: string) => /replication factor 1 → 2: apply needs every node to run with replication_factor = 2/.test(m)), preview.body.message.join('\n'));
+  assert.equal(preview.body.newLayout.parameters.replicationFactor, 2);
+  const refused = await call('ApplyClusterLayout', { version: 2 });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.code, 'UnsafeReplicationFactor');
+  assert.match(refused.body.message, /\(this node\) has replication_factor = 1/);
+  const l = (await call('GetClusterLayout')).body;
+  assert.equal(l.version, 1, 'nothing applied');
+  assert.equal((await call('RevertClusterLayout', {})).body.stagedParameters, null);
+});
+
+test('ClusterLayoutSkipDeadNodes: a node that never comes back stops holding up the layout change', async () => {
+  const one = await call('ClusterLayoutSkipDeadNodes', { version: 1, allowMissingData: false });
+  assert.equal(one.status, 400);
+  assert.match(one.body.message, /only one active layout version/);
+  // A node that was given a role and then died for good (it never acknowledges version 2).
+  const dead = 'de'.repeat(32);
+  assert.equal((await call('UpdateClusterLayout', { roles: [{ id: dead, zone: 'dc2', capacity: 1e9 }] })).status, 200);
+  assert.equal((await call('ApplyClusterLayout', { version: 2 })).status, 200);
+  const h = (await call('GetClusterLayoutHistory')).body;
+  assert.equal(h.versions.length, 2);
+  assert.equal((await call('ClusterLayoutSkipDeadNodes', { version: 3, allowMissingData: false })).status, 400);
+  assert.equal((await call('ClusterLayoutSkipDeadNodes', { version: 2 })).status, 400, 'allowMissingData is required');
+  const ack = await call('ClusterLayoutSkipDeadNodes', { version: 2, allowMissingData: false });
+  assert.equal(ack.status, 200, JSON.stringify(ack.body));
+  assert.deepEqual(ack.body, { ackUpdated: [dead], syncUpdated: [] });
+  const sync = await call('ClusterLayoutSkipDeadNodes', { version: 2, allowMissingData: true });
+  assert.ok(sync.body.syncUpdated.includes(dead));
+  const after = await waitFor('the old version to be dropped', async () => {
+    const x = (await call('GetClusterLayoutHistory')).body;
+    return x.versions.length === 1 ? x : undefined;
+  });
+  assert.equal(after.versions[0].version, 2);
+});

@@ -10,6 +10,7 @@ import { PARTITIONS } from '../../layout/types.ts';
 import type { LayoutHistory, LayoutVersion, NodeRole, Preview } from '../../layout/types.ts';
 import { GrenierError } from '../../util/errors.ts';
 import { formatSize } from '../../util/size.ts';
+import { rfChangeProblem, stagedRf, stageParameters } from './layout-params.ts';
 
 
 function short(id: string): string {
@@ -50,7 +51,7 @@ function stagedChanges(h: LayoutHistory): unknown[] {
 
 /** GetClusterLayout's shape for a version (the current one, or a preview's next one). */
 export function layoutBody(v: LayoutVersion, h?: LayoutHistory): Record<string, unknown> {
-  const stagedRf = h?.stagingRf && h.stagingRf.t >= since(h) ? h.stagingRf.v : undefined;
+  const staged = h ? stagedRf(h) : undefined;
   return {
     version: v.version,
     roles: rolesOf(v),
@@ -58,7 +59,7 @@ export function layoutBody(v: LayoutVersion, h?: LayoutHistory): Record<string, 
     parameters: { zoneRedundancy: 'maximum', replicationFactor: v.replicationFactor },
     partitionSize: v.partitionSize,
     stagedRoleChanges: h ? stagedChanges(h) : [],
-    stagedParameters: stagedRf !== undefined ? { replicationFactor: stagedRf } : null,
+    stagedParameters: staged !== undefined ? { zoneRedundancy: 'maximum', replicationFactor: staged } : null,
   };
 }
 
@@ -96,19 +97,17 @@ function parseChange(c: ClusterHandle, x: unknown, i: number): Change {
 
 const updateClusterLayout: Handler = async ({ deps, body }) => {
   const c = clusterOf(deps);
-  // Garage v2 takes {roles: [...]}; v1 took the bare array.
-  const list = Array.isArray(body.items) ? body.items : body.roles;
-  if (!Array.isArray(list)) throw badRequest('the body must be {"roles": [{id, zone, capacity, tags} | {id, remove: true}, ...]}');
-  if (body.parameters !== undefined && body.parameters !== null) {
-    const p = body.parameters as Record<string, unknown>;
-    if (p.zoneRedundancy !== undefined && p.zoneRedundancy !== 'maximum')
-      throw badRequest('parameters.zoneRedundancy: only "maximum" is supported (partitions always spread over as many zones as exist)');
-  }
+  // Garage v2 takes {roles: [...], parameters}; v1 took the bare array.
+  const hasParams = body.parameters !== undefined && body.parameters !== null;
+  const list = Array.isArray(body.items) ? body.items : (body.roles ?? (hasParams ? [] : undefined));
+  if (!Array.isArray(list)) throw badRequest('the body must be {"roles": [{id, zone, capacity, tags} | {id, remove: true}, ...], "parameters": {...}}');
   // Validate everything first, so a bad entry stages nothing.
   const changes = list.map((x, i) => parseChange(c, x, i));
   const now = Date.now();
   try {
     for (const ch of changes) c.layout.stageRole(ch.id, ch.role, now);
+    // After the roles: a zone redundancy is checked against the zones they give.
+    stageParameters(c, body.parameters, now);
   } catch (e) {
     fromGrenier(e);
   }
@@ -149,6 +148,10 @@ function previewMessages(h: LayoutHistory, p: Preview, est: { perReplica?: numbe
     const usable = r && r.capacity !== null ? `, usable ${formatSize(now * p.next.partitionSize)}` : '';
     msg.push(`node ${short(id)} (${what}): ${was} → ${now} partitions (${delta >= 0 ? '+' : ''}${delta})${usable}`);
   }
+  if (p.next.replicationFactor !== cur.replicationFactor)
+    msg.push(
+      `replication factor ${cur.replicationFactor} → ${p.next.replicationFactor}: apply needs every node to run with replication_factor = ${p.next.replicationFactor} in its config first`,
+    );
   msg.push(`partition replicas moved: ${p.moved} of ${p.next.assignment.reduce((n, l) => n + l.length, 0)}`);
   const movedBytes = est.perReplica !== undefined ? p.moved * est.perReplica : undefined;
   msg.push(`data to move: ${movedBytes !== undefined ? `≈ ${formatSize(Math.round(movedBytes))} (${est.note})` : est.note}`);
@@ -180,6 +183,13 @@ const applyClusterLayout: Handler = async ({ deps, body }) => {
     throw badRequest(`field "version" must be the new layout version (the current one is ${cur}: give ${cur + 1})`);
   if (v !== cur + 1)
     throw new AdminError(400, 'LayoutVersionMismatch', `layout version mismatch: expected --version ${cur + 1} (got ${v}; the current layout version is ${cur})`);
+  const h0 = c.layout.history();
+  const rf = stagedRf(h0);
+  const was = current(h0).replicationFactor;
+  if (rf !== undefined && rf !== was) {
+    const problem = await rfChangeProblem(deps, c, was, rf);
+    if (problem) throw new AdminError(409, 'UnsafeReplicationFactor', problem);
+  }
   try {
     c.layout.apply(v, Date.now());
   } catch (e) {
