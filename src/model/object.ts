@@ -181,6 +181,12 @@ export const objectSchema: TableSchema<ObjectEntry> = {
   partitionKey: (o) => o.bucket,
   sortKey: (o) => o.key,
   merge: mergeObject,
+  // A write stamped with its node's clock must follow every other version a replica holds.
+  newestOther: (cur, inc) => {
+    let newest: number | undefined;
+    for (const v of cur.versions) if ((newest === undefined || v.ts > newest) && !inc.versions.some((x) => x.uuid === v.uuid)) newest = v.ts;
+    return newest;
+  },
   // Only removed versions and "null" delete markers left: nothing S3 would show in an
   // unversioned bucket, so the entry can go once every replica agrees.
   isTombstone: (o) => o.versions.every((v) => v.state === 'aborted' || (v.state === 'complete' && v.deleteMarker && v.nullVersion)),

@@ -18,6 +18,9 @@ export interface TableSchema<E> {
   /** Throws if a value received from a peer is not a well-formed entry of this table (checked,
    *  with the generic key/merge checks, before a peer's entry is stored). */
   validate?(e: unknown): void;
+  /** For Table.insertAfter: the newest timestamp in `current` that `incoming` must be ordered
+   *  after (what belongs to `incoming`'s own write excluded), or undefined if there is none. */
+  newestOther?(current: E, incoming: E): number | undefined;
 }
 
 /** Called inside the write transaction that changed an entry, so derived data stays atomic with it. */

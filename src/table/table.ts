@@ -38,6 +38,10 @@ export const TABLE_RPC_LIMITS = {
  *  is far behind or gone; anti-entropy repairs it when it returns) and a warning is logged. */
 export const PENDING_PER_NODE_MAX = 1_000_000;
 
+/** insertAfter's writes before it falls back to reading first (each retry follows a newer entry
+ *  some replica reported: only concurrent writers to one key make more than one). */
+const INSERT_AFTER_ATTEMPTS = 4;
+
 const partition = int(0, 255);
 const storageKey = bytes(DB_KEY_BYTES_MAX - NODE_ID_BYTES);
 const keyStr = str(TABLE_RPC_LIMITS.keyBytes);
@@ -104,6 +108,7 @@ export class Table<E> {
       this.local.insertMany(es);
       return true;
     });
+    rpc.endpoint(this.ep('put-after'), this.entriesCheck, async (_f, es) => this.mergeReporting(es));
     rpc.endpoint(this.ep('root'), partition, async (_f, p) => this.merkle.root(p));
     rpc.endpoint(this.ep('roots'), arr(partition, 256), async (_f, ps) => ps.map((p) => this.merkle.root(p)));
     rpc.endpoint(this.ep('buckets'), partition, async (_f, p) => this.merkle.buckets(p));
@@ -268,6 +273,61 @@ export class Table<E> {
     return this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e)) ?? e;
   }
 
+  /**
+   * Writes the entry `make(ts)`, which must be ordered after every write acknowledged before this
+   * call (a write that follows another never gets an older timestamp, whatever the clocks say),
+   * without reading first: each replica merges it and answers with the newest timestamp it held
+   * (schema.newestOther). One round trip when W replicas of each write set held nothing at or after
+   * `ts`: an acknowledged write is on W of them, so one of those would have said. Otherwise the
+   * entry is written again as `make(newest + 1)`. Returns the timestamp written. Only for entries
+   * whose rewrite with a new timestamp is harmless (the earlier form may be merged somewhere).
+   */
+  async insertAfter(ts: number, make: (ts: number) => E): Promise<number> {
+    const newestOther = this.schema.newestOther;
+    if (!newestOther) throw new Error(`${this.name}: insertAfter needs schema.newestOther`);
+    if (!this.repl) {
+      const e = make(ts);
+      this.checkKeys([e]);
+      const cur = this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e));
+      const newest = cur === undefined ? undefined : newestOther(cur, e);
+      const at = newest !== undefined && newest >= ts ? newest + 1 : ts;
+      this.local.insert(at === ts ? e : make(at));
+      return at;
+    }
+    for (let attempt = 0; attempt < INSERT_AFTER_ATTEMPTS; attempt++) {
+      const e = make(ts);
+      this.checkKeys([e]);
+      const r = await this.write(this.local.storageKeyOf(e)[0]!, [e], 'put-after', (v) => {
+        const n = (v as (number | null)[] | undefined)?.[0];
+        return n === null || (typeof n === 'number' && n < ts) ? undefined : typeof n === 'number' ? n : Infinity;
+      });
+      if (r.newest === undefined) return ts;
+      if (!Number.isFinite(r.newest)) break; // a replica that cannot tell (an older release): read first
+      ts = r.newest + 1;
+    }
+    // Read, then write after what was read (what every write did before insertAfter).
+    const probe = make(ts);
+    const cur = await this.get(this.schema.partitionKey(probe), this.schema.sortKey(probe));
+    const newest = cur === undefined ? undefined : newestOther(cur, probe);
+    if (newest !== undefined && newest >= ts) ts = newest + 1;
+    await this.insert(make(ts));
+    return ts;
+  }
+
+  /** put-after on a replica: merges the entries, answering for each the newest timestamp it held
+   *  that the entry must follow (null: none). */
+  private mergeReporting(es: E[]): (number | null)[] {
+    const newestOther = this.schema.newestOther;
+    return this.db.transaction(() =>
+      es.map((e) => {
+        const cur = this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e));
+        const n = cur === undefined || !newestOther ? undefined : newestOther(cur, e);
+        this.local.mergeIn(e);
+        return n ?? null;
+      }),
+    );
+  }
+
   async insertMany(es: E[]): Promise<E[]> {
     this.checkKeys(es);
     if (!this.repl) return this.local.insertMany(es);
@@ -282,33 +342,47 @@ export class Table<E> {
     return es;
   }
 
-  /** Sends entries to every node of every write set; resolves once each set has its quorum. */
-  private write(partition: number, es: E[]): Promise<void> {
+  /** Sends entries to every node of every write set; resolves once each set has its quorum. With
+   *  `newer` (put-after), an answer for which it returns a timestamp is not an ack: it resolves
+   *  with the highest such timestamp once some set can no longer reach its quorum without them. */
+  private write(partition: number, es: E[], op = 'put', newer?: (reply: unknown) => number | undefined): Promise<{ newest?: number }> {
     const r = this.repl!;
     const { sets, quorum } = this.writePlan(partition);
     const nodes = [...new Set(sets.flat())];
     const acked = new Set<NodeId>();
     const failed = new Set<NodeId>();
+    const stale = new Set<NodeId>();
+    let newest = -Infinity;
     return new Promise((resolve, reject) => {
       let done = false;
       const check = () => {
         if (done) return;
         if (sets.every((s) => s.filter((n) => acked.has(n)).length >= quorum(s))) {
           done = true;
-          resolve();
-        } else if (sets.some((s) => s.filter((n) => !failed.has(n)).length < quorum(s))) {
+          resolve({});
+        } else if (sets.some((s) => s.filter((n) => !failed.has(n) && !stale.has(n)).length < quorum(s))) {
           done = true;
-          reject(new WriteQuorumError(`${this.name}: write quorum not reached (${acked.size} acks, ${failed.size} failures of ${nodes.length} nodes)`));
+          if (stale.size > 0) resolve({ newest });
+          else reject(new WriteQuorumError(`${this.name}: write quorum not reached (${acked.size} acks, ${failed.size} failures of ${nodes.length} nodes)`));
         }
       };
       for (const n of nodes) {
-        r.rpc.call(n, this.ep('put'), es, { timeoutMs: r.timeoutMs }).then(
-          () => {
-            acked.add(n);
+        r.rpc.call(n, this.ep(op), es, { timeoutMs: r.timeoutMs }).then(
+          (reply) => {
+            const t = newer?.(reply);
+            if (t === undefined) acked.add(n);
+            else {
+              stale.add(n);
+              if (t > newest) newest = t;
+            }
             check();
           },
           (err: Error) => {
-            failed.add(n);
+            // A node of an older release lacks put-after: it cannot tell what it holds (Infinity).
+            if (newer && (err as { code?: unknown })?.code === 'NoHandler') {
+              stale.add(n);
+              newest = Infinity;
+            } else failed.add(n);
             // A replica that missed the write gets it later from the queue (even if the write failed
             // overall: what was written on some nodes must converge everywhere).
             if (this.queueSafely(n, es, 'replica write'))

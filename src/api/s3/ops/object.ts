@@ -66,7 +66,7 @@ async function commitData(
   key: string,
   v: ObjectVersion,
   data: { inline?: Buffer; blocks: StoredBlock[] },
-  existing: ObjectEntry | null,
+  existing: ObjectEntry | null | undefined,
   committing: () => void,
 ): Promise<void> {
   await requireClientWaiting(ctx, 'PutObject');
@@ -99,7 +99,9 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   await checkQuota(ctx.store, b, declared ?? 0, 1);
   // A body of unknown length (chunked, aws-chunked without decoded length) stops at the first byte past the room left.
   const room = await remainingQuota(ctx.store, b);
-  const existing = prefetchObject(ctx.store, b, key);
+  // A body declared small enough to be inline is written without reading the entry first
+  // (putVersion orders it after what replicas hold); a larger one reads it alongside the upload.
+  const existing = declared !== undefined && declared <= ctx.store.inlineThreshold ? undefined : prefetchObject(ctx.store, b, key);
   const v = newVersion(ctx.store, b);
   v.acl = await newObjectAcl(ctx, b);
   Object.assign(v, newVersionRegisters(ctx, b));
@@ -114,7 +116,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
     await checkQuota(ctx.store, b, r.size, 1);
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
     v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
-    const prev = await existing;
+    const prev = data.inline ? undefined : await (existing ?? prefetchObject(ctx.store, b, key));
     await commitData(ctx, b, key, v, data, prev, () => (committing = true));
   } catch (e) {
     // Once the object entry may have reached a replica it may still appear: keep its references.
