@@ -166,6 +166,29 @@ test('block errors: a lost block is listed, inspected, retried, then purged with
   });
 });
 
+test('InspectObject: every version of a key with its blocks', async () => {
+  const s3 = s3Client(n);
+  await s3.send(new CreateBucketCommand({ Bucket: 'inspect' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'inspect', Key: 'a/b.txt', Body: 'tiny', ContentType: 'text/plain' }));
+  const big = randomBytes(70_000);
+  await s3.send(new PutObjectCommand({ Bucket: 'inspect', Key: 'big', Body: big }));
+  const bid = (await call('GetBucketInfo', undefined, 'globalAlias=inspect')).body.id;
+  const small = await call('InspectObject', undefined, `bucketId=${bid}&key=${encodeURIComponent('a/b.txt')}`);
+  assert.equal(small.status, 200, JSON.stringify(small.body));
+  assert.equal(small.body.key, 'a/b.txt');
+  const v = small.body.versions.at(-1);
+  assert.equal(v.inline, true);
+  assert.equal(v.size, 4);
+  assert.ok(v.headers.some(([k, x]: [string, string]) => k === 'content-type' && x === 'text/plain'));
+  const b = (await call('InspectObject', undefined, `bucketId=${bid}&key=big`)).body.versions.at(-1);
+  assert.equal(b.inline, false);
+  assert.equal(b.blocks.length, 1);
+  assert.deepEqual({ ...b.blocks[0], partNumber: undefined }, { partNumber: undefined, offset: 0, hash: createHash('sha256').update(big).digest('hex'), size: 70_000 });
+  assert.equal((await call('InspectObject', undefined, `bucketId=${bid}&key=nope`)).status, 404);
+  assert.equal((await call('InspectObject', undefined, `key=big`)).status, 400);
+  assert.equal((await call('InspectObject', undefined, `bucketId=${'0'.repeat(64)}&key=big`)).status, 404);
+});
+
 test('GetNodeStatistics and GetClusterStatistics', async () => {
   const ns = await call('GetNodeStatistics', undefined, 'node=*');
   assert.equal(ns.status, 200);

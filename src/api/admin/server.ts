@@ -16,6 +16,7 @@ import { LAYOUT_PARAM_OPS } from './layout-params.ts';
 import { WORKER_OPS } from './workers.ts';
 import { BLOCK_OPS } from './blocks.ts';
 import { STATS_OPS } from './stats.ts';
+import { INSPECT_OPS } from './inspect.ts';
 import { registerLocalEndpoint } from './multi-node.ts';
 import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
@@ -36,7 +37,7 @@ export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...LAYOUT_PARAM_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...LAYOUT_PARAM_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS, ...INSPECT_OPS }));
 /** Every operation name a token's scope may list. */
 const SCOPE_OPS = new Set<string>();
 for (const [name, h] of Object.entries(makeTokenOps(() => SCOPE_OPS))) OPS.set(name, h);
@@ -53,6 +54,7 @@ const READS = new Set([
   'ListBlockErrors',
   'GetNodeStatistics',
   'GetClusterStatistics',
+  'InspectObject',
   'ListKeys',
   'GetKeyInfo',
   'ListBuckets',
