@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { S3Ctx } from '../context.ts';
-import { sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
+import { toXml } from '../xml.ts';
 import { applyCors } from '../cors.ts';
 import { authorize } from '../authz/authorize.ts';
 import { checkHeaderValue, checkObjectKey } from '../input-limits.ts';
@@ -164,7 +164,12 @@ function answer(ctx: S3Ctx, b: Bucket, key: string, form: PostForm, etag: string
   }
   const status = form.fields.get('success_action_status')?.trim();
   if (status === '201') {
-    sendXml(ctx, 201, 'PostResponse', { Location: location, Bucket: name, Key: key, ETag: `"${etag}"` }, { ...h, location });
+    // S3's PostResponse carries no namespace; its Location is absolute.
+    const host = ctx.req.headers.host;
+    const scheme = (ctx.req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+    const xml = toXml('PostResponse', { Location: host ? `${scheme}://${host}${location}` : location, Bucket: name, Key: key, ETag: `"${etag}"` }, false);
+    ctx.res.writeHead(201, { ...h, location, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+    ctx.res.end(xml);
     return;
   }
   ctx.res.writeHead(status === '200' ? 200 : 204, { ...h, location, 'content-length': 0 });
