@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { connect } from 'node:net';
 import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
 import { deriveSigningKey, formatAmzDate } from '../src/api/s3/auth/sigv4.ts';
@@ -167,4 +168,37 @@ test('form fields are bounded before the file: too many fields, a control charac
   const crlf = await post('forms', formV2([['key', 'foo-crlf'], ['acl', 'private'], ['Content-Type', 'text/plain'], ['x-amz-meta-foo', 'a\r\nb']], [...V2_CONDITIONS('forms'), ['starts-with', '$x-amz-meta-foo', '']], 'bar'));
   assert.equal(crlf.status, 400, crlf.text);
   assert.match(crlf.text, /InvalidArgument/);
+});
+
+/** Sends a raw form the way python requests does (the whole body, then reads): the status line,
+ *  and the error of the write if the server stopped reading (EPIPE / ECONNRESET). */
+function sendWhole(bucket: string, fields: [string, string][], fileBytes: number): Promise<{ status: string; writeError?: string }> {
+  const B = 'xxPOSTxBOUNDARYxx';
+  const parts = fields.map(([n, v]) => `--${B}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`).join('');
+  const body = Buffer.concat([Buffer.from(`${parts}--${B}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n`), Buffer.alloc(fileBytes, 'a'), Buffer.from(`\r\n--${B}--\r\n`)]);
+  const u = new URL(node.s3Url);
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    let writeError: string | undefined;
+    const s = connect(Number(u.port), u.hostname, () => {
+      s.write(`POST /${bucket} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${body.length}\r\n\r\n`);
+      s.write(body, (e) => {
+        if (e) writeError = e.message;
+      });
+    });
+    s.setTimeout(15_000, () => s.destroy());
+    s.on('data', (c: Buffer) => out.push(c));
+    s.on('error', (e) => (writeError ??= e.message));
+    s.on('close', () => resolve({ status: Buffer.concat(out).toString('latin1').split('\r\n')[0] ?? '', ...(writeError ? { writeError } : {}) }));
+  });
+}
+
+test('a refused form upload of a few MiB is read to its end: the client sees the answer, not a reset', async () => {
+  const policy = Buffer.from(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket: 'forms' }, ['starts-with', '$key', ''], ['content-length-range', 0, 1024]] })).toString('base64');
+  const signature = createHmac('sha1', node.secret).update(policy).digest('base64');
+  const signed: [string, string][] = [['key', 'big'], ['AWSAccessKeyId', node.keyId], ['signature', signature], ['policy', policy]];
+  const tooLarge = await sendWhole('forms', signed, 6 * 1024 * 1024);
+  assert.deepEqual(tooLarge, { status: 'HTTP/1.1 400 Bad Request' });
+  const badSignature = await sendWhole('forms', signed.map(([k, v]) => [k, k === 'signature' ? 'A' + v.slice(1) : v]), 6 * 1024 * 1024);
+  assert.deepEqual(badSignature, { status: 'HTTP/1.1 403 Forbidden' });
 });

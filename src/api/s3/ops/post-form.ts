@@ -30,6 +30,10 @@ export interface PostForm {
    *  bytes. True when the body ended within that bound; false when more is still coming (the
    *  caller should close the connection after answering). */
   finish(): Promise<boolean>;
+  /** Stops reading the body here (on an error): the request stream is left intact, with nothing
+   *  attached, so the lingering close (util/lingering-close.ts) can still read and drop the rest
+   *  and the client sees the answer instead of a reset. */
+  release(): void;
 }
 
 function malformed(msg: string): S3Error {
@@ -49,8 +53,15 @@ class PullReader {
   private readonly it: AsyncIterator<Buffer | string>;
   private eof = false;
   constructor(src: Readable, prefix: Buffer) {
-    this.it = src[Symbol.asyncIterator]();
+    // Not destroyed on return: a refused upload's body is still read (and dropped) after the answer.
+    this.it = src.iterator({ destroyOnReturn: false });
     this.buf = prefix;
+  }
+  /** Detaches from the stream (its 'readable' listener would keep resume() from flowing it). */
+  release(): void {
+    if (this.eof) return;
+    this.eof = true;
+    this.it.return?.().catch(() => {});
   }
   get ended(): boolean {
     return this.eof;
@@ -122,9 +133,18 @@ function dispositionParam(header: string, name: string): string | undefined {
  *  MalformedPOSTRequest on broken framing, InvalidArgument without a file or with a field twice. */
 export async function readPostForm(req: Readable, contentType: string | undefined): Promise<PostForm> {
   const boundary = parseBoundary(contentType);
+  const r = new PullReader(req, Buffer.from('\r\n'));
+  try {
+    return await readFields(r, boundary);
+  } catch (e) {
+    r.release();
+    throw e;
+  }
+}
+
+async function readFields(r: PullReader, boundary: string): Promise<PostForm> {
   // Every delimiter is CRLF--boundary; a virtual leading CRLF makes the first one match too (and skips any preamble).
   const delim = Buffer.from(`\r\n--${boundary}`, 'latin1');
-  const r = new PullReader(req, Buffer.from('\r\n'));
   // Bytes before the file, counted from the source (headers, delimiters, preamble and values).
   const room = () => POST_FIELDS_BYTES_MAX - (r.read - r.buf.length);
   const overTotal = () => tooLarge('post_fields_bytes_max', `more than ${POST_FIELDS_BYTES_MAX} bytes before the file`);
@@ -151,7 +171,7 @@ export async function readPostForm(req: Readable, contentType: string | undefine
     const lname = name.toLowerCase();
     if (lname === 'file') {
       const filename = dispositionParam(disposition, 'filename') ?? '';
-      const form: PostForm = { fields, file: fileBody(r, delim), filename, finish: () => finish(r) };
+      const form: PostForm = { fields, file: fileBody(r, delim), filename, finish: () => finish(r), release: () => r.release() };
       if (partType !== undefined) form.fileContentType = partType;
       return form;
     }
@@ -195,5 +215,6 @@ async function finish(r: PullReader): Promise<boolean> {
     n += r.buf.length;
     r.buf = Buffer.alloc(0);
   }
+  r.release();
   return false;
 }

@@ -73,6 +73,16 @@ export async function PostObject(ctx: S3Ctx): Promise<void> {
   applyCors(ctx.req, ctx.res, b);
   // Bounded: only the fields before the file are read here (post-form.ts).
   const form = await readPostForm(ctx.req, ctx.req.headers['content-type']);
+  try {
+    await authorizeAndStore(ctx, b, form);
+  } catch (e) {
+    form.release();
+    throw e;
+  }
+}
+
+async function authorizeAndStore(ctx: S3Ctx, b: Bucket, form: PostForm): Promise<void> {
+  const name = ctx.bucketName!;
   const auth = verifyPostForm(form.fields, (id) => keySecret(ctx.store, id), ctx.settings.region, Date.now(), { bucket: name, filename: form.filename });
   checkObjectKey(auth.key);
   const accessKey = auth.accessKeyId === undefined ? undefined : await ctx.store.key(auth.accessKeyId);
