@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
-import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
 import { deriveSigningKey, formatAmzDate } from '../src/api/s3/auth/sigv4.ts';
 
@@ -201,4 +201,30 @@ test('a refused form upload of a few MiB is read to its end: the client sees the
   assert.deepEqual(tooLarge, { status: 'HTTP/1.1 400 Bad Request' });
   const badSignature = await sendWhole('forms', signed.map(([k, v]) => [k, k === 'signature' ? 'A' + v.slice(1) : v]), 6 * 1024 * 1024);
   assert.deepEqual(badSignature, { status: 'HTTP/1.1 403 Forbidden' });
+});
+
+test('a bucket policy decides form uploads as it does PutObject: a public prefix for anonymous forms, an explicit Deny for signed ones', async () => {
+  const c = s3Client(node);
+  await c.send(new CreateBucketCommand({ Bucket: 'policy-forms' }));
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::policy-forms/open/*' },
+      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::policy-forms/denied/*' },
+    ],
+  };
+  await c.send(new PutBucketPolicyCommand({ Bucket: 'policy-forms', Policy: JSON.stringify(policy) }));
+  const anon = (key: string) => {
+    const f = new FormData();
+    f.append('key', key);
+    f.append('file', new Blob(['x']), 'f');
+    return f;
+  };
+  assert.equal((await post('policy-forms', anon('open/a'))).status, 204);
+  assert.equal((await post('policy-forms', anon('closed/a'))).status, 403);
+  const signed = (key: string) => formV2([['key', key]], [{ bucket: 'policy-forms' }, ['starts-with', '$key', '']], 'x');
+  assert.equal((await post('policy-forms', signed('closed/a'))).status, 204, 'the owner key needs no policy');
+  const denied = await post('policy-forms', signed('denied/a'));
+  assert.equal(denied.status, 403, denied.text);
+  assert.match(denied.text, /bucket policy/);
 });
