@@ -1,5 +1,6 @@
-// Geo section: 4 KiB PUT/GET latency (median, p99) on 3 zones behind 50 ms-RTT delaying proxies,
-// in RTT units against the goals (PUT ≤ 2 RTT + 20 ms, GET ≤ 1 RTT + 20 ms); and 64 MiB PUT/GET
+// Geo section: PUT/GET latency (median, p99) of 1 KiB (inline), 4 KiB and 1 MiB objects on 3 zones
+// behind 50 ms-RTT delaying proxies, in RTT units against the goals (inline PUT ≤ 1.2 RTT, 1 MiB PUT
+// ≤ 2.2 RTT, 4 KiB PUT ≤ 2 RTT + 20 ms, GET ≤ 1 RTT + 20 ms); and 64 MiB PUT/GET
 // throughput of a 3-node loopback cluster (RF 3) as a ratio of one node measured in the same run.
 import { Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -46,65 +47,59 @@ async function latency(opts: SectionOptions, results: Result[]): Promise<void> {
     const st = await cluster.status(a);
     const peerRtts = st.nodes.filter((x) => x.id !== a.id).map((x) => (x as { rttMs?: number | null }).rttMs);
     info(`3 zones (paris, lyon, nantes), RF 3, consistent; every RPC address behind a proxy adding ${ONE_WAY_MS} ms each way (RTT ${RTT} ms; node 0 measures ${peerRtts.map((r) => (r == null ? '?' : `${Number(r).toFixed(1)} ms`)).join(', ')})`);
-    info(`client on node 0 (paris), ${ops} sequential 4 KiB PUTs then ${ops} GETs of the same keys, after 5 warm-up pairs`);
+    info(`client on node 0 (paris), per size ${ops} sequential PUTs then ${ops} GETs of the same keys, after 5 warm-up pairs`);
     await bucketEverywhere(a, cluster.nodes);
     const c = client(a);
-    const body = randomBytes(4096);
-    for (let i = 0; i < 5; i++) {
-      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `warm-${i}`, Body: body }));
-      await drain((await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `warm-${i}` }))).Body);
-    }
-    const l0 = load1();
-    const put: number[] = [];
-    const get: number[] = [];
-    for (let i = 0; i < ops; i++) {
-      const t0 = performance.now();
-      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `k-${i}`, Body: body }), { abortSignal: AbortSignal.timeout(10_000) });
-      put.push(performance.now() - t0);
-    }
-    for (let i = 0; i < ops; i++) {
-      const t0 = performance.now();
-      const n = await drain((await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `k-${i}` }), { abortSignal: AbortSignal.timeout(10_000) })).Body);
-      get.push(performance.now() - t0);
-      if (n !== body.length) throw new Error(`GET k-${i}: ${n} bytes, wanted ${body.length}`);
+    // 1 KiB is stored inline (one object-table write), 4 KiB and 1 MiB as one block (block put, then the entry).
+    const sizes = [
+      { label: '1KiB inline', bytes: 1024, putGoal: 1.2, getGoal: 1 + 20 / RTT },
+      { label: '4KiB', bytes: 4096, putGoal: 2 + 20 / RTT, getGoal: 1 + 20 / RTT },
+      { label: '1MiB', bytes: MiB, putGoal: 2.2, getGoal: undefined },
+    ];
+    for (const { label, bytes, putGoal, getGoal } of sizes) {
+      const body = randomBytes(bytes);
+      for (let i = 0; i < 5; i++) {
+        await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `warm-${label}-${i}`, Body: body }));
+        await drain((await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `warm-${label}-${i}` }))).Body);
+      }
+      const l0 = load1();
+      const put: number[] = [];
+      const get: number[] = [];
+      for (let i = 0; i < ops; i++) {
+        const t0 = performance.now();
+        await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `k-${label}-${i}`, Body: body }), { abortSignal: AbortSignal.timeout(10_000) });
+        put.push(performance.now() - t0);
+      }
+      for (let i = 0; i < ops; i++) {
+        const t0 = performance.now();
+        const n = await drain((await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `k-${label}-${i}` }), { abortSignal: AbortSignal.timeout(10_000) })).Body);
+        get.push(performance.now() - t0);
+        if (n !== body.length) throw new Error(`GET k-${label}-${i}: ${n} bytes, wanted ${body.length}`);
+      }
+      for (const [what, xs, goal] of [
+        ['PUT', put, putGoal],
+        ['GET', get, getGoal],
+      ] as const) {
+        const med = quantile(xs, 0.5);
+        const p99 = quantile(xs, 0.99);
+        results.push(
+          result({
+            section: 'geo',
+            name: `${what} ${label} median @${RTT}ms RTT`,
+            unit: 'ms',
+            grenier: med,
+            reference: RTT,
+            referenceName: 'RTT',
+            goal: goal === undefined ? undefined : Math.round(goal * 100) / 100,
+            lowerIsBetter: true,
+            loadStart: l0,
+            note: `ratio = RTT units; min ${quantile(xs, 0).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${quantile(xs, 1).toFixed(1)} ms of ${xs.length}`,
+          }),
+        );
+        printResult(results.at(-1)!);
+      }
     }
     c.destroy();
-    for (const [what, xs, goalMs] of [
-      ['PUT', put, 2 * RTT + 20],
-      ['GET', get, RTT + 20],
-    ] as const) {
-      const med = quantile(xs, 0.5);
-      const p99 = quantile(xs, 0.99);
-      results.push(
-        result({
-          section: 'geo',
-          name: `${what} 4KiB median @${RTT}ms RTT`,
-          unit: 'ms',
-          grenier: med,
-          reference: RTT,
-          referenceName: 'RTT',
-          goal: goalMs / RTT,
-          lowerIsBetter: true,
-          loadStart: l0,
-          note: `ratio = RTT units; goal ${what === 'PUT' ? '2 RTT' : '1 RTT'} + 20 ms = ${goalMs} ms; min ${quantile(xs, 0).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms`,
-        }),
-      );
-      printResult(results.at(-1)!);
-      results.push(
-        result({
-          section: 'geo',
-          name: `${what} 4KiB p99 @${RTT}ms RTT`,
-          unit: 'ms',
-          grenier: p99,
-          reference: RTT,
-          referenceName: 'RTT',
-          lowerIsBetter: true,
-          loadStart: l0,
-          note: `p99 of ${xs.length} sequential operations, max ${quantile(xs, 1).toFixed(1)} ms`,
-        }),
-      );
-      printResult(results.at(-1)!);
-    }
   } finally {
     await cluster.stop();
   }
