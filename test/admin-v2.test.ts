@@ -203,6 +203,31 @@ test('GetNodeStatistics and GetClusterStatistics', async () => {
   assert.ok(cs.body.keys >= 1);
 });
 
+test('S3 refuses an expired key with 403 and resolves a key\'s local alias before global names', async () => {
+  const k = await n.admin('CreateKey', { name: 'short-lived', allow: { createBucket: true } });
+  const keyId = k.accessKeyId;
+  const secret = (await n.admin('GetKeyInfo', undefined, `id=${keyId}&showSecretKey=true`)).secretAccessKey;
+  const s3k = s3Client({ ...n, keyId, secret });
+  await s3k.send(new CreateBucketCommand({ Bucket: 'short-lived-data' }));
+  const bid = (await call('GetBucketInfo', undefined, 'globalAlias=short-lived-data')).body.id;
+  assert.equal((await call('AddBucketAlias', { bucketId: bid, localAlias: 'mine', accessKeyId: keyId })).status, 200);
+  await s3k.send(new PutObjectCommand({ Bucket: 'mine', Key: 'via-local', Body: 'hello' }));
+  const got = await s3k.send(new GetObjectCommand({ Bucket: 'short-lived-data', Key: 'via-local' }));
+  assert.equal(await got.Body!.transformToString(), 'hello');
+  // Another key does not see this key's local name.
+  await assert.rejects(s3Client(n).send(new GetObjectCommand({ Bucket: 'mine', Key: 'via-local' })), (e: any) => e.name === 'NoSuchBucket');
+
+  assert.equal((await call('UpdateKey', { expiration: new Date(Date.now() - 1000).toISOString() }, `id=${keyId}`)).status, 200);
+  await assert.rejects(s3k.send(new GetObjectCommand({ Bucket: 'short-lived-data', Key: 'via-local' })), (e: any) => {
+    assert.equal(e.$metadata?.httpStatusCode, 403);
+    assert.equal(e.name, 'AccessDenied');
+    assert.match(e.message, /expired/);
+    return true;
+  });
+  assert.equal((await call('UpdateKey', { neverExpires: true }, `id=${keyId}`)).status, 200);
+  assert.equal(await (await s3k.send(new GetObjectCommand({ Bucket: 'mine', Key: 'via-local' }))).Body!.transformToString(), 'hello');
+});
+
 test('layout parameters: zone redundancy checked, a replication-factor change staged, previewed, refused until configs agree', async () => {
   assert.equal((await call('UpdateClusterLayout', { roles: [{ id, zone: 'dc1', capacity: 1e9 }] })).status, 200);
   assert.equal((await call('ApplyClusterLayout', { version: 1 })).status, 200);

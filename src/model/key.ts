@@ -1,6 +1,7 @@
 // The access key table (replicated everywhere). The secret never changes after creation, so
-// it needs no register; name, deletion and the create-bucket right are LWW.
-import { mergeLww, type Lww } from '../table/crdt.ts';
+// it needs no register; name, deletion, the create-bucket right and the expiration are LWW, and
+// the key's local bucket aliases (names only this key sees) an LWW map.
+import { mergeLww, mergeLwwMap, type Lww, type LwwMap } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -11,6 +12,24 @@ export interface AccessKey {
   name: Lww<string>;
   deleted: Lww<boolean>;
   allowCreateBucket: Lww<boolean>;
+  /** When the key stops working (ms since the epoch), null: never. Absent in entries written
+   *  before keys could expire, which merges like the unset register. */
+  expiration?: Lww<number | null>;
+  /** Local aliases (Garage's): a bucket name only this key resolves → bucket id (null: removed). */
+  localAliases?: LwwMap<string | null>;
+}
+
+const NEVER: Lww<number | null> = { t: 0, v: null };
+
+/** Whether the key has expired at `now`. */
+export function keyExpired(k: AccessKey, now: number): boolean {
+  const e = k.expiration?.v;
+  return e !== undefined && e !== null && e <= now;
+}
+
+/** The bucket id a local alias of this key names, if any. */
+export function localAliasOf(k: AccessKey, name: string): string | undefined {
+  return (Object.hasOwn(k.localAliases ?? {}, name) && k.localAliases![name]!.v) || undefined;
 }
 
 export const keySchema: TableSchema<AccessKey> = {
@@ -26,6 +45,8 @@ export const keySchema: TableSchema<AccessKey> = {
     name: mergeLww(a.name, b.name),
     deleted: mergeLww(a.deleted, b.deleted),
     allowCreateBucket: mergeLww(a.allowCreateBucket, b.allowCreateBucket),
+    ...(a.expiration || b.expiration ? { expiration: mergeLww(a.expiration ?? NEVER, b.expiration ?? NEVER) } : {}),
+    ...(a.localAliases || b.localAliases ? { localAliases: mergeLwwMap(a.localAliases ?? {}, b.localAliases ?? {}) } : {}),
   }),
   isTombstone: (k) => k.deleted.v,
 };

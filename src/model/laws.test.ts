@@ -73,7 +73,10 @@ const keyLaws: LawOptions<AccessKey> = {
       name: lww(fc.constantFrom('a', 'b')),
       deleted: lww(fc.boolean()),
       allowCreateBucket: lww(fc.boolean()),
-    }),
+      // Registers older entries lack: absent must merge like the unset register / empty map.
+      expiration: lww(orNull(fc.constantFrom(5, 9))),
+      localAliases: lwwMap(orNull(fc.constantFrom('b1', 'b2'))),
+    }, { requiredKeys: ['id', 'secret', 'created', 'name', 'deleted', 'allowCreateBucket'] }),
   ),
   tombstoneAbsorbs: (t, x) => t.deleted.t > x.deleted.t,
 };

@@ -1,5 +1,5 @@
-// Bucket operations (list, info, create, update, delete), global aliases and key permissions,
-// with Garage admin API v2 shapes; local (per-key) aliases are not supported and say so.
+// Bucket operations (list, info, create, update, delete), global and local (per-key) aliases and
+// key permissions, with Garage admin API v2 shapes.
 import type { Store } from '../../model/store.ts';
 import type { Bucket, Perm, Quotas, WebsiteConfig } from '../../model/bucket.ts';
 import {
@@ -12,6 +12,7 @@ import {
   setPermission,
 } from '../../model/bucket-ops.ts';
 import { AdminError, badRequest, bool, limit, obj, str } from './http.ts';
+import { addLocalAlias, localAliasesByBucket, removeLocalAlias } from './local-alias.ts';
 import type { AdminCtx, Handler } from './context.ts';
 
 export async function bucketInfo(store: Store, b: Bucket): Promise<Record<string, unknown>> {
@@ -20,7 +21,7 @@ export async function bucketInfo(store: Store, b: Bucket): Promise<Record<string
     if (!(p.v.read || p.v.write || p.v.owner)) continue;
     const k = await store.key(id);
     if (!k) continue;
-    keys.push({ accessKeyId: id, name: k.name.v, permissions: { ...p.v }, bucketLocalAliases: [] });
+    keys.push({ accessKeyId: id, name: k.name.v, permissions: { ...p.v }, bucketLocalAliases: localAliasesByBucket(k).get(b.id) ?? [] });
   }
   keys.sort((a, z) => (a.accessKeyId < z.accessKeyId ? -1 : 1));
   // In a cluster only the nodes holding the bucket's objects count them: ask through usage().
@@ -68,12 +69,18 @@ async function queriedBucket(ctx: AdminCtx): Promise<Bucket> {
 
 function noLocalAlias(body: Record<string, unknown>): void {
   if (body.localAlias !== undefined && body.localAlias !== null)
-    throw badRequest('local aliases ("localAlias") are not supported; use "globalAlias"');
+    throw badRequest('a bucket is created with a "globalAlias"; give it local aliases with AddBucketAlias {bucketId, localAlias, accessKeyId}');
 }
 
 const listBuckets: Handler = async (ctx) => {
-  const all = await ctx.deps.store.liveBuckets();
-  return all.map((b) => ({ id: b.id, created: new Date(b.created).toISOString(), globalAliases: bucketAliases(b), localAliases: [] }));
+  const store = ctx.deps.store;
+  const all = await store.liveBuckets();
+  const local = new Map<string, { accessKeyId: string; alias: string }[]>();
+  for (const k of await store.keys.range('key')) {
+    if (k.deleted.v) continue;
+    for (const [bid, names] of localAliasesByBucket(k)) local.set(bid, [...(local.get(bid) ?? []), ...names.map((alias) => ({ accessKeyId: k.id, alias }))]);
+  }
+  return all.map((b) => ({ id: b.id, created: new Date(b.created).toISOString(), globalAliases: bucketAliases(b), localAliases: local.get(b.id) ?? [] }));
 };
 
 const getBucketInfo: Handler = async (ctx) => bucketInfo(ctx.deps.store, await queriedBucket(ctx));
@@ -130,12 +137,19 @@ const deleteBucketOp: Handler = async (ctx) => {
 const aliasOp =
   (add: boolean): Handler =>
   async (ctx) => {
-    noLocalAlias(ctx.body);
     const store = ctx.deps.store;
     const b = await byId(store, str(ctx.body, 'bucketId', true), 'id');
-    const alias = str(ctx.body, 'globalAlias', true);
-    if (add) await addAlias(store, b, alias);
-    else await removeAlias(store, b, alias);
+    const local = str(ctx.body, 'localAlias');
+    const global = str(ctx.body, 'globalAlias');
+    if ((local === undefined) === (global === undefined)) throw badRequest('give either "globalAlias", or "localAlias" with "accessKeyId"');
+    if (local !== undefined) {
+      const keyId = str(ctx.body, 'accessKeyId', true);
+      const k = await store.key(keyId);
+      if (!k) throw new AdminError(404, 'NoSuchAccessKey', `no access key with id "${keyId}"`);
+      if (add) await addLocalAlias(store, b, k, local);
+      else await removeLocalAlias(store, b, k, local);
+    } else if (add) await addAlias(store, b, global!);
+    else await removeAlias(store, b, global!);
     return bucketInfo(store, (await store.bucketById(b.id))!);
   };
 

@@ -1,26 +1,49 @@
 // Access key operations (ListKeys, GetKeyInfo, CreateKey, ImportKey, UpdateKey, DeleteKey) with
-// Garage admin API v2 request and response shapes.
+// Garage admin API v2 request and response shapes, expiration (`expiration`, `neverExpires`) included.
 import type { Store } from '../../model/store.ts';
-import type { AccessKey } from '../../model/key.ts';
+import { keyExpired, type AccessKey } from '../../model/key.ts';
+import { localAliasesByBucket } from './local-alias.ts';
 import { bucketAliases, createKey, deleteKey, findKey, importKey } from '../../model/bucket-ops.ts';
 import { AdminError, badRequest, bool, obj, str } from './http.ts';
 import type { AdminCtx, Handler } from './context.ts';
 
 const iso = (t: number): string => new Date(t).toISOString();
 
+/** Garage's expiration fields of a key. */
+function expiry(k: AccessKey): { expiration: string | null; expired: boolean } {
+  const e = k.expiration?.v ?? null;
+  return { expiration: e === null ? null : iso(e), expired: keyExpired(k, Date.now()) };
+}
+
+/** The expiration a create or update body asks for: a time, null (never), or undefined (unchanged). */
+function expirationOf(body: Record<string, unknown>): number | null | undefined {
+  const never = body.neverExpires;
+  if (never !== undefined && never !== null && typeof never !== 'boolean') throw badRequest('field "neverExpires" must be true or false');
+  const e = body.expiration;
+  if (never === true) {
+    if (e !== undefined && e !== null) throw badRequest('give "expiration" or "neverExpires": true, not both');
+    return null;
+  }
+  if (e === undefined || e === null) return undefined;
+  // RFC 3339: a date and a time with its offset (Date.parse alone accepts much more).
+  const t = typeof e === 'string' && /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/.test(e) ? Date.parse(e) : NaN;
+  if (!Number.isFinite(t)) throw badRequest('field "expiration" must be an RFC 3339 date and time, such as 2030-01-31T12:00:00Z');
+  return t;
+}
+
 export async function keyInfo(store: Store, k: AccessKey, showSecret: boolean): Promise<Record<string, unknown>> {
   const buckets = [];
+  const local = localAliasesByBucket(k);
   for (const b of await store.liveBuckets()) {
-    const p = b.keys[k.id]?.v;
-    if (!p || !(p.read || p.write || p.owner)) continue;
-    buckets.push({ id: b.id, globalAliases: bucketAliases(b), localAliases: [], permissions: { ...p } });
+    const p = b.keys[k.id]?.v ?? { read: false, write: false, owner: false };
+    if (!(p.read || p.write || p.owner) && !local.has(b.id)) continue;
+    buckets.push({ id: b.id, globalAliases: bucketAliases(b), localAliases: local.get(b.id) ?? [], permissions: { ...p } });
   }
   return {
     accessKeyId: k.id,
     name: k.name.v,
     created: iso(k.created),
-    expiration: null,
-    expired: false,
+    ...expiry(k),
     ...(showSecret ? { secretAccessKey: k.secret } : {}),
     permissions: { createBucket: k.allowCreateBucket.v },
     buckets,
@@ -42,7 +65,7 @@ async function queriedKey(ctx: AdminCtx): Promise<AccessKey> {
 
 const listKeys: Handler = async (ctx) => {
   const keys = (await ctx.deps.store.keys.range('key')).filter((k) => !k.deleted.v);
-  return keys.map((k) => ({ id: k.id, name: k.name.v, created: iso(k.created), expiration: null, expired: false }));
+  return keys.map((k) => ({ id: k.id, name: k.name.v, created: iso(k.created), ...expiry(k) }));
 };
 
 const getKeyInfo: Handler = async (ctx) => {
@@ -58,8 +81,11 @@ function createBucketFlag(body: Record<string, unknown>, field: 'allow' | 'deny'
 const createKeyOp: Handler = async (ctx) => {
   const name = str(ctx.body, 'name') ?? 'Unnamed key';
   const allow = createBucketFlag(ctx.body, 'allow');
-  const k = await createKey(ctx.deps.store, name, { allowCreateBucket: allow ?? false });
-  return keyInfo(ctx.deps.store, k, true);
+  const expiration = expirationOf(ctx.body);
+  const store = ctx.deps.store;
+  let k = await createKey(store, name, { allowCreateBucket: allow ?? false });
+  if (expiration !== undefined && expiration !== null) k = await store.keys.insert({ ...k, expiration: { t: store.ts(), v: expiration } });
+  return keyInfo(store, k, true);
 };
 
 const importKeyOp: Handler = async (ctx) => {
@@ -76,10 +102,12 @@ const updateKey: Handler = async (ctx) => {
   const allow = createBucketFlag(ctx.body, 'allow');
   const deny = createBucketFlag(ctx.body, 'deny');
   if (allow && deny) throw badRequest('"allow.createBucket" and "deny.createBucket" cannot both be true');
+  const expiration = expirationOf(ctx.body);
   const store = ctx.deps.store;
   const t = store.ts();
   const next: AccessKey = { ...k };
   if (name !== undefined) next.name = { t, v: name };
+  if (expiration !== undefined) next.expiration = { t, v: expiration };
   if (allow) next.allowCreateBucket = { t, v: true };
   if (deny) next.allowCreateBucket = { t, v: false };
   return keyInfo(store, await store.keys.insert(next), false);

@@ -1,5 +1,6 @@
 // The S3 API listener: per request, route → authenticate → resolve bucket and permission →
 // run the operation, turning every failure into an S3 XML error (never a crash).
+import { keyExpired, localAliasOf } from '../../model/key.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../../model/store.ts';
@@ -150,6 +151,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       );
       const key = entry && entry.id === auth.accessKeyId ? entry : await store.key(auth.accessKeyId);
       if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
+      if (keyExpired(key, Date.now())) throw new S3Error('AccessDenied', 'Access Denied: this access key has expired (an admin can extend it: UpdateKey "expiration" or "neverExpires").');
       ctx.auth = auth;
       authenticated = true;
       ctx.accessKey = key;
@@ -160,7 +162,9 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       };
     }
     if (t.bucketName && op !== 'CreateBucket' && op !== 'PostObject') {
-      const b = await store.bucketByName(t.bucketName);
+      // A key's local alias (admin AddBucketAlias localAlias) comes before the global names.
+      const local = ctx.accessKey && localAliasOf(ctx.accessKey, t.bucketName);
+      const b = (local && (await store.bucketById(local))) || (await store.bucketByName(t.bucketName));
       if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: t.bucketName });
       ctx.bucket = b;
       ctx.perm = (ctx.accessKey && b.keys[ctx.accessKey.id]?.v) || NO_PERM;
