@@ -7,8 +7,6 @@ import type { AuthRequest, AuthResult, SecretLookup } from './types.ts';
 
 export type { AuthRequest, AuthResult, DecodedBody, PayloadMode, SecretLookup, SigningContext } from './types.ts';
 export { decodeBody } from './body.ts';
-export { verifyPostPolicy, parseFormUpload } from './policy.ts';
-export type { PostPolicyResult, FormUpload } from './policy.ts';
 
 const SIGV2_MESSAGE =
   'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256 (Signature Version 4).';
