@@ -18,6 +18,7 @@ import { BLOCK_OPS } from './blocks.ts';
 import { STATS_OPS } from './stats.ts';
 import { INSPECT_OPS } from './inspect.ts';
 import { registerLocalEndpoint } from './multi-node.ts';
+import { openApiDocument } from './openapi.ts';
 import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
 import { ROUTE_OPS, ROUTE_READS } from './route.ts';
@@ -31,13 +32,15 @@ import { closeAfterAnswer } from '../../util/lingering-close.ts';
 import { bearerOf, callerName, identifyRequest, makeTokenOps, permit, TOKEN_READS } from './tokens.ts';
 import { AUDIT_OPS, AUDIT_READS, isAction, recordAudit, targetOf } from './audit.ts';
 import { isConsolePath, serveConsole, type ConsoleMeta } from '../../console/serve.ts';
+import { isS3ProxyPath, proxyS3 } from '../../console/s3-proxy.ts';
+import { CONSOLE_OPS } from './console-ops.ts';
 import { splitAddr } from '../../config/config.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...LAYOUT_PARAM_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS, ...INSPECT_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...LAYOUT_PARAM_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS, ...INSPECT_OPS, ...CONSOLE_OPS }));
 /** Every operation name a token's scope may list. */
 const SCOPE_OPS = new Set<string>();
 for (const [name, h] of Object.entries(makeTokenOps(() => SCOPE_OPS))) OPS.set(name, h);
@@ -69,6 +72,14 @@ const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout', 'Pur
 /** Operations answered on both methods: GET ListWorkers is this node's list (what the CLI reads),
  *  POST is Garage's multi-node form. */
 const EITHER_METHOD = new Set(['ListWorkers']);
+
+/** Every /v2/ operation this server answers and its HTTP methods (HEAD aside): what the OpenAPI
+ *  document (openapi.ts) must describe, and is checked against in its test. */
+export function operationTable(): { name: string; methods: string[] }[] {
+  const out = [...OPS.keys()].map((name) => ({ name, methods: EITHER_METHOD.has(name) ? ['GET', 'POST'] : [READS.has(name) ? 'GET' : 'POST'] }));
+  for (const [name, op] of Object.entries(SITE_OPS)) out.push({ name, methods: [op.method] });
+  return out.sort((a, z) => (a.name < z.name ? -1 : 1));
+}
 
 export function createAdminServer(deps: AdminDeps): Server {
   // Per server (per node): owner signatures this node has accepted, for replay refusal.
@@ -164,6 +175,17 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
       const token = deps.config.admin.metrics_token ?? deps.config.admin.admin_token;
       if (token) requireToken(req, token);
       sendText(res, 200, await registry.metrics(), registry.contentType);
+      return;
+    }
+    if (isS3ProxyPath(path)) {
+      op = 'ConsoleObject';
+      return await proxyS3(deps, req, res, path, query);
+    }
+    if (path === '/v2/openapi.json') {
+      // Public knowledge (the operations and their shapes), so no token is asked for.
+      op = 'GetOpenApi';
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AdminError(405, 'MethodNotAllowed', `use GET ${path}`);
+      sendJson(res, 200, openApiDocument(deps.version));
       return;
     }
     if (isConsolePath(path)) {
