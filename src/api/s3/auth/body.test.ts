@@ -280,3 +280,15 @@ test('large signed body in many chunks with a trailer, split randomly', async ()
   assert.ok(r.data.equals(all));
   assert.equal(r.checksums.sha256, sha);
 });
+
+test('sha256 payload with x-amz-checksum-sha256: one hash verifies both, each mismatch still caught', async () => {
+  const data = randomBytes(70_000);
+  const hex = createHash('sha256').update(data).digest('hex');
+  const b64 = Buffer.from(hex, 'hex').toString('base64');
+  const r = await decode(fakeAuth({ kind: 'sha256', expected: hex }), { 'x-amz-checksum-sha256': b64 }, pieces(data, [1, 65536]));
+  assert.ok(r.data.equals(data));
+  assert.equal(r.checksums.sha256, b64);
+  const wrong = createHash('sha256').update('other').digest();
+  await decodeFails(fakeAuth({ kind: 'sha256', expected: wrong.toString('hex') }), { 'x-amz-checksum-sha256': b64 }, pieces(data, [10]), 'XAmzContentSHA256Mismatch');
+  await decodeFails(fakeAuth({ kind: 'sha256', expected: hex }), { 'x-amz-checksum-sha256': wrong.toString('base64') }, pieces(data, [10]), 'BadDigest', /SHA256/);
+});

@@ -108,8 +108,9 @@ class BodyDecoder extends Transform {
     this.auth = auth;
     this.checks = checks;
     const p = auth.payload;
-    if (p.kind === 'sha256') this.sha256 = createHash('sha256');
     for (const alg of checks.compute) this.hashers.set(alg, createHasher(alg));
+    // One SHA-256 pass serves both the signed payload hash and an x-amz-checksum-sha256.
+    if (p.kind === 'sha256' && !this.hashers.has('sha256')) this.sha256 = createHash('sha256');
     const onData = (b: Buffer): void => this.data(b);
     if (p.kind === 'streaming-signed') {
       this.chunked = new ChunkedDecoder({ signed: true, trailer: p.trailer, signing: auth.signing }, onData);
@@ -157,9 +158,11 @@ class BodyDecoder extends Transform {
         `You did not provide the number of bytes specified by the Content-Length HTTP header (${this.size} of ${checks.decodedLength}).`,
       );
     }
+    const checksums: Record<string, string> = {};
+    for (const [alg, h] of this.hashers) checksums[alg] = h.digest().toString('base64');
     const p = this.auth.payload;
     if (p.kind === 'sha256') {
-      const got = this.sha256!.digest('hex');
+      const got = this.sha256 ? this.sha256.digest('hex') : Buffer.from(checksums.sha256!, 'base64').toString('hex');
       if (got !== p.expected) {
         throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
           ClientComputedContentSHA256: p.expected,
@@ -174,8 +177,6 @@ class BodyDecoder extends Transform {
         CalculatedDigest: md5.toString('base64'),
       });
     }
-    const checksums: Record<string, string> = {};
-    for (const [alg, h] of this.hashers) checksums[alg] = h.digest().toString('base64');
 
     const claimed: [ChecksumAlgorithm, string][] = [];
     if (checks.headerChecksum) claimed.push([checks.headerChecksum.alg, checks.headerChecksum.value]);
