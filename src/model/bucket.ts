@@ -1,10 +1,11 @@
 // The bucket table (replicated everywhere): identity, aliases, key permissions and per-bucket
-// settings (website, CORS, versioning, quotas, owner, ACL, policy, public access block), each an
+// settings (website, CORS, versioning, quotas, owner, ACL, policy, public access block, lifecycle), each an
 // LWW register so edits merge.
 import { mergeLww, mergeLwwMap, type Lww, type LwwMap } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import type { Grant } from './acl.ts';
 import type { ObjectLockConfig } from './object-lock.ts';
+import type { LifecycleConfig } from './lifecycle.ts';
 import type { TagSet } from './tags.ts';
 
 export interface Perm {
@@ -84,6 +85,8 @@ export interface Bucket {
   objectLock?: Lww<ObjectLockConfig | null>;
   /** The bucket's tag set (Put/Get/DeleteBucketTagging); null = none. */
   tags?: Lww<TagSet | null>;
+  /** The lifecycle configuration (model/lifecycle.ts), applied by the lifecycle worker; null = none. */
+  lifecycle?: Lww<LifecycleConfig | null>;
 }
 
 const UNSET = { t: 0, v: null };
@@ -115,6 +118,7 @@ export const bucketSchema: TableSchema<Bucket> = {
     ...optional('publicAccessBlock', mergeOpt(a.publicAccessBlock, b.publicAccessBlock)),
     ...optional('objectLock', mergeOpt(a.objectLock, b.objectLock)),
     ...optional('tags', mergeOpt(a.tags, b.tags)),
+    ...optional('lifecycle', mergeOpt(a.lifecycle, b.lifecycle)),
   }),
   isTombstone: (b) => b.deleted.v,
 };

@@ -51,6 +51,10 @@ const bucketLaws: LawOptions<Bucket> = {
       publicAccessBlock: lww(orNull(fc.record({ blockPublicAcls: fc.boolean(), ignorePublicAcls: fc.boolean(), blockPublicPolicy: fc.boolean(), restrictPublicBuckets: fc.boolean() }))),
       objectLock: lww(orNull(fc.constantFrom({ enabled: true as const }, { enabled: true as const, rule: { mode: 'GOVERNANCE' as const, days: 1 } }))),
       tags: lww(orNull(fc.constantFrom<[string, string][]>([], [['k', 'v']]))),
+      lifecycle: lww(orNull(fc.constantFrom(
+        { rules: [{ id: 'r1', enabled: true, filter: { form: 'legacy' as const, prefix: 'a/', tags: [] }, expiration: { days: 1 } }] },
+        { rules: [{ id: 'r1', enabled: false, filter: { form: 'and' as const, tags: [['k', 'v']] as [string, string][], sizeGt: 10 }, noncurrent: { days: 2, newer: 1 }, abortUploadDays: 3 }] },
+      ))),
     }, { requiredKeys: ['id', 'created', 'deleted', 'aliases', 'keys', 'website', 'cors', 'versioning', 'quotas'] }),
   ),
   // A deletion wins over what it is newer than.

@@ -57,6 +57,7 @@ const STATUS: Record<string, number> = {
   InvalidRetentionPeriod: 400,
   ObjectLockConfigurationNotFoundError: 404,
   NoSuchObjectLockConfiguration: 404,
+  NoSuchLifecycleConfiguration: 404,
 };
 
 export class S3Error extends Error {

@@ -26,7 +26,7 @@ test('operations from method and subresources', () => {
   assert.equal(op('PUT', '/b/k', 'acl'), 'PutObjectAcl');
   assert.equal(op('GET', '/b', 'policyStatus'), 'GetBucketPolicyStatus');
   assert.equal(op('DELETE', '/b', 'publicAccessBlock'), 'DeletePublicAccessBlock');
-  assert.equal(op('GET', '/b', 'lifecycle'), 'NotImplemented');
+  assert.equal(op('GET', '/b', 'encryption'), 'NotImplemented');
   assert.equal(op('PUT', '/b'), 'CreateBucket');
   assert.equal(op('PUT', '/b', 'versioning'), 'PutBucketVersioning');
   assert.equal(op('POST', '/b', 'delete'), 'DeleteObjects');
@@ -60,4 +60,11 @@ test('tagging, attributes and object lock subresources name their operations (th
   assert.equal(op('PUT', '/b/k', 'legal-hold'), 'PutObjectLegalHold');
   assert.equal(op('GET', '/b/k', 'torrent'), 'NotImplemented');
   for (const o of ['GetObjectTagging', 'PutObjectRetention', 'GetObjectAttributes', 'PutObjectLockConfiguration']) assert.ok(o in PERMISSION);
+});
+
+test('lifecycle subresources name their operations (they were 501)', () => {
+  assert.equal(op('GET', '/b', 'lifecycle'), 'GetBucketLifecycleConfiguration');
+  assert.equal(op('PUT', '/b', 'lifecycle'), 'PutBucketLifecycleConfiguration');
+  assert.equal(op('DELETE', '/b', 'lifecycle'), 'DeleteBucketLifecycle');
+  for (const o of ['GetBucketLifecycleConfiguration', 'PutBucketLifecycleConfiguration', 'DeleteBucketLifecycle']) assert.equal(PERMISSION[o], 'owner');
 });

@@ -5,7 +5,7 @@ import { S3Error } from './errors.ts';
 
 /** Subresources S3 defines that Grenier does not implement: answered 501 in S3 XML. */
 const UNSUPPORTED_BUCKET = [
-  'lifecycle', 'encryption', 'logging', 'notification', 'replication',
+  'encryption', 'logging', 'notification', 'replication',
   'accelerate', 'requestPayment', 'ownershipControls', 'analytics', 'metrics',
   'inventory', 'intelligent-tiering',
 ];
@@ -63,6 +63,7 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
         if (has('website')) return 'GetBucketWebsite';
         if (has('tagging')) return 'GetBucketTagging';
         if (has('object-lock')) return 'GetObjectLockConfiguration';
+        if (has('lifecycle')) return 'GetBucketLifecycleConfiguration';
         if (has('uploads')) return 'ListMultipartUploads';
         if (has('versions')) return 'ListObjectVersions';
         if (q.get('list-type') === '2') return 'ListObjectsV2';
@@ -78,6 +79,7 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
         if (has('website')) return 'PutBucketWebsite';
         if (has('tagging')) return 'PutBucketTagging';
         if (has('object-lock')) return 'PutObjectLockConfiguration';
+        if (has('lifecycle')) return 'PutBucketLifecycleConfiguration';
         return 'CreateBucket';
       case 'DELETE':
         if (has('cors')) return 'DeleteBucketCors';
@@ -85,6 +87,7 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
         if (has('publicAccessBlock')) return 'DeletePublicAccessBlock';
         if (has('website')) return 'DeleteBucketWebsite';
         if (has('tagging')) return 'DeleteBucketTagging';
+        if (has('lifecycle')) return 'DeleteBucketLifecycle';
         return 'DeleteBucket';
       case 'POST':
         if (has('delete')) return 'DeleteObjects';
@@ -172,6 +175,9 @@ export const PERMISSION: Record<string, 'read' | 'write' | 'owner' | 'none'> = {
   DeleteBucketTagging: 'owner',
   GetObjectLockConfiguration: 'read',
   PutObjectLockConfiguration: 'owner',
+  GetBucketLifecycleConfiguration: 'owner',
+  PutBucketLifecycleConfiguration: 'owner',
+  DeleteBucketLifecycle: 'owner',
   GetObjectTagging: 'read',
   PutObjectTagging: 'write',
   DeleteObjectTagging: 'write',

@@ -11,6 +11,7 @@ import * as policy from './policy.ts';
 import * as tagging from './tagging.ts';
 import * as attributes from './attributes.ts';
 import * as objectLock from './object-lock.ts';
+import * as lifecycle from './lifecycle.ts';
 
 export const HANDLERS: Record<string, Handler> = {
   ...bucket,
@@ -24,4 +25,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...tagging,
   ...attributes,
   ...objectLock,
+  ...lifecycle,
 } as unknown as Record<string, Handler>;
