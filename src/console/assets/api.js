@@ -76,3 +76,41 @@ export async function call(method, op, query = {}, body, session = getSession())
 
 export const get = (op, query, session) => call('GET', op, query, undefined, session);
 export const post = (op, body = {}, query, session) => call('POST', op, query, body, session);
+
+/** The object browser's S3 request through the node (/console/s3/…, see console/s3-proxy.ts):
+ *  the admin token proves the admin, `accessKeyId` is the key the node signs with. Uploads go
+ *  through XMLHttpRequest, the one browser API that reports upload progress. */
+export function s3(method, bucket, key, { accessKeyId, query = {}, body, onProgress, session = getSession() } = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const path = `/console/s3/${encodeURIComponent(bucket)}${key ? '/' + key.split('/').map(encodeURIComponent).join('/') : ''}${q.size ? `?${q}` : ''}`;
+  return new Promise((ok, fail) => {
+    const x = new XMLHttpRequest();
+    x.open(method, path);
+    x.responseType = method === 'GET' && key ? 'blob' : 'text';
+    if (session?.kind === 'admin') x.setRequestHeader('authorization', `Bearer ${session.token}`);
+    x.setRequestHeader('x-grenier-access-key', accessKeyId);
+    if (onProgress) x.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded, e.total);
+    x.onerror = () => fail(new ApiError(0, 'NetworkError', `${method} ${key || bucket}: the node cannot be reached`));
+    x.onload = async () => {
+      if (x.status >= 200 && x.status < 300) return ok(x.response);
+      const text = typeof x.response === 'string' ? x.response : await x.response?.text?.();
+      fail(new ApiError(x.status, ...s3ErrorOf(x.status, text ?? '')));
+    };
+    x.send(body ?? null);
+  });
+}
+
+/** [code, message] of an S3 XML error or an admin JSON error. */
+function s3ErrorOf(status, text) {
+  try {
+    const j = JSON.parse(text);
+    if (typeof j?.message === 'string') return [j.code ?? String(status), explain(status, j.code, j.message)];
+  } catch {
+    /* not JSON: S3 answers XML */
+  }
+  const doc = new DOMParser().parseFromString(text, 'application/xml');
+  const code = doc.getElementsByTagName('Code')[0]?.textContent ?? String(status);
+  const message = doc.getElementsByTagName('Message')[0]?.textContent ?? `HTTP ${status}`;
+  return [code, explain(status, code, `${code}: ${message}`)];
+}

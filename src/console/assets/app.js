@@ -8,11 +8,13 @@ import * as keys from './page-keys.js';
 import * as sites from './page-sites.js';
 import * as front from './page-front.js';
 import * as workers from './page-workers.js';
+import * as objects from './page-objects.js';
 import * as audit from './page-audit.js';
 
 const ADMIN_PAGES = [
   ['cluster', 'Cluster', cluster],
   ['buckets', 'Buckets', buckets],
+  ['objects', 'Objects', objects],
   ['keys', 'Keys', keys],
   ['sites', 'Sites', sites],
   ['front', 'Front', front],

@@ -136,7 +136,7 @@ export async function render(root) {
         h('dt', { text: 'Website' }),
         h('dd', {}, web ? 'on' : 'off', web && url ? [' — ', h('a', { href: url, rel: 'noopener noreferrer', target: '_blank', text: url })] : null),
       ),
-      h('div', { class: 'row' }, webBtn),
+      h('div', { class: 'row' }, webBtn, b.globalAliases[0] ? h('a', { href: `#/objects/${encodeURIComponent(b.globalAliases[0])}/`, text: 'Browse objects' }) : null),
       qForm,
       h('h2', { text: 'Keys' }),
       h(

@@ -1,0 +1,107 @@
+// The console's object browser, layout, metrics and workers pages in a real browser (Debian's
+// chromium driven by playwright-core) against a real node: upload two files into a folder, list
+// them, download one and compare bytes, a share link fetched without the browser, delete; the
+// layout page shows the node. Screenshots go to $GRENIER_CONSOLE_SHOTS (default /tmp/grenier-console).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { startNode, s3Client, type TestNode } from './lib/node.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.GRENIER_CONSOLE_SHOTS ?? '/tmp/grenier-console';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const missing = !existsSync(CHROMIUM);
+if (missing && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (APT_PACKAGES)`);
+const skip = missing ? `${CHROMIUM} is not installed (apt-get install chromium); the console browser test needs it` : false;
+
+let node: TestNode;
+let profile: string;
+let ctx: import('playwright-core').BrowserContext;
+let page: import('playwright-core').Page;
+const problems: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = await import('playwright-core');
+  node = await startNode();
+  profile = mkdtempSync(join(tmpdir(), 'grenier-chromium-'));
+  mkdirSync(SHOTS, { recursive: true });
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30_000, viewport: { width: 1200, height: 800 }, acceptDownloads: true });
+  ctx.setDefaultTimeout(15_000);
+  page = await ctx.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(node.adminUrl + '/');
+  await page.fill('#token', node.adminToken);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.zone .node');
+});
+
+after(async () => {
+  await ctx?.close();
+  await node?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test('object browser: upload two files into a folder, list, download, share link, delete', { skip, timeout: 120_000 }, async () => {
+  const b = (await node.admin('CreateBucket', { globalAlias: 'photos' })) as { id: string };
+  await node.admin('AllowBucketKey', { bucketId: b.id, accessKeyId: node.keyId, permissions: { read: true, write: true, owner: false } });
+  const one = Buffer.from('the first file\n'.repeat(1000));
+  const two = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 255));
+  const hostile = '<img src=x onerror="window.pwned=1">.txt';
+
+  await page.click('a[href="#/buckets"]');
+  await page.click('tr[data-bucket="photos"] button');
+  await page.click('section[aria-label="bucket photos"] a:has-text("Browse objects")');
+  await page.waitForSelector('#objects');
+  await page.fill('#upload-folder', 'holiday');
+  await page.setInputFiles('#upload-files', [
+    { name: 'one.txt', mimeType: 'text/plain', buffer: one },
+    { name: 'two.bin', mimeType: 'application/octet-stream', buffer: two },
+    { name: hostile, mimeType: 'text/plain', buffer: Buffer.from('x') },
+  ]);
+  await page.click('form[aria-label="Upload files"] button');
+  // The upload moves into the folder it wrote to and lists it.
+  await page.waitForSelector('tr[data-key="holiday/two.bin"]');
+  assert.equal(await page.locator('#objects tbody tr[data-key]').count(), 3);
+  assert.equal(await page.locator('#objects img').count(), 0, 'a hostile file name is text');
+  assert.equal(await page.evaluate('window.pwned'), undefined);
+  assert.match(decodeURIComponent(page.url()), /#\/objects\/photos\/holiday\/$/);
+  await page.screenshot({ path: join(SHOTS, 'objects.png'), fullPage: true });
+
+  // The top level shows the folder.
+  await page.click('nav.crumbs a:has-text("photos")');
+  await page.waitForSelector('tr[data-prefix="holiday/"]');
+  await page.click('tr[data-prefix="holiday/"] a');
+  await page.waitForSelector('tr[data-key="holiday/one.txt"]');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('tr[data-key="holiday/two.bin"] button:has-text("Download")')]);
+  assert.equal(download.suggestedFilename(), 'two.bin');
+  assert.deepEqual(readFileSync((await download.path())!), two, 'downloaded bytes are the uploaded bytes');
+
+  await page.click('tr[data-key="holiday/one.txt"] button:has-text("Share")');
+  await page.selectOption('#share-expiry', String(7 * 86400));
+  await page.fill('#share-endpoint', node.s3Url);
+  await page.click('form[aria-label="Share link"] button');
+  await page.waitForFunction("document.getElementById('share-link').value.startsWith('http')");
+  const link = await page.inputValue('#share-link');
+  assert.match(link, /X-Amz-Expires=604800/);
+  assert.ok(!link.includes(node.secret));
+  const got = await fetch(link);
+  assert.equal(got.status, 200);
+  assert.deepEqual(Buffer.from(await got.arrayBuffer()), one, 'the share link serves the object to anyone');
+  await page.screenshot({ path: join(SHOTS, 'objects-share.png'), fullPage: true });
+
+  await page.click('tr[data-key="holiday/one.txt"] button:has-text("Delete")');
+  await page.waitForSelector('tr[data-key="holiday/one.txt"]', { state: 'detached' });
+  const s3 = s3Client(node);
+  await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'holiday/one.txt' })), (e: { name?: string }) => e.name === 'NotFound');
+  await s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'holiday/two.bin' }));
+  s3.destroy();
+  const audit = (await node.admin('ListAuditEvents')) as { events: { op: string; target: string }[] };
+  assert.ok(audit.events.some((e) => e.op === 'ConsoleDeleteObject' && e.target.includes('holiday/one.txt')), 'the delete is in the audit log');
+  assert.deepEqual(problems, []);
+});
