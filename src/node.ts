@@ -12,6 +12,7 @@ import { createWebServer, WebHandler } from './web/server.ts';
 import { Front } from './front/server.ts';
 import { log } from './util/log.ts';
 import { Cluster } from './node-cluster.ts';
+import { lifecycleWorker } from './model/lifecycle-worker.ts';
 import { guardListener } from './util/listener.ts';
 import { metaSnapshots, type MetaSnapshots } from './db/snapshot.ts';
 import { registerMetaRpc } from './api/admin/meta.ts';
@@ -69,6 +70,7 @@ export class GrenierNode {
       limits: config.limits,
     });
     this.cluster = new Cluster(config, this.store, key.privateKeyPem, VERSION);
+    this.cluster.workers.add(lifecycleWorker(this.store, config, this.cluster));
     this.snapshots = metaSnapshots(this.store.db, config);
     registerMetaRpc(this.cluster.rpc, this.snapshots);
   }

@@ -34,6 +34,8 @@ export interface Config {
   /** Full block sweep (every referenced and stored block through the resync queue); the queue does the rest. */
   resync_sweep_interval_secs: number;
   scrub_interval_secs: number;
+  /** How often the lifecycle worker applies each bucket's lifecycle rules (S3: once a day). */
+  lifecycle_interval_secs: number;
   block_gc_delay_secs: number;
   rpc_ping_interval_secs: number;
   rpc_timeout_secs: number;
@@ -143,6 +145,7 @@ const TOP: Spec = {
   resync_interval_secs: { type: 'int', default: 60 },
   resync_sweep_interval_secs: { type: 'int', default: 86400 },
   scrub_interval_secs: { type: 'int', default: 7 * 86400 },
+  lifecycle_interval_secs: { type: 'int', default: 86400 },
   block_gc_delay_secs: { type: 'int', default: 600 },
   rpc_ping_interval_secs: { type: 'int', default: 10 },
   rpc_timeout_secs: { type: 'int', default: 30 },
