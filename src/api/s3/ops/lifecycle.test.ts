@@ -97,6 +97,7 @@ test('invalid configurations: AWS error codes, nothing stored', async () => {
     [doc(rule('<Prefix/><Status>Enabled</Status><NoncurrentVersionExpiration><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration>')), 'MalformedXML'],
     [doc(rule(`<Prefix/><Status>Enabled</Status><Bogus/>${exp}`)), 'MalformedXML'],
     [doc(rule('<Prefix/><Status>Enabled</Status><Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition>')), 'NotImplemented'],
+    [doc(rule('<Prefix/><Status>Enabled</Status><Transition><Date>20220927</Date><StorageClass>GLACIER</StorageClass></Transition>')), 'InvalidArgument'],
     [doc(''), 'MalformedXML'],
     ['<Other/>', 'MalformedXML'],
     [doc(rule(`<Prefix/><Status>Enabled</Status>${exp}`).repeat(1001)), 'InvalidArgument'],

@@ -21,8 +21,12 @@ const invalid = (why: string, name?: string, value?: string) =>
 
 function onlyChildren(el: XmlElement, allowed: string[]): void {
   for (const c of el.children) {
-    if (c.name === 'Transition' || c.name === 'NoncurrentVersionTransition')
+    if (c.name === 'Transition' || c.name === 'NoncurrentVersionTransition') {
+      // A malformed transition is the client's error (400) before it is our missing feature (501).
+      const date = leaf(c, 'Date');
+      if (date !== undefined) midnight(date);
       throw new S3Error('NotImplemented', `${c.name} is not supported: Grenier has one storage class`);
+    }
     if (!allowed.includes(c.name)) throw malformed(`unexpected element ${c.name} in ${el.name}`);
   }
 }
