@@ -105,3 +105,33 @@ test('object browser: upload two files into a folder, list, download, share link
   assert.ok(audit.events.some((e) => e.op === 'ConsoleDeleteObject' && e.target.includes('holiday/one.txt')), 'the delete is in the audit log');
   assert.deepEqual(problems, []);
 });
+
+test('layout page: the node in the roles table, stage a change, preview drawn, apply with the version', { skip, timeout: 60_000 }, async () => {
+  const me = (await node.admin('GetNodeInfo', undefined, 'node=self')) as { success: Record<string, unknown> };
+  const id = Object.keys(me.success)[0]!;
+  const before = (await node.admin('GetClusterLayout')) as { version: number };
+  await page.click('a[href="#/layout"]');
+  // A cluster of one runs without a role: the node is offered in the form.
+  await page.waitForSelector(`#role-node option[value="${id}"]`, { state: "attached" });
+  assert.match((await page.textContent('#layout-roles')) ?? '', /No node has a role yet/);
+  await page.selectOption('#role-node', id);
+  await page.fill('#role-zone', 'home-a');
+  await page.fill('#role-capacity', '2GB');
+  await page.fill('#role-tags', 'console, <b>bold</b>');
+  await page.click('form[aria-label="Stage a role"] button[type=submit]');
+  await page.waitForSelector(`#layout-staged tr[data-node="${id}"]`);
+  await page.click('button:has-text("Preview")');
+  await page.waitForSelector('#layout-chart rect.after');
+  assert.match((await page.textContent('#preview-usable')) ?? '', /B/);
+  await page.screenshot({ path: join(SHOTS, 'layout.png'), fullPage: true });
+  await page.click(`button:has-text("Apply as version ${before.version + 1}")`);
+  await page.waitForSelector(`#layout-history td:text-is("${before.version + 1}")`);
+  await page.waitForSelector(`#layout-roles tr[data-node="${id}"]`);
+  assert.match((await page.textContent(`#layout-roles tr[data-node="${id}"]`)) ?? '', /home-a.*2\.00 GB.*256/);
+  await page.screenshot({ path: join(SHOTS, 'layout-applied.png'), fullPage: true });
+  const after = (await node.admin('GetClusterLayout')) as { version: number; roles: { id: string; tags: string[] }[] };
+  assert.equal(after.version, before.version + 1);
+  assert.deepEqual(after.roles.find((r) => r.id === id)?.tags, ['console', '<b>bold</b>']);
+  assert.equal(await page.locator('main b').count(), 0, 'a tag is text');
+  assert.deepEqual(problems, []);
+});

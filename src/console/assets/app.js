@@ -9,10 +9,12 @@ import * as sites from './page-sites.js';
 import * as front from './page-front.js';
 import * as workers from './page-workers.js';
 import * as objects from './page-objects.js';
+import * as layout from './page-layout.js';
 import * as audit from './page-audit.js';
 
 const ADMIN_PAGES = [
   ['cluster', 'Cluster', cluster],
+  ['layout', 'Layout', layout],
   ['buckets', 'Buckets', buckets],
   ['objects', 'Objects', objects],
   ['keys', 'Keys', keys],

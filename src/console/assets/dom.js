@@ -109,3 +109,12 @@ export function action(button, out, fn) {
     }
   };
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** An SVG element: attributes as values only, text children as text nodes (no markup). */
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null && v !== false) el.setAttribute(k, String(v));
+  append(el, children);
+  return el;
+}
