@@ -60,6 +60,26 @@ export function registerBucket(program: Command): void {
     });
 
   bucket
+    .command('inspect-object')
+    .description('every stored version of an object: state, size, etag, headers and blocks')
+    .argument('<bucket>', 'bucket alias, id, or unique id prefix')
+    .argument('<key>', 'object key')
+    .option('--json', 'print the API response as JSON')
+    .action(async (pattern: string, key: string, o: { json?: boolean }, cmd: Command) => {
+      const c = clientFor(cmd);
+      const b = await findBucket(c, pattern);
+      const r = await c.get<{ bucketId: string; key: string; versions: any[] }>('InspectObject', { bucketId: b.id, key });
+      if (o.json) return printJson(r);
+      process.stdout.write(`Bucket ${r.bucketId}, key ${r.key}: ${r.versions.length} version(s)\n`);
+      for (const v of r.versions) {
+        const state = v.deleteMarker ? 'delete marker' : v.uploading ? 'uploading' : v.aborted ? 'aborted' : 'complete';
+        process.stdout.write(`\n${v.uuid}  ${v.timestamp}  ${state}${v.size !== null ? `  ${bytes(v.size)}` : ''}${v.etag ? `  etag ${v.etag}` : ''}${v.inline ? '  (inline)' : ''}\n`);
+        for (const [h, x] of v.headers) process.stdout.write(`  ${h}: ${x}\n`);
+        if (v.blocks?.length) printTable(['part', 'offset', 'size', 'hash'], v.blocks.map((bl: any) => [String(bl.partNumber), String(bl.offset), String(bl.size), bl.hash]));
+      }
+    });
+
+  bucket
     .command('list')
     .description('list buckets')
     .option('--json', 'print the API response as JSON')

@@ -1,5 +1,5 @@
-// `grenier key …`: create, list, inspect, import, delete access keys and toggle their
-// create-bucket right, over the admin API.
+// `grenier key …`: create, list, inspect, import, rename, expire and delete access keys (and the
+// expired ones at once) and toggle their create-bucket right, over the admin API.
 import type { Command } from 'commander';
 import { clientFor, CliError, type AdminClient } from './client.ts';
 import { date, perms, printFields, printJson, printTable } from './output.ts';
@@ -17,6 +17,7 @@ function printKey(k: KeyInfo): void {
   ];
   if (k.secretAccessKey) fields.push(['Secret key', k.secretAccessKey]);
   fields.push(['Created', date(k.created)], ['Can create buckets', k.permissions.createBucket ? 'yes' : 'no']);
+  if (k.expiration) fields.push(['Expires', `${date(k.expiration)}${k.expired ? ' (expired)' : ''}`]);
   printFields(fields);
   process.stdout.write('\nBuckets:\n');
   printTable(
@@ -34,9 +35,10 @@ export function registerKey(program: Command): void {
     .description('create an access key (its secret is shown now)')
     .argument('[name]', 'a name to recognise the key by')
     .option('--create-bucket', 'allow the key to create buckets')
+    .option('--expires <date>', 'when the key stops working (RFC 3339, e.g. 2030-01-31T00:00:00Z)')
     .option('--json', 'print the API response as JSON')
-    .action(async (name: string | undefined, o: { createBucket?: boolean; json?: boolean }, cmd: Command) => {
-      const k = await clientFor(cmd).post<KeyInfo>('CreateKey', { name, allow: o.createBucket ? { createBucket: true } : undefined });
+    .action(async (name: string | undefined, o: { createBucket?: boolean; expires?: string; json?: boolean }, cmd: Command) => {
+      const k = await clientFor(cmd).post<KeyInfo>('CreateKey', { name, allow: o.createBucket ? { createBucket: true } : undefined, expiration: o.expires });
       if (o.json) return printJson(k);
       printKey(k);
     });
@@ -76,6 +78,51 @@ export function registerKey(program: Command): void {
       await c.post('DeleteKey', {}, { id: k.accessKeyId });
       if (o.json) return printJson(k);
       process.stdout.write(`Deleted key ${k.accessKeyId} ("${k.name}").\n`);
+    });
+
+  key
+    .command('rename')
+    .description('give a key a new name')
+    .argument('<pattern>', 'key id, unique id prefix, or name')
+    .argument('<new-name>', 'the new name')
+    .option('--json', 'print the API response as JSON')
+    .action(async (pattern: string, name: string, o: { json?: boolean }, cmd: Command) => {
+      const c = clientFor(cmd);
+      const k = await findKey(c, pattern);
+      const out = await c.post<KeyInfo>('UpdateKey', { name }, { id: k.accessKeyId });
+      if (o.json) return printJson(out);
+      process.stdout.write(`Key ${k.accessKeyId} renamed "${k.name}" → "${out.name}".\n`);
+    });
+
+  key
+    .command('set-expiration')
+    .description('set when a key stops working, or "never"')
+    .argument('<pattern>', 'key id, unique id prefix, or name')
+    .argument('<date>', 'RFC 3339 date and time (e.g. 2030-01-31T00:00:00Z), or never')
+    .option('--json', 'print the API response as JSON')
+    .action(async (pattern: string, when: string, o: { json?: boolean }, cmd: Command) => {
+      const c = clientFor(cmd);
+      const k = await findKey(c, pattern);
+      const out = await c.post<KeyInfo>('UpdateKey', when === 'never' ? { neverExpires: true } : { expiration: when }, { id: k.accessKeyId });
+      if (o.json) return printJson(out);
+      process.stdout.write(`Key ${k.accessKeyId} ${out.expiration ? `expires ${date(out.expiration)}${out.expired ? ' (already expired)' : ''}` : 'never expires'}.\n`);
+    });
+
+  key
+    .command('delete-expired')
+    .description('delete every key whose expiration has passed')
+    .option('--yes', 'really delete them')
+    .option('--json', 'print the deleted keys as JSON')
+    .action(async (o: { yes?: boolean; json?: boolean }, cmd: Command) => {
+      const c = clientFor(cmd);
+      const expired = (await c.get<KeyListItem[]>('ListKeys')).filter((k) => k.expired);
+      if (expired.length && !o.yes) {
+        const names = expired.map((k) => `${k.id} ("${k.name}")`).join(', ');
+        throw new CliError(`this would delete ${expired.length} expired key(s): ${names}; add --yes to really do it`);
+      }
+      for (const k of expired) await c.post('DeleteKey', {}, { id: k.id });
+      if (o.json) return printJson(expired);
+      process.stdout.write(expired.length ? `Deleted ${expired.length} expired key(s): ${expired.map((k) => k.id).join(', ')}.\n` : 'No expired keys.\n');
     });
 
   key

@@ -15,6 +15,8 @@ import { registerCert } from './cert.ts';
 import { registerAdminToken } from './admin-token.ts';
 import { registerAudit } from './audit.ts';
 import { registerMeta } from './meta.ts';
+import { registerStats } from './stats.ts';
+import { registerBlock } from './block.ts';
 import { GrenierError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
@@ -50,6 +52,8 @@ export function buildProgram(): Command {
   registerAdminToken(program);
   registerAudit(program);
   registerMeta(program);
+  registerStats(program);
+  registerBlock(program);
   addConfigOption(program);
   return program;
 }

@@ -10,6 +10,8 @@ export interface KeyListItem {
   id: string;
   name: string;
   created?: string;
+  expiration?: string | null;
+  expired?: boolean;
 }
 
 export interface KeyInfo {
@@ -17,6 +19,8 @@ export interface KeyInfo {
   name: string;
   created?: string;
   secretAccessKey?: string;
+  expiration?: string | null;
+  expired?: boolean;
   permissions: { createBucket?: boolean };
   buckets: { id: string; globalAliases: string[]; permissions: Perm }[];
 }
