@@ -6,6 +6,7 @@ import { loadString, printSummary, saveResults, type Result, type Section } from
 import { s3Section } from './s3.ts';
 import { webSection } from './web.ts';
 import { geoSection } from './geo.ts';
+import { peersSection } from './peers.ts';
 import { scaleSection } from './scale.ts';
 
 /** Sections in run order. A cluster section (bench/geo.ts exporting a Section) plugs in here. */
@@ -13,6 +14,7 @@ const SECTIONS: Record<string, Section> = {
   s3: s3Section,
   web: webSection,
   geo: geoSection,
+  peers: peersSection,
   scale: scaleSection,
 };
 

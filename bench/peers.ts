@@ -1,0 +1,199 @@
+// Peers section (issue 12 item 5): the same workloads, from the same @aws-sdk/client-s3 client, on
+// a single Grenier node and on a throwaway single-host Ceph RGW (bench/peers/rgw-up.sh), measured
+// alternately in one run: 4 KiB PUT/GET ops/s at c=16, 64 MiB PUT/GET MiB/s, ListObjectsV2 over
+// 10,000 keys, RSS of each side. Skipped with a message when Debian's radosgw is not installed.
+import { Agent } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startNode, which, freePort, type TestNode } from '../test/lib/node.ts';
+import { FastPrng } from '../test/lib/files.ts';
+import { MiB, drain, heading, info, load1, opsFor, parallel, printResult, result, rssMiB, type Result, type SectionOptions } from './lib.ts';
+
+const BUCKET = 'peers-bench';
+const CONCURRENCY = 16;
+const LIST_KEYS = 10_000;
+const EMPTY = Buffer.alloc(0);
+/** What RGW may use at most for the memory figure: half of its ~350 MB (issue 12). */
+const RSS_GOAL = 0.5;
+const SCRIPTS = fileURLToPath(new URL('./peers/', import.meta.url));
+
+interface Side {
+  name: string;
+  client: S3Client;
+  /** Resident memory of everything serving this side, MiB. */
+  rss(): number;
+}
+
+function client(endpoint: string, keyId: string, secret: string, region: string): S3Client {
+  return new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region,
+    credentials: { accessKeyId: keyId, secretAccessKey: secret },
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
+  });
+}
+
+interface Rgw {
+  endpoint: string;
+  keyId: string;
+  secret: string;
+  dir: string;
+  pids(): number[];
+  stop(): void;
+}
+
+/** Starts the throwaway RGW (about 20 s) in its own /tmp directory on free ports. */
+async function startRgw(): Promise<Rgw> {
+  const dir = `/tmp/grenier-bench-rgw-${process.pid}`;
+  const port = await freePort();
+  const monPort = await freePort();
+  const env = { ...process.env, RGW_DIR: dir, RGW_PORT: String(port), RGW_MON_PORT: String(monPort) };
+  const stop = () => {
+    try {
+      execFileSync('bash', [`${SCRIPTS}rgw-down.sh`], { env, stdio: 'ignore', timeout: 60_000 });
+    } catch {
+      /* best effort: the directory is under /tmp */
+    }
+  };
+  try {
+    execFileSync('bash', [`${SCRIPTS}rgw-up.sh`], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
+  } catch (e) {
+    stop();
+    throw new Error(`rgw-up.sh failed: ${String((e as { stderr?: Buffer }).stderr ?? e).slice(-800)}`);
+  }
+  const sh = readFileSync(`${dir}/env.sh`, 'utf8');
+  const v = (k: string) => new RegExp(`export ${k}=(.*)`).exec(sh)?.[1]?.trim() ?? '';
+  return {
+    endpoint: v('S3_ENDPOINT'),
+    keyId: v('AWS_ACCESS_KEY_ID'),
+    secret: v('AWS_SECRET_ACCESS_KEY'),
+    dir,
+    pids: () =>
+      ['mon.a', 'osd.0', 'rgw.peer']
+        .map((n) => `${dir}/run/${n}.pid.sh`)
+        .filter((f) => existsSync(f))
+        .map((f) => Number(readFileSync(f, 'utf8').trim())),
+    stop,
+  };
+}
+
+/** Runs measure(side) alternately (grenier, rgw, grenier, rgw) and averages each side. */
+async function alternate(rounds: number, sides: [Side, Side], measure: (s: Side, round: number) => Promise<number>): Promise<[number, number]> {
+  const sums = [0, 0];
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < 2; i++) sums[i]! += await measure(sides[i]!, r);
+  return [sums[0]! / rounds, sums[1]! / rounds];
+}
+
+export async function peersSection(opts: SectionOptions): Promise<Result[]> {
+  heading('peers: Grenier vs Ceph RGW, single host');
+  const results: Result[] = [];
+  const missing = ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph'].filter((b) => !which(b));
+  if (missing.length) {
+    info(`skipped: ${missing.join(', ')} not installed (apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common)`);
+    return results;
+  }
+  let node: TestNode | undefined;
+  let rgw: Rgw | undefined;
+  try {
+    info('starting a throwaway Ceph (1 mon, 1 bluestore OSD on a sparse file, no mgr) and radosgw (bench/peers/rgw-up.sh, ~20 s)');
+    rgw = await startRgw();
+    node = await startNode();
+    const n = node;
+    const r = rgw;
+    const g: Side = { name: 'grenier', client: client(n.s3Url, n.keyId, n.secret, n.region), rss: () => rssMiB(n.pid) };
+    const c: Side = {
+      name: 'rgw',
+      client: client(r.endpoint, r.keyId, r.secret, 'us-east-1'),
+      rss: () => r.pids().reduce((s, p) => s + rssMiB(p), 0),
+    };
+    info(`grenier: one node, defaults (data_fsync=false, metadata_fsync=true); rgw: ceph 16 defaults, 1 replica (size 1 pools)`);
+    info('the same @aws-sdk/client-s3 code drives both (checksums WHEN_REQUIRED, keep-alive, payload signed), alternating rounds');
+    for (const s of [g, c]) await s.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const rounds = 2;
+    const sides: [Side, Side] = [g, c];
+    const push = (name: string, unit: string, gv: number, rv: number, note: string, lowerIsBetter = false, goal = lowerIsBetter ? undefined : 1) => {
+      results.push(result({ section: 'peers', name, unit, grenier: gv, reference: rv, referenceName: 'RGW', goal, lowerIsBetter, loadStart: l0, note }));
+      printResult(results.at(-1)!);
+    };
+
+    // --- 4 KiB objects, CONCURRENCY in flight, for a fixed time ---
+    const small = new FastPrng(9).bytes(4096);
+    const seconds = Math.max(1, 4 * opts.scale);
+    for (const s of sides) await opsFor(CONCURRENCY, 0.5, (i) => s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `warm/${i}`, Body: small })).then(() => {}));
+    const written = new Map<string, number>();
+    let l0 = load1();
+    let [gv, rv] = await alternate(rounds, sides, async (s, round) => {
+      const { ops, perSec } = await opsFor(CONCURRENCY, seconds, async (i) => {
+        await s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `small/${round}/${i}`, Body: small, ContentLength: small.length }));
+      });
+      if (round === 0) written.set(s.name, ops);
+      return perSec;
+    });
+    push(`PUT 4KiB c=${CONCURRENCY}`, 'ops/s', gv, rv, `${seconds} s × ${rounds} rounds each`);
+    l0 = load1();
+    [gv, rv] = await alternate(rounds, sides, async (s) => {
+      const count = written.get(s.name)!;
+      const { perSec } = await opsFor(CONCURRENCY, seconds, async (i) => {
+        const got = await drain((await s.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `small/0/${(i * 7919) % count}` }))).Body);
+        if (got !== 4096) throw new Error(`${s.name}: GET 4KiB read ${got} bytes`);
+      });
+      return perSec;
+    });
+    push(`GET 4KiB c=${CONCURRENCY}`, 'ops/s', gv, rv, `${seconds} s × ${rounds} rounds each, over the objects written by round 0`);
+
+    // --- 64 MiB objects, one at a time ---
+    const big = new FastPrng(7).bytes(64 * MiB);
+    const bigCount = Math.max(1, Math.round(2 * opts.scale));
+    l0 = load1();
+    [gv, rv] = await alternate(rounds, sides, async (s, round) => {
+      const t0 = performance.now();
+      for (let i = 0; i < bigCount; i++) await s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `big-${round}-${i}`, Body: big, ContentLength: big.length }));
+      return (bigCount * 64) / ((performance.now() - t0) / 1000);
+    });
+    push('PUT 64MiB', 'MiB/s', gv, rv, `${bigCount} sequential single PUTs × ${rounds} rounds each`);
+    l0 = load1();
+    [gv, rv] = await alternate(rounds, sides, async (s) => {
+      const t0 = performance.now();
+      let bytes = 0;
+      for (let i = 0; i < bigCount; i++) bytes += await drain((await s.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `big-0-${i}` }))).Body);
+      if (bytes !== bigCount * 64 * MiB) throw new Error(`${s.name}: GET 64MiB read ${bytes} bytes`);
+      return bytes / MiB / ((performance.now() - t0) / 1000);
+    });
+    push('GET 64MiB', 'MiB/s', gv, rv, `${bigCount} sequential GETs × ${rounds} rounds each`);
+
+    // --- ListObjectsV2 over LIST_KEYS keys (1000 per page) ---
+    const fillSecs: number[] = [];
+    for (const s of sides)
+      fillSecs.push(await parallel(32, LIST_KEYS, (i) => s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `list/${String(i).padStart(6, '0')}`, Body: EMPTY, ContentLength: 0 })).then(() => {})));
+    info(`filled ${LIST_KEYS} empty keys under list/ at c=32: grenier ${fillSecs[0]!.toFixed(1)} s, rgw ${fillSecs[1]!.toFixed(1)} s`);
+    l0 = load1();
+    [gv, rv] = await alternate(rounds, sides, async (s) => {
+      const t0 = performance.now();
+      let keys = 0;
+      let token: string | undefined;
+      do {
+        const page = await s.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'list/', ContinuationToken: token }));
+        keys += page.KeyCount ?? 0;
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      if (keys !== LIST_KEYS) throw new Error(`${s.name}: listed ${keys} keys, wanted ${LIST_KEYS}`);
+      return keys / ((performance.now() - t0) / 1000);
+    });
+    push(`ListObjectsV2 ${LIST_KEYS} keys`, 'keys/s', gv, rv, `all pages (1000 keys each) × ${rounds} rounds each`);
+
+    // --- memory after all of the above ---
+    l0 = load1();
+    push('RSS after the runs', 'MiB', g.rss(), c.rss(), `VmRSS: the grenier process vs ceph-mon + ceph-osd + radosgw (goal: at most half of RGW's)`, true, RSS_GOAL);
+    for (const s of sides) s.client.destroy();
+  } finally {
+    await node?.stop();
+    rgw?.stop();
+  }
+  return results;
+}
