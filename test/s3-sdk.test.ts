@@ -29,7 +29,13 @@ import {
   ListPartsCommand,
   ListMultipartUploadsCommand,
   GetBucketLoggingCommand,
+  GetBucketAccelerateConfigurationCommand,
   PutObjectTaggingCommand,
+  GetObjectTaggingCommand,
+  PutObjectRetentionCommand,
+  GetObjectRetentionCommand,
+  PutObjectLockConfigurationCommand,
+  GetObjectAttributesCommand,
   type ListObjectsV2CommandOutput,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
@@ -487,9 +493,29 @@ test('unimplemented operations answer 501 NotImplemented in S3 XML', async () =>
   await s3.send(new CreateBucketCommand({ Bucket: b }));
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
   await rejectsWith(s3.send(new GetBucketLoggingCommand({ Bucket: b })), 501, 'NotImplemented');
-  await rejectsWith(s3.send(new PutObjectTaggingCommand({ Bucket: b, Key: 'k', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } })), 501, 'NotImplemented');
+  await rejectsWith(s3.send(new GetBucketAccelerateConfigurationCommand({ Bucket: b })), 501, 'NotImplemented');
   const r = await fetch(`${node.s3Url}/${b}?logging`, { signal: AbortSignal.timeout(10_000) });
   assert.equal(r.status, 501);
   assert.match(r.headers.get('content-type') ?? '', /xml/);
   assert.match(await r.text(), /^<\?xml[^>]*>\s*<Error>.*<Code>NotImplemented<\/Code>/s);
+});
+
+test('tagging, GetObjectAttributes and object lock through the SDK (its flexible checksums on the XML bodies)', async () => {
+  const b = 'sdk-lock';
+  await s3.send(new CreateBucketCommand({ Bucket: b, ObjectLockEnabledForBucket: true }));
+  await s3.send(new PutObjectLockConfigurationCommand({ Bucket: b, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+  const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'abc', Tagging: 'a=1' }));
+  await s3.send(new PutObjectTaggingCommand({ Bucket: b, Key: 'k', Tagging: { TagSet: [{ Key: 'b', Value: '2' }, { Key: 'a', Value: '1' }] } }));
+  const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 'k' }));
+  assert.deepEqual(tags.TagSet, [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }]);
+  const attrs = await s3.send(new GetObjectAttributesCommand({ Bucket: b, Key: 'k', ObjectAttributes: ['ETag', 'ObjectSize'] }));
+  assert.equal(attrs.ObjectSize, 3);
+  assert.equal(attrs.VersionId, put.VersionId);
+  // The default retention locked the version: deleting it needs the governance bypass.
+  const until = new Date(Date.now() + 3600_000);
+  await s3.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until }, BypassGovernanceRetention: true }));
+  const r = await s3.send(new GetObjectRetentionCommand({ Bucket: b, Key: 'k' }));
+  assert.equal(r.Retention?.RetainUntilDate?.getTime(), Math.floor(until.getTime()));
+  await rejectsWith(s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k', VersionId: put.VersionId })), 403, 'AccessDenied');
+  await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k', VersionId: put.VersionId, BypassGovernanceRetention: true }));
 });
