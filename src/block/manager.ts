@@ -10,6 +10,7 @@ import { BlockStore, type BlockStoreOptions } from './store.ts';
 import type { Clock } from '../util/time.ts';
 import { log } from '../util/log.ts';
 import { ResyncQueue } from './resync-queue.ts';
+import { assertInTransaction, invariant } from '../util/assert.ts';
 
 export interface StoredBlock {
   hash: Buffer;
@@ -109,6 +110,7 @@ export class BlockManager {
 
   /** Writes a refcount and keeps the GC index in step (inside the caller's transaction). */
   private setRc(hash: Buffer, cur: Rc | undefined, next: Rc | undefined): void {
+    assertInTransaction(this.db, 'BlockManager.setRc');
     if (cur && cur.count === 0) this.gcIndex.remove(gcKey(cur.zeroSince, hash));
     if (!next) {
       this.rc.remove(hash);
@@ -253,10 +255,15 @@ export class BlockManager {
    *  A block that becomes referenced here but is not on disk (this node missed its put) goes to
    *  the resync queue at once: the arrival of its reference, not a timer, drives the fetch. */
   refChanged(hashHex: string, delta: number): void {
+    assertInTransaction(this.db, 'BlockManager.refChanged');
     const hash = Buffer.from(hashHex, 'hex');
     const old = this.rc.get(hash);
     const cur = old ?? { count: 0, zeroSince: this.clock.now() };
-    const count = Math.max(0, cur.count + delta);
+    const count = cur.count + delta;
+    // A reference dropped that was never counted: refcounts are out of step with block_ref. Refused
+    // (the whole transaction, block_ref entry included, rolls back) rather than clamped to 0,
+    // which would hide the bug and let GC delete a block that other references still need.
+    invariant(count >= 0, 'block refcount would go negative', { block: hashHex, count: cur.count, delta });
     this.setRc(hash, old, { count, zeroSince: count === 0 ? this.clock.now() : cur.zeroSince });
     if (cur.count === 0 && count > 0 && !this.storing.has(hashHex) && !this.store.has(hash)) this.resync.enqueue(hash);
   }

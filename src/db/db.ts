@@ -100,7 +100,17 @@ export class Db {
    *  If fn throws, nothing it wrote is kept. Synchronous on purpose: lmdb-js async
    *  transactions commit even when their callback throws, which would break atomicity. */
   transaction<T>(fn: () => T): T {
-    return this.root.transactionSync(fn);
+    this.depth++;
+    try {
+      return this.root.transactionSync(fn);
+    } finally {
+      this.depth--;
+    }
+  }
+  /** Nesting depth of transaction() calls: > 0 while one runs (checked by "inside a transaction" preconditions). */
+  private depth = 0;
+  get inTransaction(): boolean {
+    return this.depth > 0;
   }
   /** A consistent copy of the whole environment into `dir` (its data.mdb), compacted, taken in a
    *  read transaction on a worker thread while writes go on (LMDB's mdb_env_copy2). */

@@ -2,6 +2,7 @@
 // merged on insert so concurrent or repeated writes converge. Replication wraps this.
 import type { Db, Tree } from '../db/db.ts';
 import { sha256 } from '../util/hash.ts';
+import { assertInTransaction } from '../util/assert.ts';
 import type { TableSchema, UpdateHook } from './schema.ts';
 
 const PK_HASH_LEN = 32;
@@ -83,6 +84,7 @@ export class LocalTable<E> {
 
   /** For use inside an enclosing Db.transaction. */
   mergeIn(e: E): E {
+    assertInTransaction(this.db, 'LocalTable.mergeIn');
     const k = this.storageKeyOf(e);
     const before = this.tree.get(k);
     const after = before === undefined ? e : this.schema.merge(before, e);
