@@ -211,6 +211,9 @@ const SECTIONS: Record<string, Spec> = {
   },
 };
 
+/** Every config key by section ('' = top level), with its type and default: docs/config.md is checked against it. */
+export const CONFIG_SPEC: Readonly<Record<string, Spec>> = { '': TOP, ...SECTIONS };
+
 /** The limits of a config, filled with their defaults (for parts built without a whole Config, as in tests). */
 export function defaultLimits(partial: Partial<LimitsConfig> = {}): LimitsConfig {
   return { ...(check(SECTIONS.limits!, {}, 'limits.') as unknown as LimitsConfig), ...partial };
