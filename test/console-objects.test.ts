@@ -40,6 +40,15 @@ before(async () => {
   await page.waitForSelector('.zone .node');
 });
 
+/** Polls `check` (the page's CSP forbids the string predicates of waitForFunction) until it holds. */
+async function until(what: string, check: () => Promise<boolean>, ms = 12_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
 after(async () => {
   await ctx?.close();
   await node?.stop();
@@ -86,7 +95,7 @@ test('object browser: upload two files into a folder, list, download, share link
   await page.selectOption('#share-expiry', String(7 * 86400));
   await page.fill('#share-endpoint', node.s3Url);
   await page.click('form[aria-label="Share link"] button');
-  await page.waitForFunction("document.getElementById('share-link').value.startsWith('http')");
+  await until('the share link', async () => (await page.inputValue('#share-link')).startsWith('http'));
   const link = await page.inputValue('#share-link');
   assert.match(link, /X-Amz-Expires=604800/);
   assert.ok(!link.includes(node.secret));
@@ -133,5 +142,34 @@ test('layout page: the node in the roles table, stage a change, preview drawn, a
   assert.equal(after.version, before.version + 1);
   assert.deepEqual(after.roles.find((r) => r.id === id)?.tags, ['console', '<b>bold</b>']);
   assert.equal(await page.locator('main b').count(), 0, 'a tag is text');
+  assert.deepEqual(problems, []);
+});
+
+test('metrics page: sparklines from GetNodeMetricsSummary, sampled every 5 s; the polling is not audited', { skip, timeout: 60_000 }, async () => {
+  await page.click('a[href="#/metrics"]');
+  await page.waitForSelector('section[data-metric="memory"] svg.spark polyline', { state: 'attached' });
+  // A second sample gives the first rates.
+  await until('a request rate', async () => ((await page.textContent('section[data-metric="requests"] .now')) ?? '').endsWith('/s'));
+  const s = (await node.admin('GetNodeMetricsSummary')) as { requests: { total: number; byApi: Record<string, number> }; memoryBytes: number };
+  assert.ok(s.requests.total > 0 && (s.requests.byApi.s3 ?? 0) > 0, JSON.stringify(s));
+  assert.ok(s.memoryBytes > 1_000_000);
+  const audit = (await node.admin('ListAuditEvents')) as { events: { op: string }[] };
+  assert.ok(!audit.events.some((e) => e.op === 'GetNodeMetricsSummary'));
+  await page.screenshot({ path: join(SHOTS, 'metrics.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test('workers page: the list refreshes every 2 s, a repair launched is followed', { skip, timeout: 60_000 }, async () => {
+  await page.click('a[href="#/workers"]');
+  await page.waitForSelector('#workers tr[data-worker="block-scrub"]');
+  const first = await page.textContent('p:has-text("Updated")');
+  await until('a refresh within 2 s', async () => (await page.textContent('p:has-text("Updated")')) !== first, 4500);
+  await page.selectOption('#repair-type', 'scrub');
+  await page.click('form[aria-label="Launch a repair"] button');
+  await page.waitForSelector('#workers tr.watched[data-worker="block-scrub"]');
+  assert.match((await page.textContent('main')) ?? '', /scrub: launched block-scrub|already running: block-scrub/);
+  await page.screenshot({ path: join(SHOTS, 'workers.png'), fullPage: true });
+  const audit = (await node.admin('ListAuditEvents')) as { events: { op: string }[] };
+  assert.ok(audit.events.some((e) => e.op === 'LaunchRepairOperation'));
   assert.deepEqual(problems, []);
 });

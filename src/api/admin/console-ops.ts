@@ -1,6 +1,9 @@
 // Admin operations for the console: PresignObjectUrl (a SigV4 presigned URL made on the node with
-// an access key the admin picks, e.g. a share link; the key's secret never reaches the page).
+// an access key the admin picks, e.g. a share link; the key's secret never reaches the page) and
+// GetNodeMetricsSummary (the few counters the console charts, as JSON, under the admin token).
+import { statfs } from 'node:fs/promises';
 import type { Handler } from './context.ts';
+import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { badRequest, str } from './http.ts';
 import { MAX_PRESIGNED_EXPIRES_S, presignUrl } from '../../console/presign.ts';
 import { secretOf } from '../../console/s3-proxy.ts';
@@ -37,7 +40,53 @@ function endpointOf(given: string | undefined, hostHeader: string | undefined, s
   return `http://${host}:${port}`;
 }
 
+/** The console's own polling is left out of the request counts it charts. */
+const SUMMARY_OP = 'GetNodeMetricsSummary';
+export const CONSOLE_READS = [SUMMARY_OP];
+
+async function dataDiskUsed(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    return (s.blocks - s.bfree) * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
 export const CONSOLE_OPS: Record<string, Handler> = {
+  /** Counters since the process started (the page charts their rates between two samples). */
+  async [SUMMARY_OP]({ deps }) {
+    const byApi: Record<string, number> = {};
+    let total = 0;
+    let serverErrors = 0;
+    let clientErrors = 0;
+    for (const v of (await apiRequests.get()).values) {
+      if (v.labels.op === SUMMARY_OP) continue;
+      const api = String(v.labels.api ?? 'other');
+      byApi[api] = (byApi[api] ?? 0) + v.value;
+      total += v.value;
+      const status = Number(v.labels.status);
+      if (status >= 500) serverErrors += v.value;
+      else if (status >= 400) clientErrors += v.value;
+    }
+    let latencySumSecs = 0;
+    let latencyCount = 0;
+    for (const v of (await apiDuration.get()).values) {
+      if (v.labels.op === SUMMARY_OP) continue;
+      if (v.metricName === 'api_request_duration_seconds_sum') latencySumSecs += v.value;
+      else if (v.metricName === 'api_request_duration_seconds_count') latencyCount += v.value;
+    }
+    return {
+      time: new Date().toISOString(),
+      uptimeSecs: Math.floor((Date.now() - deps.startedAt) / 1000),
+      requests: { total, byApi },
+      errors: { server: serverErrors, client: clientErrors },
+      latency: { sumSecs: latencySumSecs, count: latencyCount },
+      memoryBytes: process.memoryUsage().rss,
+      dataDiskUsedBytes: await dataDiskUsed(deps.config.data_dir),
+    };
+  },
+
   async PresignObjectUrl({ deps, req, body }) {
     const bucket = str(body, 'bucket', true);
     const key = str(body, 'key') ?? '';

@@ -10,6 +10,7 @@ import * as front from './page-front.js';
 import * as workers from './page-workers.js';
 import * as objects from './page-objects.js';
 import * as layout from './page-layout.js';
+import * as metrics from './page-metrics.js';
 import * as audit from './page-audit.js';
 
 const ADMIN_PAGES = [
@@ -21,6 +22,7 @@ const ADMIN_PAGES = [
   ['sites', 'Sites', sites],
   ['front', 'Front', front],
   ['workers', 'Workers', workers],
+  ['metrics', 'Metrics', metrics],
   ['audit', 'Audit', audit],
 ];
 const OWNER_PAGES = [['sites', 'My sites', sites]];
