@@ -33,7 +33,7 @@ import { bearerOf, callerName, identifyRequest, makeTokenOps, permit, TOKEN_READ
 import { AUDIT_OPS, AUDIT_READS, isAction, recordAudit, targetOf } from './audit.ts';
 import { isConsolePath, serveConsole, type ConsoleMeta } from '../../console/serve.ts';
 import { isS3ProxyPath, proxyS3 } from '../../console/s3-proxy.ts';
-import { CONSOLE_OPS } from './console-ops.ts';
+import { CONSOLE_OPS, CONSOLE_READS } from './console-ops.ts';
 import { splitAddr } from '../../config/config.ts';
 
 export type { AdminDeps, NodeRole } from './context.ts';
@@ -66,6 +66,7 @@ const READS = new Set([
   ...CERT_READS,
   ...TOKEN_READS,
   ...AUDIT_READS,
+  ...CONSOLE_READS,
 ]);
 /** Operations whose body Garage defines as a bare JSON array. */
 const ARRAY_BODIES = new Set(['ConnectClusterNodes', 'UpdateClusterLayout', 'PurgeBlocks']);
