@@ -7,17 +7,24 @@ const SAMPLE_MS = 5000;
 const KEEP = 60;
 
 /** A sparkline of the values (null: a gap), scaled to their own range. */
-export function sparkline(values, label) {
+export function sparkline(values, label, zeroBased = true) {
   const W = 240;
   const H = 60;
   const nums = values.filter((v) => v !== null);
   const max = Math.max(...nums, 0);
-  const min = Math.min(...nums, 0);
+  const min = zeroBased ? Math.min(...nums, 0) : Math.min(...nums);
   const span = max - min || 1;
   const step = W / Math.max(1, KEEP - 1);
   const off = KEEP - values.length;
   const pts = values.map((v, i) => (v === null ? null : `${((off + i) * step).toFixed(1)},${(H - 4 - ((v - min) / span) * (H - 8)).toFixed(1)}`)).filter(Boolean);
-  return svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'spark', role: 'img', 'aria-label': label, preserveAspectRatio: 'none' }, svg('polyline', { points: pts.join(' ') }));
+  const last = pts[pts.length - 1]?.split(',');
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: 'spark', role: 'img', 'aria-label': label, preserveAspectRatio: 'none' },
+    svg('line', { x1: 0, x2: W, y1: H - 4, y2: H - 4, class: 'base' }),
+    svg('polyline', { points: pts.join(' ') }),
+    last ? svg('circle', { cx: last[0], cy: last[1], r: 3 }) : null,
+  );
 }
 
 const SERIES = [
@@ -49,7 +56,7 @@ export async function render(root) {
     for (const [k, label, fmt] of SERIES) {
       const vals = hist[k];
       const last = [...vals].reverse().find((v) => v !== null);
-      grid.appendChild(h('section', { class: 'card metric', 'data-metric': k, 'aria-label': label }, h('h2', { text: label }), h('div', { class: 'now', text: last === undefined ? '…' : fmt(last) }), sparkline(vals, `${label}, last ${vals.length} samples`)));
+      grid.appendChild(h('section', { class: 'card metric', 'data-metric': k, 'aria-label': label }, h('h2', { text: label }), h('div', { class: 'now', text: last === undefined ? '…' : fmt(last) }), sparkline(vals, `${label}, last ${vals.length} samples`, k !== 'memory' && k !== 'disk')));
     }
   }
 
