@@ -22,6 +22,7 @@ export const OPERATIONS: Record<string, OpDoc> = {
   ConnectClusterNodes: { method: 'POST', tag: 'Cluster', summary: 'Connect to nodes given as "<id>@<host>:<port>"', body: 'array' },
   GetNodeInfo: { method: 'GET', tag: 'Node', summary: 'Identity, version and address of nodes', query: [NODE] },
   GetNodeStatistics: { method: 'GET', tag: 'Node', summary: "Tables, blocks and queues of nodes (freeform text and fields)", query: [NODE] },
+  GetNodeMetricsSummary: { method: 'GET', tag: 'Node', summary: "The counters the console charts (requests, errors, latency, memory, data disk), as JSON" },
   CreateMetadataSnapshot: { method: 'POST', tag: 'Node', summary: 'A consistent copy of the metadata database, kept N deep', query: [NODE] },
   // Layout
   GetClusterLayout: { method: 'GET', tag: 'Layout', summary: 'Current layout, staged role changes and parameters' },
