@@ -50,6 +50,11 @@ export interface NetLab {
   partition(a: number[], b: number[]): void;
   /** Removes every partition rule. */
   heal(): void;
+  /** Drops `percent` % of the packets to and from each of `nodes` at random (nftables numgen),
+   *  in a chain of its own so that healing a partition leaves it in place. */
+  loss(nodes: number[], percent: number): void;
+  /** Removes every packet-loss rule. */
+  healLoss(): void;
   /** Deletes the namespaces and the veth of the test's namespace. */
   destroy(): void;
 }
@@ -102,6 +107,7 @@ export function createNetLab(n: number, subnet = SUBNET): NetLab {
     }
     sh(['nft', 'add', 'table', 'bridge', 'grpart'], hub);
     sh(['nft', 'add', 'chain', 'bridge', 'grpart', 'grfwd', '{ type filter hook forward priority 0 ; policy accept ; }'], hub);
+    sh(['nft', 'add', 'chain', 'bridge', 'grpart', 'grloss', '{ type filter hook forward priority 1 ; policy accept ; }'], hub);
   } catch (e) {
     destroy();
     throw e;
@@ -120,6 +126,15 @@ export function createNetLab(n: number, subnet = SUBNET): NetLab {
     },
     heal() {
       sh(['nft', 'flush', 'chain', 'bridge', 'grpart', 'grfwd'], hub);
+    },
+    loss(nodes, percent) {
+      if (!(Number.isInteger(percent) && percent >= 0 && percent <= 100)) throw new Error(`loss: percent ${percent} is not an integer in [0, 100]`);
+      for (const x of nodes)
+        for (const dir of ['saddr', 'daddr'])
+          sh(['nft', 'add', 'rule', 'bridge', 'grpart', 'grloss', 'ip', dir, ip(x), 'numgen', 'random', 'mod', '100', '<', String(percent), 'drop'], hub);
+    },
+    healLoss() {
+      sh(['nft', 'flush', 'chain', 'bridge', 'grpart', 'grloss'], hub);
     },
     destroy,
   };
