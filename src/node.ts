@@ -15,7 +15,6 @@ import { Cluster } from './node-cluster.ts';
 import { lifecycleWorker } from './model/lifecycle-worker.ts';
 import { guardListener } from './util/listener.ts';
 import { metaSnapshots, type MetaSnapshots } from './db/snapshot.ts';
-import { registerMetaRpc } from './api/admin/meta.ts';
 
 export const VERSION = '0.1.0';
 
@@ -72,7 +71,6 @@ export class GrenierNode {
     this.cluster = new Cluster(config, this.store, key.privateKeyPem, VERSION);
     this.cluster.workers.add(lifecycleWorker(this.store, config, this.cluster));
     this.snapshots = metaSnapshots(this.store.db, config);
-    registerMetaRpc(this.cluster.rpc, this.snapshots);
   }
 
   async start(): Promise<void> {

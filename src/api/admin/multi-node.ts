@@ -18,6 +18,8 @@ export interface LocalOp<P> {
   parse(body: Record<string, unknown>): P;
   /** This node's part of the answer. */
   run(deps: AdminDeps, p: P): Promise<unknown>;
+  /** How long a peer may take to run its part (default LOCAL_CALL_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 const LOCAL = new Map<string, LocalOp<unknown>>();
@@ -35,7 +37,7 @@ export function multiNode<P>(name: string, op: LocalOp<P>): Handler {
       ids.nodes.map(async (id) => {
         try {
           if (id === deps.nodeId) success[id] = await op.run(deps, p);
-          else success[id] = await deps.cluster!.rpc.call(id, 'admin/local', { op: name, body }, { timeoutMs: LOCAL_CALL_TIMEOUT_MS, priority: 'high' });
+          else success[id] = await deps.cluster!.rpc.call(id, 'admin/local', { op: name, body }, { timeoutMs: op.timeoutMs ?? LOCAL_CALL_TIMEOUT_MS, priority: 'high' });
         } catch (e) {
           error[id] = errorMessage(e);
         }
