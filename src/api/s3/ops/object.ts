@@ -82,7 +82,9 @@ async function commitData(
     }
   }
   committing();
-  await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline, blocks }, existing);
+  // Stamped now, not when the upload began: of two overlapping PUTs the one that finishes last
+  // wins, as on S3 (putVersion still orders it after every version it read).
+  await putVersion(ctx.store, b, key, { ...v, ts: ctx.store.ts(), state: 'complete', inline: data.inline, blocks }, existing);
 }
 
 export async function PutObject(ctx: S3Ctx): Promise<void> {
