@@ -285,10 +285,23 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const uploadId = uploadIdParam(ctx);
-  await openUpload(ctx, b, key, uploadId);
+  // Gone, but maybe completed: a repeated Complete naming the same parts answers the same result.
+  const earlier = await openUpload(ctx, b, key, uploadId).then(
+    () => undefined,
+    async (e: unknown) => {
+      const v = e instanceof S3Error && e.code === 'NoSuchUpload' ? await completedVersion(ctx, b, key, uploadId) : undefined;
+      if (!v) throw e;
+      return { v, e };
+    },
+  );
   // 10,000 parts of ~120 bytes of XML each fit well within 2 MiB.
   const requested = parseCompleteBody(await readSmallBody(ctx, 2 * 1024 * 1024));
-  const { done, etag } = await withUploadLock(uploadId, async () => {
+  if (earlier) {
+    if (earlier.v.meta?.etag !== multipartEtag(requested.map((r) => r.etag))) throw earlier.e;
+    sendCompleted(ctx, b, key, earlier.v);
+    return;
+  }
+  const { done } = await withUploadLock(uploadId, async () => {
     const m = await openUpload(ctx, b, key, uploadId); // re-read: parts may have arrived while the body did
     const v = await uploadingVersion(ctx, b, key, uploadId);
     if (!v) throw noSuchUpload(uploadId);
@@ -319,10 +332,7 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
         });
     }
     const size = chosen.reduce((n, p) => n + p.size, 0);
-    const etag =
-      createHash('md5')
-        .update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex'))))
-        .digest('hex') + `-${chosen.length}`;
+    const etag = multipartEtag(chosen.map((p) => p.etag));
     // The parts are already counted in usage (and the object among the objects): no quota check,
     // only the object size limit.
     const maxBytes = store.limits.object_bytes_max;
@@ -354,9 +364,25 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
     await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
     return { done, etag };
   });
+  sendCompleted(ctx, b, key, done);
+}
+
+/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the number of parts. */
+function multipartEtag(partEtags: string[]): string {
+  return createHash('md5').update(Buffer.concat(partEtags.map((e) => Buffer.from(e, 'hex')))).digest('hex') + `-${partEtags.length}`;
+}
+
+/** The version an earlier Complete of this upload made, if it is still there. */
+async function completedVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: string): Promise<ObjectVersion | undefined> {
+  if (!/^[0-9a-f]{32}$/.test(uploadId)) return undefined;
+  const o = await ctx.store.objects.get(b.id, key);
+  return o?.versions.find((x) => x.uuid === uploadId && x.multipart && x.state === 'complete');
+}
+
+function sendCompleted(ctx: S3Ctx, b: Bucket, key: string, done: ObjectVersion): void {
   const headers: Record<string, string> = {};
   if (b.versioning.v !== null) headers['x-amz-version-id'] = versionIdOf(done);
-  sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${etag}"` }, headers);
+  sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${done.meta!.etag}"` }, headers);
 }
 
 export async function AbortMultipartUpload(ctx: S3Ctx): Promise<void> {
