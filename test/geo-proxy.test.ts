@@ -78,16 +78,20 @@ test('ping-pong RTT over the proxy is about twice the one-way delay', async (t) 
   // Upper bound loose: on a loaded machine timers fire late; the lower bound is what proves the delay.
   assert.ok(median <= 4 * delay + 100, `median RTT ${median} ms should be close to ${2 * delay} ms`);
 
-  // The delay can change on the fly (for chunks received afterwards).
+  // The delay can change on the fly (for chunks received afterwards). The best of 5 pings, so a
+  // loaded machine's late timers do not decide: with the old delay no ping can be that fast.
   proxy.setDelay(5);
-  const t0 = performance.now();
   const s2 = await dial(proxy.port);
-  const got = new Promise<void>((resolve) => s2.once('data', () => resolve()));
-  s2.write('x');
-  await within(got, 2000, 'ping after setDelay');
-  const rtt = performance.now() - t0;
+  let rtt = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const got = new Promise<void>((resolve) => s2.once('data', () => resolve()));
+    s2.write('x');
+    await within(got, 2000, `ping ${i} after setDelay`);
+    rtt = Math.min(rtt, performance.now() - t0);
+  }
   s2.destroy();
-  assert.ok(rtt < 2 * delay, `after setDelay(5) the RTT (${rtt.toFixed(1)} ms) should drop below ${2 * delay} ms`);
+  assert.ok(rtt < 2 * delay, `after setDelay(5) the best RTT (${rtt.toFixed(1)} ms) should drop below ${2 * delay} ms`);
 });
 
 test('large transfers keep their bytes and order, with a bounded queue', async (t) => {
