@@ -87,8 +87,10 @@ function parseFilter(rule: XmlElement): LifecycleFilter {
     return { form: 'legacy', prefix: legacy ?? '', tags: [] };
   }
   onlyChildren(fel, ['Prefix', 'Tag', 'And', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
-  if (fel.children.length > 1) throw malformed('a Filter holds one condition; combine several with And');
   const and = atMostOne(fel, 'And');
+  // AWS wants several conditions inside And; Ceph (and its s3-tests) accept them directly in the
+  // Filter, ANDed: so do we (GET gives them back as sent).
+  if (and && fel.children.length > 1) throw malformed('a Filter with And holds nothing else');
   if (and) {
     onlyChildren(and, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
     const f: LifecycleFilter = { form: 'and', tags: checkFilterTags(children(and, 'Tag').map(tag)) };
@@ -101,8 +103,7 @@ function parseFilter(rule: XmlElement): LifecycleFilter {
   const f: LifecycleFilter = { form: 'filter', tags: [] };
   const p = leaf(fel, 'Prefix', false);
   if (p !== undefined) f.prefix = p;
-  const t = atMostOne(fel, 'Tag');
-  if (t) f.tags = checkFilterTags([tag(t)]);
+  f.tags = checkFilterTags(children(fel, 'Tag').map(tag));
   sizes(fel, f);
   return f;
 }
