@@ -25,10 +25,34 @@ export async function ListBuckets(ctx: S3Ctx): Promise<void> {
     for (const name of bucketAliases(b)) rows.push({ Name: name, CreationDate: isoDate(b.created) });
   }
   rows.sort((a, b) => (a.Name < b.Name ? -1 : 1));
+  const { max, after, prefix } = listBucketsParams(ctx);
+  const chosen = rows.filter((r) => r.Name.startsWith(prefix) && (after === undefined || r.Name > after));
+  const page = chosen.slice(0, max);
+  const more = chosen.length > page.length;
   sendXml(ctx, 200, 'ListAllMyBucketsResult', {
     Owner: { ID: key.id, DisplayName: key.name.v },
-    Buckets: { Bucket: rows },
+    Buckets: { Bucket: page },
+    ...(more ? { ContinuationToken: Buffer.from(page[page.length - 1]!.Name).toString('base64url') } : {}),
+    ...(prefix !== '' ? { Prefix: prefix } : {}),
   });
+}
+
+const MAX_BUCKETS_MAX = 10_000;
+
+/** ListBuckets paging: max-buckets (1..10000, default all), continuation-token (the last name of
+ *  the previous page, base64url: opaque to clients), prefix. */
+function listBucketsParams(ctx: S3Ctx): { max: number; after?: string; prefix: string } {
+  const m = ctx.query.get('max-buckets');
+  if (m !== null && (!/^\d{1,5}$/.test(m) || Number(m) < 1 || Number(m) > MAX_BUCKETS_MAX))
+    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS_MAX}`, { ArgumentName: 'max-buckets', ArgumentValue: m });
+  const t = ctx.query.get('continuation-token');
+  let after: string | undefined;
+  if (t !== null && t !== '') {
+    after = Buffer.from(t, 'base64url').toString();
+    if (t.length > 1024 || Buffer.from(after).toString('base64url') !== t)
+      throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  }
+  return { max: m === null ? Infinity : Number(m), after, prefix: ctx.query.get('prefix') ?? '' };
 }
 
 export async function CreateBucket(ctx: S3Ctx): Promise<void> {
