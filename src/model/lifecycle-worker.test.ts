@@ -143,6 +143,23 @@ test('ExpiredObjectDeleteMarker removes a delete marker left alone; AbortIncompl
   }
 });
 
+test('Expiration Days also removes a delete marker left alone once it is that old (s3-tests test_lifecycle_deletemarker_expiration_with_days_tag)', async () => {
+  const { env, clock, b } = await setup([rule({ noncurrent: { days: 1 }, expiration: { days: 5 } })], 'Enabled');
+  try {
+    await put(env, b, 'k');
+    await call(env, DeleteObject, b, 'k', { method: 'DELETE' });
+    clock.t += 2 * DAY;
+    assert.equal((await lifecyclePass(env.store, OPTS)).removed, 1);
+    clock.t += 2 * DAY;
+    assert.equal((await lifecyclePass(env.store, OPTS)).removed, 0, 'the marker is not 5 days old yet');
+    clock.t += 2 * DAY;
+    assert.equal((await lifecyclePass(env.store, OPTS)).removed, 1);
+    assert.equal((await env.store.objects.get(b.id, 'k'))?.versions.filter((v) => v.state === 'complete').length ?? 0, 0);
+  } finally {
+    await env.close();
+  }
+});
+
 test('tag and size filters select what they say', async () => {
   const { env, clock, b } = await setup([
     rule({ id: 't', filter: { form: 'filter', tags: [['class', 'tmp']] }, expiration: { days: 1 } }),

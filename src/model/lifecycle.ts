@@ -24,7 +24,7 @@ export interface LifecycleRule {
   enabled: boolean;
   filter: LifecycleFilter;
   /** The current version: expires `days` after its creation or on `date` (ms, midnight UTC);
-   *  expiredObjectDeleteMarker removes a delete marker left with no other version. */
+   *  a delete marker left with no other version goes then too, or at once with expiredObjectDeleteMarker. */
   expiration?: { days?: number; date?: number; expiredObjectDeleteMarker?: boolean };
   /** Noncurrent versions: removed `days` after they became noncurrent, keeping the `newer` newest. */
   noncurrent?: { days: number; newer?: number };
@@ -93,7 +93,12 @@ export function dueActions(rules: LifecycleRule[], o: ObjectEntry, now: number, 
           out.push({ kind: 'expire', version: cur, rule: r.id });
         }
       }
-      if (cur.deleteMarker && e.expiredObjectDeleteMarker && complete.length === 1 && filterMatches(r.filter, o.key, cur)) remove(cur, r.id);
+      // A delete marker left alone goes with ExpiredObjectDeleteMarker, and (as in AWS and Ceph)
+      // under a Days or Date expiration once it is as old as an object would be to expire.
+      if (cur.deleteMarker && complete.length === 1 && filterMatches(r.filter, o.key, cur)) {
+        const due = e.expiredObjectDeleteMarker ? 0 : e.date ?? (e.days === undefined ? undefined : dueAt(cur.ts, e.days, dayMs));
+        if (due !== undefined && now >= due) remove(cur, r.id);
+      }
     }
     if (r.noncurrent) {
       // Newest first: each noncurrent version became noncurrent when the next one was written.
