@@ -151,6 +151,10 @@ async function addressedVersion(ctx: S3Ctx, b: Bucket, key: string): Promise<Obj
 export async function authorize(ctx: S3Ctx, op: string): Promise<Decision> {
   const b = ctx.bucket!;
   const name = ctx.bucketName!;
+  // A client that names the owner it expects is refused when the bucket is someone else's.
+  const expectedOwner = ctx.req.headers['x-amz-expected-bucket-owner'];
+  if (typeof expectedOwner === 'string' && expectedOwner !== bucketOwner(b))
+    throw new S3Error('AccessDenied', 'Access Denied: the bucket is not owned by the x-amz-expected-bucket-owner account');
   // The common case, decided as decide() would without building its inputs: no policy (so no
   // Deny) and the key holds the flag the operation needs.
   const flag = OP_AUTHZ[op]?.flag;
