@@ -1,4 +1,4 @@
-// `npm run faults -- --seed N --minutes M [--nemeses kill,pause,…] [--workers W]`: one long fault
+// `npm run faults -- --seed N --minutes M [--nemeses kill,pause,…] [--workers W] [--delay-ms D]`: one long fault
 // run with the framework of test/faults/lib; exits 1 if anything was lost, stale, wrong or never
 // converged. The seed replays the nemesis schedule and the workload's choices.
 import { parseArgs } from 'node:util';
@@ -12,17 +12,19 @@ const { values } = parseArgs({
     nemeses: { type: 'string' },
     workers: { type: 'string', default: '6' },
     out: { type: 'string' },
+    'delay-ms': { type: 'string' },
   },
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const minutes = Number(values.minutes);
 const kinds = values.nemeses?.split(',').map((s) => s.trim()) as NemesisKind[] | undefined;
 const bad = kinds?.filter((k) => !(NEMESES as readonly string[]).includes(k));
-if (!Number.isSafeInteger(seed) || !(minutes > 0 && minutes <= 24 * 60) || bad?.length) {
-  console.error(`usage: npm run faults -- --seed N --minutes M [--nemeses ${NEMESES.join(',')}] [--workers W] [--out DIR]${bad?.length ? `\nunknown nemeses: ${bad.join(', ')}` : ''}`);
+const delayMs = values['delay-ms'] === undefined ? undefined : Number(values['delay-ms']);
+if (!Number.isSafeInteger(seed) || !(minutes > 0 && minutes <= 24 * 60) || bad?.length || (delayMs !== undefined && !(delayMs >= 0 && delayMs <= 10_000))) {
+  console.error(`usage: npm run faults -- --seed N --minutes M [--nemeses ${NEMESES.join(',')}] [--workers W] [--out DIR] [--delay-ms D (one-way RPC delay, 0–10000; partitions and loss are skipped with it)]${bad?.length ? `\nunknown nemeses: ${bad.join(', ')}` : ''}`);
   process.exit(2);
 }
 // Ctrl-C or a kill: exit through process.exit so the exit hooks kill the nodes and delete the namespaces.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-const r = await runFaults({ seed, durationMs: minutes * 60_000, kinds, workers: Number(values.workers), outDir: values.out, convergeTimeoutMs: 120_000 });
+const r = await runFaults({ seed, durationMs: minutes * 60_000, kinds, workers: Number(values.workers), outDir: values.out, convergeTimeoutMs: 120_000, delayMs });
 process.exit(r.lost || r.wrong || r.stale || r.convergeMs === undefined ? 1 : 0);

@@ -1,16 +1,34 @@
 // The nemesis of a fault run: a schedule of faults drawn from a seed before the run starts (so a
 // seed replays it), and the code that applies and heals each on real node processes — kill -9 +
 // restart, SIGSTOP/SIGCONT, nftables partitions (one node, 2|3, bridge 2-1-2), clock skew through
-// libfaketime's timestamp file, and corrupted or deleted block files.
+// libfaketime's timestamp file, corrupted or deleted block files, packet loss (nftables numgen),
+// a full data disk (tmpfs shrunk), EIO on fsync (strace injection) and layout changes under load
+// (remove a node, add a zone), each undone when its step ends.
 import { readdirSync, readFileSync, unlinkSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { prng } from '../../../src/util/random.ts';
-import type { Cluster } from '../../lib/cluster.ts';
+import type { Cluster, ClusterNode } from '../../lib/cluster.ts';
+import type { SmallDisk } from './disk.ts';
+import { injectFsyncEio, type Injection } from './fsync-eio.ts';
 import type { NetLab } from '../../lib/netns.ts';
 import { int, pick, type Rng } from './workload.ts';
 
-export const NEMESES = ['kill', 'pause', 'partition-one', 'partition-halves', 'partition-bridge', 'clock', 'corrupt-blocks', 'delete-blocks'] as const;
+export const NEMESES = [
+  'kill',
+  'pause',
+  'partition-one',
+  'partition-halves',
+  'partition-bridge',
+  'clock',
+  'corrupt-blocks',
+  'delete-blocks',
+  'loss',
+  'disk-full',
+  'fsync-eio',
+  'layout-remove',
+  'layout-add-zone',
+] as const;
 export type NemesisKind = (typeof NEMESES)[number];
 
 export interface Fault {
@@ -21,6 +39,10 @@ export interface Fault {
   cuts?: [number[], number[]][];
   /** clock: the offset of each of `nodes`, in seconds. */
   skewSecs?: number[];
+  /** loss: share of packets dropped to and from each of `nodes`, in %. */
+  lossPercent?: number;
+  /** fsync-eio: every how many fsync calls one fails (1: all). */
+  every?: number;
 }
 
 export interface Step {
@@ -42,9 +64,14 @@ export interface ScheduleOptions {
   quietMs: [number, number];
   /** Chance that a step combines two nemeses (mixed). */
   mixChance: number;
+  /** layout-remove: nodes whose removal keeps every zone (default: all). */
+  removable?: number[];
 }
 
 const PARTITIONS = new Set<NemesisKind>(['partition-one', 'partition-halves', 'partition-bridge']);
+export const LAYOUT = new Set<NemesisKind>(['layout-remove', 'layout-add-zone']);
+/** The zone that layout-add-zone brings in (the run's extra node, a gateway until then). */
+export const EXTRA_ZONE = 'brest';
 
 function shuffle<T>(r: Rng, xs: T[]): T[] {
   const a = [...xs];
@@ -55,10 +82,27 @@ function shuffle<T>(r: Rng, xs: T[]): T[] {
   return a;
 }
 
-function fault(r: Rng, kind: NemesisKind, nodes: number, busy: Set<number>, maxSkew: number): Fault | undefined {
+function fault(r: Rng, kind: NemesisKind, nodes: number, busy: Set<number>, maxSkew: number, removable: number[]): Fault | undefined {
   const all = [...Array(nodes).keys()];
   const free = all.filter((i) => !busy.has(i));
   switch (kind) {
+    case 'loss': {
+      const hit = shuffle(r, all).slice(0, int(r, 1, 2));
+      return { kind, nodes: hit, lossPercent: int(r, 5, 30) };
+    }
+    case 'fsync-eio': {
+      // Not with kill or pause of the same node: strace follows one pid, and a stopped one.
+      if (!free.length) return undefined;
+      const n = pick(r, free);
+      busy.add(n);
+      return { kind, nodes: [n], every: pick(r, [1, 1, 2, 3]) };
+    }
+    case 'disk-full':
+      return { kind, nodes: [pick(r, all)] };
+    case 'layout-remove':
+      return removable.length ? { kind, nodes: [pick(r, removable)] } : undefined;
+    case 'layout-add-zone':
+      return { kind, nodes: [] };
     case 'kill':
     case 'pause':
     case 'corrupt-blocks':
@@ -103,13 +147,17 @@ export function schedule(o: ScheduleOptions): Step[] {
     const faults: Fault[] = [];
     const busy = new Set<number>();
     let partitioned = false;
+    let relayout = false;
     for (const k of kinds) {
       if (faults.length >= count) break;
-      // One partition at a time (healing flushes every rule).
+      // One partition at a time (healing flushes every rule); one layout change at a time (each
+      // applies the version after the current one).
       if (PARTITIONS.has(k) && partitioned) continue;
-      const f = fault(r, k, o.nodes, busy, o.maxSkewSecs);
+      if (LAYOUT.has(k) && relayout) continue;
+      const f = fault(r, k, o.nodes, busy, o.maxSkewSecs, o.removable ?? [...Array(o.nodes).keys()]);
       if (!f) continue;
       partitioned ||= PARTITIONS.has(k);
+      relayout ||= LAYOUT.has(k);
       faults.push(f);
     }
     steps.push({ atMs: t, durationMs, faults });
@@ -120,6 +168,9 @@ export function schedule(o: ScheduleOptions): Step[] {
 
 export function describeFault(f: Fault): string {
   if (f.cuts) return `${f.kind} ${f.cuts.map(([a, b]) => `{${a.join(',')}}|{${b.join(',')}}`).join(' ')}`;
+  if (f.lossPercent !== undefined) return `loss ${f.lossPercent}% n${f.nodes.join(',n')}`;
+  if (f.every !== undefined) return `fsync-eio n${f.nodes.join(',n')}${f.every > 1 ? ` (1 in ${f.every})` : ''}`;
+  if (f.kind === 'layout-add-zone') return `layout-add-zone ${EXTRA_ZONE}`;
   if (f.skewSecs) return `clock ${f.nodes.map((n, i) => `n${n}${f.skewSecs![i]! >= 0 ? '+' : ''}${f.skewSecs![i]}s`).join(' ')}`;
   return `${f.kind} n${f.nodes.join(',n')}`;
 }
@@ -146,16 +197,37 @@ export interface NemesisEnv {
   clockFiles?: string[];
   seed: number;
   log: (line: string) => void;
+  /** Per node, its data_dir's small tmpfs (disk-full). */
+  disks?: SmallDisk[];
+  /** layout-add-zone: the extra node (no role until the fault gives it one in EXTRA_ZONE). */
+  extra?: ClusterNode;
+  /** Per node index, its zone (layout-remove puts a removed node back there). */
+  zones: string[];
+  /** Longest wait for a layout version to be synced by every node, in ms. */
+  layoutSyncTimeoutMs?: number;
 }
 
 export interface NemesisCounts {
   applied: Record<string, number>;
   blocksDamaged: number;
+  /** fsync-eio: node processes that exited during the window (restarted by the heal). */
+  exitedOnEio: number;
+  /** Time each layout change took to be synced by every node, in ms (-1: not within the bound). */
+  layoutSyncMs: number[];
+  /** Layout changes that could not be applied (with why), e.g. the node asked was cut off. */
+  layoutErrors: string[];
 }
 
 /** Applies and heals faults; `healAll` undoes whatever is in effect (also after an error). */
 export class Nemesis {
-  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0 };
+  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0, exitedOnEio: 0, layoutSyncMs: [], layoutErrors: [] };
+  private lossy = false;
+  private readonly filled = new Set<number>();
+  private readonly straced = new Map<number, Injection>();
+  /** layout-remove: nodes out of the layout; layout-add-zone: whether the extra node has a role. */
+  private readonly removed = new Set<number>();
+  private extraIn = false;
+  private syncing: Promise<void> | undefined;
   private readonly r: Rng;
   private readonly killed = new Set<number>();
   private readonly paused = new Set<number>();
@@ -203,7 +275,104 @@ export class Nemesis {
       case 'delete-blocks':
         for (const n of f.nodes) this.damage(n, f.kind === 'delete-blocks');
         return;
+      case 'loss':
+        if (!this.env.lab) throw new Error('loss needs the network lab');
+        this.lossy = true;
+        this.env.lab.loss(f.nodes, f.lossPercent!);
+        return;
+      case 'disk-full':
+        for (const n of f.nodes) {
+          const d = this.env.disks?.[n];
+          if (!d) throw new Error('disk-full needs the tmpfs data disks');
+          this.filled.add(n);
+          d.fill();
+        }
+        return;
+      case 'fsync-eio':
+        for (const n of f.nodes) {
+          if (this.straced.has(n)) continue;
+          this.straced.set(n, await injectFsyncEio(c.node(n).pid, f.every ?? 1));
+        }
+        return;
+      case 'layout-remove':
+        for (const n of f.nodes) {
+          if (this.removed.has(n)) continue;
+          if (await this.relayout([{ id: c.node(n).id, zone: null }], `remove n${n}`)) this.removed.add(n);
+        }
+        return;
+      case 'layout-add-zone':
+        if (!this.env.extra) throw new Error('layout-add-zone needs the extra node');
+        if (!this.extraIn && (await this.relayout([{ id: this.env.extra.id, zone: EXTRA_ZONE }], `add zone ${EXTRA_ZONE}`))) this.extraIn = true;
+        return;
     }
+  }
+
+  /** A node to send admin calls to: one this nemesis has not killed or paused. */
+  private via(): ClusterNode | undefined {
+    const c = this.env.cluster;
+    const n = this.env.zones.findIndex((_, i) => !this.killed.has(i) && !this.paused.has(i) && !this.straced.has(i));
+    return n < 0 ? undefined : c.node(n);
+  }
+
+  /** Applies one layout change after the previous one is synced (bounded), then follows the new
+   *  version's sync in the background; false (and logged) when it could not be applied. */
+  private async relayout(roles: { id: string; zone: string | null }[], what: string): Promise<boolean> {
+    await this.settled();
+    const c = this.env.cluster;
+    const via = this.via();
+    if (!via) {
+      this.counts.layoutErrors.push(`${what}: no node to ask`);
+      return false;
+    }
+    let version: number;
+    try {
+      version = await c.assignAndApply(roles, via);
+    } catch (e) {
+      this.counts.layoutErrors.push(`${what}: ${(e as Error).message.slice(0, 200)}`);
+      this.env.log(`    layout ${what} not applied: ${(e as Error).message.slice(0, 200)}`);
+      return false;
+    }
+    const t0 = performance.now();
+    const bound = this.env.layoutSyncTimeoutMs ?? 90_000;
+    this.syncing = c
+      .waitLayoutSynced(c.nodes, version, bound)
+      .then(() => {
+        const ms = performance.now() - t0;
+        this.counts.layoutSyncMs.push(ms);
+        this.env.log(`    layout v${version} (${what}) synced on every node in ${(ms / 1000).toFixed(1)} s`);
+      })
+      .catch((e: Error) => {
+        this.counts.layoutSyncMs.push(-1);
+        this.env.log(`    layout v${version} (${what}) NOT synced within ${bound / 1000} s: ${e.message.slice(0, 300)}`);
+      });
+    return true;
+  }
+
+  /** Resolves when the last layout change is synced or its bounded wait gave up. */
+  async settled(): Promise<void> {
+    await this.syncing;
+  }
+
+  /** Ends strace on node n; restarts the node if it exited meanwhile (a crash on EIO is allowed,
+   *  losing acknowledged data is not). */
+  private async unstrace(n: number): Promise<void> {
+    const inj = this.straced.get(n);
+    if (!inj) return;
+    this.straced.delete(n);
+    await inj.stop();
+    const node = this.env.cluster.node(n);
+    await new Promise((r) => setTimeout(r, 100));
+    const st = processState(node.pid);
+    if (st === 'gone' || st === 'Z') {
+      this.counts.exitedOnEio++;
+      this.env.log(`    n${n} exited under fsync EIO; restarting it`);
+      await node.restart('live');
+    }
+  }
+
+  /** Heals the layout faults last: their sync needs every node back. */
+  static healOrder(faults: Fault[]): Fault[] {
+    return [...faults].reverse().sort((a, b) => Number(LAYOUT.has(a.kind)) - Number(LAYOUT.has(b.kind)));
   }
 
   /** Up to 3 block files of node n: one byte flipped in the middle, or unlinked. */
@@ -244,14 +413,32 @@ export class Nemesis {
       case 'clock':
         for (const n of f.nodes) if (this.skewed.delete(n)) writeFileSync(this.env.clockFiles![n]!, '+0s\n');
         return;
+      case 'loss':
+        if (this.lossy) this.env.lab!.healLoss();
+        this.lossy = false;
+        return;
+      case 'disk-full':
+        for (const n of f.nodes) if (this.filled.delete(n)) this.env.disks![n]!.free();
+        return;
+      case 'fsync-eio':
+        for (const n of f.nodes) await this.unstrace(n);
+        return;
+      case 'layout-remove':
+        for (const n of f.nodes) if (this.removed.has(n) && (await this.relayout([{ id: c.node(n).id, zone: this.env.zones[n]! }], `re-add n${n}`))) this.removed.delete(n);
+        return;
+      case 'layout-add-zone':
+        if (this.extraIn && (await this.relayout([{ id: this.env.extra!.id, zone: null }], `remove zone ${EXTRA_ZONE}`))) this.extraIn = false;
+        return;
       default:
         return;
     }
   }
 
-  /** Undoes everything in effect: CONT, restart, flush partitions, clocks back to true time. */
+  /** Undoes everything in effect: CONT, detach strace, restart, flush partitions and loss, clocks
+   *  back to true time, disks freed, layout back to the starting roles (and synced, bounded). */
   async healAll(): Promise<void> {
     const c = this.env.cluster;
+    for (const n of [...this.straced.keys()]) await this.unstrace(n).catch((e: Error) => this.env.log(`    strace n${n}: ${e.message}`));
     for (const n of [...this.paused]) {
       this.paused.delete(n);
       try {
@@ -264,10 +451,24 @@ export class Nemesis {
     this.partitioned = false;
     for (const n of [...this.skewed]) writeFileSync(this.env.clockFiles![n]!, '+0s\n');
     this.skewed.clear();
+    if (this.lossy) this.env.lab?.healLoss();
+    this.lossy = false;
+    for (const n of [...this.filled]) this.env.disks![n]!.free();
+    this.filled.clear();
     for (const n of [...this.killed]) {
       this.killed.delete(n);
       await c.node(n).restart('live');
     }
+    // Layout last, with every node back; each attempt bounded, at most a few.
+    for (let i = 0; i < 3 && (this.removed.size || this.extraIn); i++) {
+      const roles: { id: string; zone: string | null }[] = [...this.removed].map((n) => ({ id: c.node(n).id, zone: this.env.zones[n]! }));
+      if (this.extraIn) roles.push({ id: this.env.extra!.id, zone: null });
+      if (await this.relayout(roles, 'restore the starting roles')) {
+        this.removed.clear();
+        this.extraIn = false;
+      } else await new Promise((r) => setTimeout(r, 2000));
+    }
+    await this.settled();
   }
 }
 

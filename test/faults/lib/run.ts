@@ -1,7 +1,8 @@
 // One fault run end to end: 5 real nodes in 3 zones (in network namespaces when partitions are
 // possible, under libfaketime when clock skew is), the workload and the seeded nemesis schedule
 // together for the run's duration, then heal everything, measure the time until every node says
-// it owes nothing, read every key from every node, check the history and print the figures.
+// it owes nothing, read every key from every node, check the history and print the figures. The
+// same wait runs after every healing step while the workload goes on (min/median/max printed).
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,9 @@ import { s3Client } from '../../lib/node.ts';
 import { createNetLab, netnsProblem, type NetLab } from '../../lib/netns.ts';
 import { History, secs, type Op } from './history.ts';
 import { check, describeAnomalies, type CheckResult } from './checker.ts';
-import { NEMESES, Nemesis, describeStep, faketimeEnv, faketimeProblem, schedule, type NemesisKind, type Step } from './nemesis.ts';
+import { EXTRA_ZONE, LAYOUT, NEMESES, Nemesis, describeStep, faketimeEnv, faketimeProblem, schedule, type NemesisKind, type Step } from './nemesis.ts';
+import { mountSmallDisk, tmpfsProblem, type SmallDisk } from './disk.ts';
+import { straceProblem } from './fsync-eio.ts';
 import { REG_BUCKET, REG_KEYS, REGV_BUCKET, SET_BUCKET, Workload } from './workload.ts';
 
 const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
@@ -32,6 +35,12 @@ export interface RunOptions {
   faultMs?: [number, number];
   quietMs?: [number, number];
   mixChance?: number;
+  /** One-way delay in front of every node's RPC address, in ms (the delaying proxy; loopback only:
+   *  the nemeses that need the network lab are skipped with it). */
+  delayMs?: number;
+  /** Size of each node's tmpfs data disk for disk-full, in bytes (default 1 GiB: only what is
+   *  stored uses RAM). */
+  diskBytes?: number;
   /** Where history and node logs are written when the run finds an anomaly (default: a temp dir). */
   outDir?: string;
   log?: (line: string) => void;
@@ -56,16 +65,27 @@ export interface RunReport {
   /** ms from the end of healing until every node reports no replication debt (undefined: never). */
   convergeMs?: number;
   convergeProblem?: string;
+  /** After each healing step (workload running): ms until no node owed anything, or undefined
+   *  when that did not happen before the next step. */
+  stepConvergeMs: (number | undefined)[];
+  exitedOnEio: number;
+  layoutSyncMs: number[];
+  layoutErrors: string[];
+  delayMs?: number;
   errors: Record<string, number>;
   result: CheckResult;
   outDir?: string;
 }
 
 /** Nemeses that cannot run here, with why (partitions need root and nft; clock needs faketime). */
-export function unavailable(dir: string): Map<NemesisKind, string> {
+export function unavailable(dir: string, delayMs?: number): Map<NemesisKind, string> {
   const out = new Map<NemesisKind, string>();
-  const net = netnsProblem();
-  if (net) for (const k of ['partition-one', 'partition-halves', 'partition-bridge'] as const) out.set(k, net);
+  const net = delayMs !== undefined ? 'the delaying proxy runs on loopback, outside the network lab' : netnsProblem();
+  if (net) for (const k of ['partition-one', 'partition-halves', 'partition-bridge', 'loss'] as const) out.set(k, net);
+  const disk = tmpfsProblem();
+  if (disk) out.set('disk-full', disk);
+  const strace = straceProblem();
+  if (strace) out.set('fsync-eio', strace);
   const ft = faketimeProblem(FAKETIME_LIB, dir);
   if (ft) out.set('clock', ft);
   return out;
@@ -99,13 +119,14 @@ async function debtOf(cluster: Cluster, i: number): Promise<string> {
 export async function runFaults(o: RunOptions): Promise<RunReport> {
   const log = o.log ?? ((l: string) => console.log(l));
   const scratch = mkdtempSync(join(tmpdir(), 'grenier-faults-'));
-  const missing = unavailable(scratch);
+  const missing = unavailable(scratch, o.delayMs);
   const wanted = o.kinds ?? [...NEMESES];
   const skipped = wanted.filter((k) => missing.has(k)).map((k) => `${k}: skipped (${missing.get(k)})`);
   for (const s of skipped) log(s);
   const kinds = wanted.filter((k) => !missing.has(k));
-  const needLab = kinds.some((k) => k.startsWith('partition-'));
+  const needLab = kinds.some((k) => k.startsWith('partition-') || k === 'loss');
   const needClock = kinds.includes('clock');
+  const needExtra = kinds.includes('layout-add-zone');
   const maxSkewSecs = o.maxSkewSecs ?? 20;
   const steps = schedule({
     seed: o.seed,
@@ -116,17 +137,20 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     faultMs: o.faultMs ?? [3000, 8000],
     quietMs: o.quietMs ?? [2000, 5000],
     mixChance: o.mixChance ?? 0.4,
+    // Removing the only node of a zone would leave 2 zones for 3 copies.
+    removable: ZONES.flatMap((z, i) => (ZONES.filter((y) => y === z).length > 1 ? [i] : [])),
   });
-  log(`fault run: seed ${o.seed}, ${secs(o.durationMs)}, nemeses ${kinds.join(', ')}; ${steps.length} steps:`);
+  log(`fault run: seed ${o.seed}, ${secs(o.durationMs)}, nemeses ${kinds.join(', ')}${o.delayMs !== undefined ? `, RPC delay ${o.delayMs} ms one way` : ''}; ${steps.length} steps:`);
   for (const s of steps) log(`  ${describeStep(s)}`);
 
   let lab: NetLab | undefined;
   let cluster: Cluster | undefined;
   const clients: S3Client[] = [];
   const history = new History();
+  const disks: SmallDisk[] = [];
   try {
     // A subnet of its own, so that another lab (test/cluster-faults.test.ts) may run meanwhile.
-    if (needLab) lab = createNetLab(ZONES.length, `10.213.${100 + (process.pid % 100)}`);
+    if (needLab) lab = createNetLab(ZONES.length + (needExtra ? 1 : 0), `10.213.${100 + (process.pid % 100)}`);
     const clockFiles = needClock ? ZONES.map((_, i) => join(scratch, `clock-${i}`)) : undefined;
     for (const f of clockFiles ?? []) writeFileSync(f, '+0s\n');
     cluster = await startCluster({
@@ -136,10 +160,17 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
       // Production timers for anti-entropy and resync: convergence must come from the changes
       // themselves (peer up, queued entries, block refs), not from a short timer. 64 KiB blocks so
       // that small objects span several.
-      extraConfig: 'anti_entropy_interval_secs = 600\nresync_interval_secs = 60\nblock_size = 65536',
+      // data_fsync so that fsync-eio hits block writes too, not only the metadata DB.
+      extraConfig: `anti_entropy_interval_secs = 600\nresync_interval_secs = 60\nblock_size = 65536${kinds.includes('fsync-eio') ? '\ndata_fsync = true' : ''}`,
       readyTimeoutMs: 90_000,
+      proxyDelayMs: o.delayMs,
     });
     const c = cluster;
+    // Before any object exists: each data_dir onto a tmpfs of its own (what it holds copied in).
+    if (kinds.includes('disk-full')) for (const n of c.nodes) disks.push(mountSmallDisk(join(n.dir, 'data'), o.diskBytes ?? 1024 ** 3));
+    // layout-add-zone's node: up from the start, a gateway without a role until the fault.
+    const extra = needExtra ? await c.addNode(EXTRA_ZONE) : undefined;
+    if (extra) await c.waitKey([extra], 30_000);
     for (const n of c.nodes) clients.push(s3Client(n));
     await clients[0]!.send(new CreateBucketCommand({ Bucket: REG_BUCKET }));
     await clients[0]!.send(new CreateBucketCommand({ Bucket: REGV_BUCKET }));
@@ -150,18 +181,23 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
 
     const opTimeoutMs = o.opTimeoutMs ?? 5000;
     const workload = new Workload({ seed: o.seed, workers: o.workers ?? 6, clients: () => clients, history, opTimeoutMs, maxOpsPerWorker: 1_000_000 });
-    const nemesis = new Nemesis({ cluster: c, lab, clockFiles, seed: o.seed, log });
+    const nemesis = new Nemesis({ cluster: c, lab, clockFiles, seed: o.seed, log, disks, extra, zones: ZONES });
+    const stepConvergeMs: (number | undefined)[] = [];
     const t0 = history.now();
     const running = workload.run();
     try {
-      for (const s of steps) {
+      for (const [i, s] of steps.entries()) {
         const wait = t0 + s.atMs - history.now();
         if (wait > 0) await sleep(wait);
         log(`  ${secs(history.now() - t0)} apply ${describeStep(s)}`);
         for (const f of s.faults) await nemesis.apply(f);
         await sleep(s.durationMs);
-        for (const f of [...s.faults].reverse()) await nemesis.heal(f);
-        log(`  ${secs(history.now() - t0)} healed`);
+        for (const f of Nemesis.healOrder(s.faults)) await nemesis.heal(f);
+        const healed = history.now();
+        // Until the next step starts (or the run ends): the time until nobody owes anything.
+        const ms = await timeToNoDebt(c, t0 + (steps[i + 1]?.atMs ?? o.durationMs) - healed);
+        stepConvergeMs.push(ms);
+        log(`  ${secs(healed - t0)} healed; ${ms === undefined ? 'still owing at the next step' : `no debt after ${secs(ms)}`}`);
       }
       const rest = t0 + o.durationMs - history.now();
       if (rest > 0) await sleep(rest);
@@ -231,6 +267,11 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
       stale: result.stale.length,
       convergeMs,
       convergeProblem,
+      stepConvergeMs,
+      exitedOnEio: nemesis.counts.exitedOnEio,
+      layoutSyncMs: nemesis.counts.layoutSyncMs,
+      layoutErrors: nemesis.counts.layoutErrors,
+      delayMs: o.delayMs,
       errors,
       result,
     };
@@ -239,10 +280,34 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     return report;
   } finally {
     for (const cl of clients) cl.destroy();
+    // Lazily, while nodes still run: stop() then removes the directories below.
+    for (const d of disks) d.unmount();
     await cluster?.stop();
     lab?.destroy();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** ms until no node reports any debt, polled every 250 ms for at most `withinMs` (undefined: not
+ *  within it). A node that does not answer counts as owing. */
+export async function timeToNoDebt(c: Cluster, withinMs: number): Promise<number | undefined> {
+  const t0 = performance.now();
+  for (let i = 0; i < 100_000; i++) {
+    const ok = (await Promise.all(c.nodes.map((_, n) => debtOf(c, n).catch((e: Error) => `node ${n}: ${e.message}`)))).every((d) => !d);
+    const ms = performance.now() - t0;
+    if (ok) return ms;
+    if (ms + 250 > withinMs) return undefined;
+    await sleep(250);
+  }
+  return undefined;
+}
+
+/** "min / median / max (k of n)" of the measured values, in seconds. */
+export function spread(xs: (number | undefined)[]): string {
+  const v = xs.filter((x): x is number => x !== undefined && x >= 0).sort((a, b) => a - b);
+  if (!v.length) return `none of ${xs.length}`;
+  const med = v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  return `min ${secs(v[0]!)} / median ${secs(med)} / max ${secs(v.at(-1)!)} (${v.length} of ${xs.length} within the quiet period)`;
 }
 
 /** History (JSON lines), the schedule and each node's output tail, to replay and diagnose. */
@@ -262,7 +327,11 @@ export function formatReport(r: RunReport): string {
     `operations ${r.ops}, acknowledged ${r.acknowledged}, indeterminate ${r.indeterminate}, failed ${r.failed}, reads ${r.reads}`,
     `lost ${r.lost}, wrong bytes ${r.wrong}, stale reads ${r.stale}`,
     `converged after healing: ${r.convergeMs === undefined ? `NO (${r.convergeProblem})` : secs(r.convergeMs)}`,
+    `no debt after each healing step (workload running): ${spread(r.stepConvergeMs)}`,
   ];
+  if (r.layoutSyncMs.length || r.layoutErrors.length) lines.push(`layout changes synced: ${spread(r.layoutSyncMs).replace('within the quiet period', 'within the bound')}${r.layoutErrors.length ? `; not applied ${r.layoutErrors.length} (first: ${r.layoutErrors[0]})` : ''}`);
+  if (r.exitedOnEio) lines.push(`node processes that exited under fsync EIO (restarted): ${r.exitedOnEio}`);
+  if (r.delayMs !== undefined) lines.push(`RPC delay: ${r.delayMs} ms one way`);
   const top = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 8);
   if (top.length) lines.push(`errors: ${top.map(([k, v]) => `${k} ×${v}`).join('; ')}`);
   const anomalies = describeAnomalies(r.result);
