@@ -93,7 +93,8 @@ export async function ListObjects(ctx: S3Ctx): Promise<void> {
   const { items, prefixes } = split(r);
   sendXml(ctx, 200, 'ListBucketResult', {
     Name: ctx.bucketName,
-    Prefix: enc(prefix),
+    // Verbatim: V1 clients (botocore) do not decode Prefix, as S3 and RGW do not encode it here.
+    Prefix: prefix,
     Marker: enc(marker),
     MaxKeys: maxKeys,
     Delimiter: delimiter === '' ? undefined : enc(delimiter),
