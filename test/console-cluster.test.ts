@@ -55,7 +55,8 @@ test('three zones on the map; a killed node turns red within 15 s', { skip, time
   const ms = Date.now() - t0;
   console.log(`# killed node shown down after ${ms} ms`);
   assert.ok(ms <= DOWN_VISIBLE_MS);
-  await page.waitForFunction("/Cluster (degraded|unavailable)/.test(document.getElementById('banner').textContent)", undefined, { timeout: 10_000 });
+  // A locator, not waitForFunction: the page's CSP (no unsafe-eval) refuses string predicates.
+  await page.locator('#banner').filter({ hasText: /Cluster (degraded|unavailable)/ }).waitFor({ timeout: 10_000 });
   await page.screenshot({ path: join(SHOTS, 'cluster-node-down.png'), fullPage: true });
   await page.close();
 });
