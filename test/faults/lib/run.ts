@@ -195,9 +195,9 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
         for (const f of Nemesis.healOrder(s.faults)) await nemesis.heal(f);
         const healed = history.now();
         // Until the next step starts (or the run ends): the time until nobody owes anything.
-        const ms = await timeToNoDebt(c, t0 + (steps[i + 1]?.atMs ?? o.durationMs) - healed);
+        const { ms, last } = await timeToNoDebt(c, t0 + (steps[i + 1]?.atMs ?? o.durationMs) - healed);
         stepConvergeMs.push(ms);
-        log(`  ${secs(healed - t0)} healed; ${ms === undefined ? 'still owing at the next step' : `no debt after ${secs(ms)}`}`);
+        log(`  ${secs(healed - t0)} healed; ${ms === undefined ? `still owing at the next step (${last.slice(0, 300)})` : `no debt after ${secs(ms)}`}`);
       }
       const rest = t0 + o.durationMs - history.now();
       if (rest > 0) await sleep(rest);
@@ -290,16 +290,18 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
 
 /** ms until no node reports any debt, polled every 250 ms for at most `withinMs` (undefined: not
  *  within it). A node that does not answer counts as owing. */
-export async function timeToNoDebt(c: Cluster, withinMs: number): Promise<number | undefined> {
+export async function timeToNoDebt(c: Cluster, withinMs: number): Promise<{ ms?: number; last: string }> {
   const t0 = performance.now();
+  let last = '';
   for (let i = 0; i < 100_000; i++) {
-    const ok = (await Promise.all(c.nodes.map((_, n) => debtOf(c, n).catch((e: Error) => `node ${n}: ${e.message}`)))).every((d) => !d);
+    const bad = (await Promise.all(c.nodes.map((_, n) => debtOf(c, n).catch((e: Error) => `node ${n}: ${e.message.slice(0, 100)}`)))).filter(Boolean);
     const ms = performance.now() - t0;
-    if (ok) return ms;
-    if (ms + 250 > withinMs) return undefined;
+    if (!bad.length) return { ms, last };
+    last = bad.join('; ');
+    if (ms + 250 > withinMs) return { last };
     await sleep(250);
   }
-  return undefined;
+  return { last };
 }
 
 /** "min / median / max (k of n)" of the measured values, in seconds. */
