@@ -381,7 +381,7 @@ async function completedVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: st
 
 function sendCompleted(ctx: S3Ctx, b: Bucket, key: string, done: ObjectVersion): void {
   const headers: Record<string, string> = {};
-  if (b.versioning.v !== null) headers['x-amz-version-id'] = versionIdOf(done);
+  if (!done.nullVersion) headers['x-amz-version-id'] = versionIdOf(done); // none for a "null" version, as S3
   sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${done.meta!.etag}"` }, headers);
 }
 

@@ -53,8 +53,10 @@ function declaredSize(ctx: S3Ctx): number | undefined {
   return n;
 }
 
-function versionHeader(b: Bucket, v: ObjectVersion): Record<string, string> {
-  return b.versioning.v !== null ? { 'x-amz-version-id': versionIdOf(v) } : {};
+/** The id of the version a write made: none for a "null" version (unversioned or suspended
+ *  bucket), as S3 answers. */
+function versionHeader(_b: Bucket, v: ObjectVersion): Record<string, string> {
+  return v.nullVersion ? {} : { 'x-amz-version-id': versionIdOf(v) };
 }
 
 /** Commits a version whose data is inline or already in blocks: version table, refs, then the
