@@ -8,7 +8,7 @@ import { currentVersion, liveVersion, versionIdOf, type ObjectEntry, type Object
 import { isoDate } from '../../../util/time.ts';
 import { KEY_BYTES_MAX } from '../input-limits.ts';
 import { scan, type Listed, type PageSource, type ScanResult } from '../list/scan.ts';
-import { bucketOwner } from '../../../model/bucket.ts';
+import { owner, ownerNames, type OwnerNames } from './owner.ts';
 
 const MAX_KEYS = 1000;
 
@@ -33,19 +33,14 @@ function objectSource(ctx: S3Ctx, bucketId: string, prefix: string): PageSource<
   return (q) => ctx.store.objects.range(bucketId, { prefix, ...q });
 }
 
-/** The version's owner (its writer; older versions: the bucket owner). */
-function owner(ctx: S3Ctx, v: ObjectVersion): XmlNode {
-  const id = v.acl?.v.owner ?? (ctx.bucket && bucketOwner(ctx.bucket)) ?? ctx.accessKey?.id ?? '';
-  return { ID: id, DisplayName: id };
-}
 
-function contents(ctx: S3Ctx, key: string, v: ObjectVersion, withOwner: boolean, enc: (s: string) => string | undefined): XmlNode {
+function contents(ctx: S3Ctx, key: string, v: ObjectVersion, names: OwnerNames | undefined, enc: (s: string) => string | undefined): XmlNode {
   return {
     Key: enc(key),
     LastModified: isoDate(v.ts),
     ETag: `"${v.meta?.etag ?? ''}"`,
     Size: v.meta?.size ?? 0,
-    Owner: withOwner ? owner(ctx, v) : undefined,
+    Owner: names ? owner(ctx, v, names) : undefined,
     StorageClass: 'STANDARD',
   };
 }
@@ -91,6 +86,7 @@ export async function ListObjects(ctx: S3Ctx): Promise<void> {
     fetch: objectSource(ctx, b.id, prefix),
   });
   const { items, prefixes } = split(r);
+  const names = await ownerNames(ctx, items.map((i) => i.item));
   sendXml(ctx, 200, 'ListBucketResult', {
     Name: ctx.bucketName,
     // Verbatim: V1 clients (botocore) do not decode Prefix, as S3 and RGW do not encode it here.
@@ -101,7 +97,7 @@ export async function ListObjects(ctx: S3Ctx): Promise<void> {
     IsTruncated: r.truncated,
     // S3 gives NextMarker only with a delimiter; without one the last Key is the next marker.
     NextMarker: r.truncated && delimiter !== '' ? enc(lastMarker(r.entries.at(-1))) : undefined,
-    Contents: items.map((i) => contents(ctx, i.key, i.item, true, enc)),
+    Contents: items.map((i) => contents(ctx, i.key, i.item, names, enc)),
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     EncodingType: url ? 'url' : undefined,
   });
@@ -140,6 +136,7 @@ export async function ListObjectsV2(ctx: S3Ctx): Promise<void> {
   const marker = token !== null && token !== '' ? decodeToken(token) : startAfter !== null && startAfter !== '' ? startAfter : undefined;
   const r = await scan({ prefix, delimiter, maxKeys, marker, keyOf: (e) => e.key, expand: live, fetch: objectSource(ctx, b.id, prefix) });
   const { items, prefixes } = split(r);
+  const names = fetchOwner ? await ownerNames(ctx, items.map((i) => i.item)) : undefined;
   const last = lastMarker(r.entries.at(-1));
   sendXml(ctx, 200, 'ListBucketResult', {
     Name: ctx.bucketName,
@@ -151,7 +148,7 @@ export async function ListObjectsV2(ctx: S3Ctx): Promise<void> {
     ContinuationToken: token ?? undefined,
     NextContinuationToken: r.truncated && last !== undefined ? encodeToken(last) : undefined,
     StartAfter: startAfter === null ? undefined : enc(startAfter),
-    Contents: items.map((i) => contents(ctx, i.key, i.item, fetchOwner, enc)),
+    Contents: items.map((i) => contents(ctx, i.key, i.item, names, enc)),
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     EncodingType: url ? 'url' : undefined,
   });
@@ -212,15 +209,16 @@ export async function ListObjectVersions(ctx: S3Ctx): Promise<void> {
     body.push(['NextKeyMarker', enc(lastMarker(last))]);
     if (last.kind === 'item') body.push(['NextVersionIdMarker', versionIdOf(last.item.v)]);
   }
+  const names = await ownerNames(ctx, r.entries.flatMap((e) => (e.kind === 'item' ? [e.item.v] : [])));
   for (const e of r.entries) {
     if (e.kind !== 'item') continue;
     const { v, latest } = e.item;
     const common = { Key: enc(e.key), VersionId: versionIdOf(v), IsLatest: latest, LastModified: isoDate(v.ts) };
-    if (v.deleteMarker) body.push(['DeleteMarker', { ...common, Owner: owner(ctx, v) }]);
+    if (v.deleteMarker) body.push(['DeleteMarker', { ...common, Owner: owner(ctx, v, names) }]);
     else
       body.push([
         'Version',
-        { ...common, ETag: `"${v.meta?.etag ?? ''}"`, Size: v.meta?.size ?? 0, Owner: owner(ctx, v), StorageClass: 'STANDARD' },
+        { ...common, ETag: `"${v.meta?.etag ?? ''}"`, Size: v.meta?.size ?? 0, Owner: owner(ctx, v, names), StorageClass: 'STANDARD' },
       ]);
   }
   for (const e of r.entries) if (e.kind === 'prefix') body.push(['CommonPrefixes', { Prefix: enc(e.prefix) }]);

@@ -21,6 +21,7 @@ import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { overLimitError } from './object.ts';
 import { log } from '../../../util/log.ts';
 import { requireClientWaiting } from './late-write.ts';
+import { owner, ownerNames } from './owner.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -466,9 +467,12 @@ export async function ListMultipartUploads(ctx: S3Ctx): Promise<void> {
     body['NextUploadIdMarker'] = last.kind === 'upload' ? last.v.uuid : '';
   }
   if (ctx.query.get('encoding-type') === 'url') body['EncodingType'] = 'url';
-  body['Upload'] = page
-    .filter((x) => x.kind === 'upload')
-    .map((x) => ({ Key: enc(x.key), UploadId: x.v.uuid, StorageClass: 'STANDARD', Initiated: isoDate(x.v.ts) }));
+  const uploads = page.filter((x) => x.kind === 'upload');
+  const names = await ownerNames(ctx, uploads.map((x) => x.v));
+  body['Upload'] = uploads.map((x) => {
+    const who = owner(ctx, x.v, names);
+    return { Key: enc(x.key), UploadId: x.v.uuid, Initiator: who, Owner: who, StorageClass: 'STANDARD', Initiated: isoDate(x.v.ts) };
+  });
   body['CommonPrefixes'] = page.filter((x) => x.kind === 'prefix').map((x) => ({ Prefix: enc(x.prefix) }));
   sendXml(ctx, 200, 'ListMultipartUploadsResult', body);
 }
