@@ -181,7 +181,8 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
 
     const opTimeoutMs = o.opTimeoutMs ?? 5000;
     const workload = new Workload({ seed: o.seed, workers: o.workers ?? 6, clients: () => clients, history, opTimeoutMs, maxOpsPerWorker: 1_000_000 });
-    const nemesis = new Nemesis({ cluster: c, lab, clockFiles, seed: o.seed, log, disks, extra, zones: ZONES });
+    // 30 s per layout change: longer would stall the schedule (a change is often not synced for minutes).
+    const nemesis = new Nemesis({ cluster: c, lab, clockFiles, seed: o.seed, log, disks, extra, zones: ZONES, layoutSyncTimeoutMs: 30_000 });
     const stepConvergeMs: (number | undefined)[] = [];
     const t0 = history.now();
     const running = workload.run();
