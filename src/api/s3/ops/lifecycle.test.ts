@@ -72,6 +72,11 @@ test('conditions directly in a Filter are ANDed, as Ceph accepts (s3-tests test_
   assert.deepEqual(c.rules[0]!.filter, { form: 'filter', prefix: 'days1/', tags: [['tom', 'sawyer']], sizeGt: 2000 });
 });
 
+test('conditions next to an And are ANDed with it (s3-tests test_lifecycle_expiration_tags2)', () => {
+  const c = parseLifecycleConfig(doc(rule('<Filter><Prefix>days1/</Prefix><Tag><Key>tom</Key><Value>sawyer</Value></Tag><And><Prefix>days1</Prefix><Tag><Key>huck</Key><Value>finn</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>')));
+  assert.deepEqual(c.rules[0]!.filter, { form: 'and', prefix: 'days1/', tags: [['tom', 'sawyer'], ['huck', 'finn']] });
+});
+
 test('a rule without ID gets one (s3-tests test_lifecycle_get_no_id)', () => {
   const c = parseLifecycleConfig(doc(rule('<Prefix>a/</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>')));
   assert.match(c.rules[0]!.id, /^[0-9a-f-]{36}$/);
@@ -94,7 +99,8 @@ test('invalid configurations: AWS error codes, nothing stored', async () => {
     [doc(rule('<Prefix/><Status>Enabled</Status><Expiration><Days>1</Days><Date>2020-01-01</Date></Expiration>')), 'MalformedXML'],
     [doc(rule('<Prefix/><Status>Enabled</Status>')), 'InvalidArgument'],
     [doc(rule(`<Prefix/><Filter/><Status>Enabled</Status>${exp}`)), 'MalformedXML'],
-    [doc(rule(`<Filter><Prefix/><And><Prefix/><Tag><Key>k</Key><Value/></Tag></And></Filter><Status>Enabled</Status>${exp}`)), 'MalformedXML'],
+    [doc(rule(`<Filter><Prefix>a</Prefix><And><Prefix>b</Prefix><Tag><Key>k</Key><Value/></Tag></And></Filter><Status>Enabled</Status>${exp}`)), 'InvalidArgument'],
+    [doc(rule(`<Filter><And><Prefix>b</Prefix></And></Filter><Status>Enabled</Status>${exp}`)), 'MalformedXML'],
     [doc(rule(`<Filter><And><Tag><Key>k</Key><Value/></Tag><Tag><Key>k</Key><Value/></Tag></And></Filter><Status>Enabled</Status>${exp}`)), 'InvalidArgument'],
     [doc(rule(`<Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter><Status>Enabled</Status>${exp}`)), 'InvalidArgument'],
     [doc(rule('<Filter><Tag><Key>k</Key><Value/></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidArgument'],

@@ -87,24 +87,30 @@ function parseFilter(rule: XmlElement): LifecycleFilter {
     return { form: 'legacy', prefix: legacy ?? '', tags: [] };
   }
   onlyChildren(fel, ['Prefix', 'Tag', 'And', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
+  // AWS wants several conditions inside And; Ceph (and its s3-tests) also accept them directly in
+  // the Filter, next to an And even: all are ANDed (GET answers with them in one And then).
   const and = atMostOne(fel, 'And');
-  // AWS wants several conditions inside And; Ceph (and its s3-tests) accept them directly in the
-  // Filter, ANDed: so do we (GET gives them back as sent).
-  if (and && fel.children.length > 1) throw malformed('a Filter with And holds nothing else');
-  if (and) {
-    onlyChildren(and, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
-    const f: LifecycleFilter = { form: 'and', tags: checkFilterTags(children(and, 'Tag').map(tag)) };
-    const p = leaf(and, 'Prefix', false);
-    if (p !== undefined) f.prefix = p;
-    sizes(and, f);
-    if (and.children.length < 2) throw malformed('And needs at least two conditions');
-    return f;
+  const f: LifecycleFilter = { form: and ? 'and' : 'filter', tags: [] };
+  const prefixes: string[] = [];
+  const tags: TagSet = [];
+  for (const el of and ? [fel, and] : [fel]) {
+    if (el === and) onlyChildren(and, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
+    const p = leaf(el, 'Prefix', false);
+    if (p !== undefined) prefixes.push(p);
+    tags.push(...children(el, 'Tag').map(tag));
+    const g = { ...f };
+    sizes(el, g);
+    if (g.sizeGt !== undefined) f.sizeGt = Math.max(g.sizeGt, f.sizeGt ?? 0);
+    if (g.sizeLt !== undefined) f.sizeLt = Math.min(g.sizeLt, f.sizeLt ?? Infinity);
   }
-  const f: LifecycleFilter = { form: 'filter', tags: [] };
-  const p = leaf(fel, 'Prefix', false);
-  if (p !== undefined) f.prefix = p;
-  f.tags = checkFilterTags(children(fel, 'Tag').map(tag));
-  sizes(fel, f);
+  if (and && and.children.length < 2) throw malformed('And needs at least two conditions');
+  // Two prefixes both hold only when one extends the other: keep the longer.
+  prefixes.sort((a, b) => b.length - a.length);
+  if (prefixes.length > 1 && !prefixes[0]!.startsWith(prefixes[1]!)) throw invalid(`the Filter's prefixes "${prefixes[1]}" and "${prefixes[0]}" select no key together`, 'Prefix', prefixes[0]);
+  if (prefixes.length > 0) f.prefix = prefixes[0]!;
+  f.tags = checkFilterTags(tags);
+  if (f.sizeGt !== undefined && f.sizeLt !== undefined && f.sizeGt >= f.sizeLt)
+    throw invalid(`ObjectSizeGreaterThan (${f.sizeGt}) must be less than ObjectSizeLessThan (${f.sizeLt})`, 'ObjectSizeLessThan', String(f.sizeLt));
   return f;
 }
 
