@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { startTestAdmin, type TestAdmin } from '../src/api/admin/testkit.ts';
 import { authenticate } from '../src/api/s3/auth/index.ts';
-import { presignUrl } from '../src/console/presign.ts';
+import { presignUrl } from '../src/api/admin/console/presign.ts';
 
 const ADMIN = 'admin-token-for-tests';
 let t: TestAdmin;

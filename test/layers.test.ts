@@ -10,7 +10,7 @@ const SRC = resolve(import.meta.dirname, '..', 'src');
 const ALLOWED: Record<string, string[]> = {
   util: [],
   config: ['util'],
-  db: ['util'],
+  db: ['util', 'config'],
   net: ['util', 'config'],
   rpc: ['util', 'config', 'net'],
   layout: ['util', 'config', 'rpc', 'net'],

@@ -5,8 +5,8 @@ import { statfs } from 'node:fs/promises';
 import type { Handler } from './context.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { badRequest, str } from './http.ts';
-import { MAX_PRESIGNED_EXPIRES_S, presignUrl } from '../../console/presign.ts';
-import { secretOf } from '../../console/s3-proxy.ts';
+import { MAX_PRESIGNED_EXPIRES_S, presignUrl } from './console/presign.ts';
+import { secretOf } from './console/s3-proxy.ts';
 import { splitAddr } from '../../config/config.ts';
 
 /** An object key is at most 1024 bytes in S3. */

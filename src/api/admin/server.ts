@@ -31,8 +31,8 @@ import { readiness } from './readiness.ts';
 import { closeAfterAnswer } from '../../util/lingering-close.ts';
 import { bearerOf, callerName, identifyRequest, makeTokenOps, permit, TOKEN_READS } from './tokens.ts';
 import { AUDIT_OPS, AUDIT_READS, isAction, recordAudit, targetOf } from './audit.ts';
-import { isConsolePath, serveConsole, type ConsoleMeta } from '../../console/serve.ts';
-import { isS3ProxyPath, proxyS3 } from '../../console/s3-proxy.ts';
+import { isConsolePath, serveConsole, type ConsoleMeta } from './console/serve.ts';
+import { isS3ProxyPath, proxyS3 } from './console/s3-proxy.ts';
 import { CONSOLE_OPS, CONSOLE_READS } from './console-ops.ts';
 import { splitAddr } from '../../config/config.ts';
 

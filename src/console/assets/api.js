@@ -77,7 +77,7 @@ export async function call(method, op, query = {}, body, session = getSession())
 export const get = (op, query, session) => call('GET', op, query, undefined, session);
 export const post = (op, body = {}, query, session) => call('POST', op, query, body, session);
 
-/** The object browser's S3 request through the node (/console/s3/…, see console/s3-proxy.ts):
+/** The object browser's S3 request through the node (/console/s3/…, see api/admin/console/s3-proxy.ts):
  *  the admin token proves the admin, `accessKeyId` is the key the node signs with. Uploads go
  *  through XMLHttpRequest, the one browser API that reports upload progress. */
 export function s3(method, bucket, key, { accessKeyId, query = {}, body, onProgress, session = getSession() } = {}) {

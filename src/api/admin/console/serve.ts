@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sha256Hex } from '../util/hash.ts';
+import { sha256Hex } from '../../../util/hash.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -37,7 +37,8 @@ interface Asset {
 let cache: Map<string, Asset> | undefined;
 
 export function assetsDir(): string {
-  return fileURLToPath(new URL('./assets/', import.meta.url));
+  // src/api/admin/console/ → src/console/assets (dist/ mirrors it: the build copies the assets there).
+  return fileURLToPath(new URL('../../../console/assets/', import.meta.url));
 }
 
 function load(dir = assetsDir()): Map<string, Asset> {

@@ -3,13 +3,13 @@
 // that key's secret and streams it to its own S3 listener, so the page needs no S3 secret, no
 // CORS rule on the bucket and no second origin. S3 itself authorizes (the key's permissions).
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AdminDeps } from '../api/admin/context.ts';
-import { AdminError, badRequest } from '../api/admin/http.ts';
-import { callerName, identifyRequest, permit } from '../api/admin/tokens.ts';
-import { recordAudit } from '../api/admin/audit.ts';
-import { isValidAccessKeyId, percentDecode, type QueryPair } from '../api/s3/auth/sigv4.ts';
-import { splitAddr } from '../config/config.ts';
-import { log } from '../util/log.ts';
+import type { AdminDeps } from '../context.ts';
+import { AdminError, badRequest } from '../http.ts';
+import { callerName, identifyRequest, permit } from '../tokens.ts';
+import { recordAudit } from '../audit.ts';
+import { isValidAccessKeyId, percentDecode, type QueryPair } from '../../s3/auth/sigv4.ts';
+import { splitAddr } from '../../../config/config.ts';
+import { log } from '../../../util/log.ts';
 import { presignUrl } from './presign.ts';
 
 export const S3_PROXY_PREFIX = '/console/s3/';

@@ -11,8 +11,8 @@ import {
   stringToSign,
   uriEncodeBytes,
   type QueryPair,
-} from '../api/s3/auth/sigv4.ts';
-import { MAX_PRESIGNED_EXPIRES_S } from '../api/s3/auth/presigned.ts';
+} from '../../s3/auth/sigv4.ts';
+import { MAX_PRESIGNED_EXPIRES_S } from '../../s3/auth/presigned.ts';
 
 export { MAX_PRESIGNED_EXPIRES_S };
 
