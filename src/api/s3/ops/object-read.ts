@@ -10,8 +10,9 @@ import { checkHeaderValue } from '../input-limits.ts';
 import { lockHeaders } from './object-lock.ts';
 import { tagCount } from './tagging.ts';
 
-/** The version a GET/HEAD/DELETE addresses, or an S3 error (404 / 405 for delete markers). */
-export function selectVersion(o: ObjectEntry | undefined, key: string, versionId: string | null): ObjectVersion {
+/** The version a GET/HEAD/DELETE addresses, or an S3 error (404 / 405 for delete markers).
+ *  `everVersioned` false (a bucket never versioned): a delete left no marker clients know of. */
+export function selectVersion(o: ObjectEntry | undefined, key: string, versionId: string | null, everVersioned = true): ObjectVersion {
   if (versionId !== null) {
     if (versionId === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string');
     const v = findVersion(o, versionId);
@@ -27,10 +28,9 @@ export function selectVersion(o: ObjectEntry | undefined, key: string, versionId
   const v = currentVersion(o);
   if (!v) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
   if (v.deleteMarker) {
-    throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key }).withHeaders({
-      'x-amz-delete-marker': 'true',
-      'x-amz-version-id': versionIdOf(v),
-    });
+    throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key }).withHeaders(
+      everVersioned ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': versionIdOf(v) } : { 'x-amz-delete-marker': 'false' },
+    );
   }
   return v;
 }

@@ -137,7 +137,7 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const o = await ctx.store.objects.get(b.id, key);
-  const v = selectVersion(o, key, ctx.query.get('versionId'));
+  const v = selectVersion(o, key, ctx.query.get('versionId'), b.versioning.v !== null);
   const meta = v.meta!;
   // A whole-object checksum would not match a range: S3 sends it only for full reads.
   const wantChecksums = ctx.req.headers['x-amz-checksum-mode'] === 'ENABLED' && !ctx.req.headers.range;
