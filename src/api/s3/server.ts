@@ -32,8 +32,18 @@ const ANONYMOUS_AUTH: AuthResult = {
  *  is still read (and dropped) so the client sees the answer before the socket is cut. */
 const MODEL_CODES = new Set(['InvalidBucketName', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'BucketNotEmpty']);
 
+/** Requests whose 100 Continue is still to be sent (only from this server's checkContinue: one
+ *  arriving through the front had it sent there). */
+const awaitingContinue = new WeakSet<IncomingMessage>();
+
 export function createS3Server(store: Store, settings: S3Settings): Server {
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    void handle(store, settings, req, res);
+  });
+  // Expect: 100-continue is answered by handle() once the request is authorized (not by Node at
+  // once): a refused client gets its error before it sends the body.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
     void handle(store, settings, req, res);
   });
   return server;
@@ -174,6 +184,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
     }
     const h = HANDLERS[op];
     if (!h) throw new S3Error('NotImplemented', `${op} is not implemented`);
+    if (awaitingContinue.delete(req)) res.writeContinue();
     await h(ctx);
   } catch (e) {
     const err = toS3Error(e);
