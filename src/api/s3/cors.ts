@@ -82,7 +82,8 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, bucket: Buc
   res.setHeader('vary', VARY);
   const origin = one(req.headers.origin);
   if (origin === undefined || origin === '') return;
-  const rule = matchRule(rules, origin, req.method ?? 'GET');
+  // A request naming Access-Control-Request-Method is matched on it, as RGW does.
+  const rule = matchRule(rules, origin, one(req.headers['access-control-request-method']) || (req.method ?? 'GET'));
   if (!rule) return;
   for (const [k, v] of Object.entries(allowHeaders(rule, origin))) res.setHeader(k, v);
 }

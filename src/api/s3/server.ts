@@ -178,9 +178,10 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: t.bucketName });
       ctx.bucket = b;
       ctx.perm = (ctx.accessKey && b.keys[ctx.accessKey.id]?.v) || NO_PERM;
+      // CORS headers first: a browser can read a refusal only if it carries them too.
+      applyCors(req, res, b);
       // The one decision (authz/decide.ts): explicit deny, then flags / policy / ACL, else deny.
       await authorize(ctx, op);
-      applyCors(req, res, b);
     }
     const h = HANDLERS[op];
     if (!h) throw new S3Error('NotImplemented', `${op} is not implemented`);
