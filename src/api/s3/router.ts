@@ -4,12 +4,12 @@ import type { IncomingMessage } from 'node:http';
 import { S3Error } from './errors.ts';
 
 /** Subresources S3 defines that Grenier does not implement: answered 501 in S3 XML. */
-const UNSUPPORTED_BUCKET = [
+export const UNSUPPORTED_BUCKET = [
   'encryption', 'logging', 'notification', 'replication',
   'accelerate', 'requestPayment', 'ownershipControls', 'analytics', 'metrics',
   'inventory', 'intelligent-tiering',
 ];
-const UNSUPPORTED_OBJECT = ['torrent', 'restore', 'select', 'renameObject'];
+export const UNSUPPORTED_OBJECT = ['torrent', 'restore', 'select', 'renameObject'];
 
 export interface Target {
   bucketName?: string;
