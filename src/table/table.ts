@@ -52,6 +52,9 @@ const rangeMsg = obj({
 });
 const tombstoneMsg = obj({ k: storageKey, h: bytes(16, 16) });
 
+/** Entries per read-repair put of a range (well under the put endpoint's entry limit). */
+const RANGE_REPAIR_BATCH = 500;
+
 function sameBytes(a: unknown, b: unknown): boolean {
   return Buffer.compare(pack(a), pack(b)) === 0;
 }
@@ -249,13 +252,35 @@ export class Table<E> {
     if (q.reverse) keys.reverse();
     if (q.limit !== undefined) keys = keys.slice(0, q.limit);
     const out = keys.map((k) => bySk.get(k)!);
-    // Repair replicas that missed or had stale copies of returned entries.
-    for (const e of out) {
-      const sk = this.schema.sortKey(e);
-      const per = replies.map((x) => ({ node: x.node, value: x.value.find((y) => this.schema.sortKey(y) === sk) ?? null }));
-      this.repair(per, e);
-    }
+    this.repairRange(replies, out, q);
     return out;
+  }
+
+  /** Read repair of a range: each replica that missed or had a stale copy of a returned entry gets
+   *  all of them in one put per RANGE_REPAIR_BATCH entries. (One lookup map per reply and one put
+   *  per replica, not one `find` and one RPC per entry: a 1000-key page used to block the event
+   *  loop for seconds, long enough for peers to drop the connection as silent.) */
+  private repairRange(replies: { node: NodeId; value: E[] }[], out: E[], q: RangeQuery): void {
+    for (const x of replies) {
+      const have = new Map<string, E>();
+      for (const y of x.value) have.set(this.schema.sortKey(y), y);
+      // A replica that returned a full page may hold entries past its last one: those are unknown, not missing.
+      const full = q.limit !== undefined && x.value.length >= q.limit;
+      const last = full && x.value.length > 0 ? this.schema.sortKey(x.value[x.value.length - 1]!) : undefined;
+      const stale: E[] = [];
+      for (const e of out) {
+        const sk = this.schema.sortKey(e);
+        const v = have.get(sk);
+        if (v === undefined && last !== undefined && (q.reverse ? Buffer.compare(Buffer.from(sk), Buffer.from(last)) < 0 : Buffer.compare(Buffer.from(sk), Buffer.from(last)) > 0)) continue;
+        if (v === undefined || !sameBytes(v, e)) stale.push(e);
+      }
+      for (let i = 0; i < stale.length; i += RANGE_REPAIR_BATCH) {
+        const batch = stale.slice(i, i + RANGE_REPAIR_BATCH);
+        this.repl!.rpc.call(x.node, this.ep('put'), batch, { timeoutMs: this.repl!.timeoutMs, priority: 'background' }).catch(() => {
+          this.queueSafely(x.node, batch, 'read repair');
+        });
+      }
+    }
   }
 
   /** Refuses, before anything is written or sent, an entry whose key could not be stored here or
