@@ -16,7 +16,9 @@ export const CORE_MARKERS = [
   'iam_account', 'object_ownership', 'target_by_bucket', 'conditional_write', 'checksum',
 ].map((m) => `not ${m}`).join(' and ');
 
-export const PER_TEST_TIMEOUT_SECS = 60;
+// 120, not 60: test_bucket_list_delimiter_not_skip_special (1000+ keys written, then emptied in
+// teardown) takes 23 s alone but hit 60 s in a full run on a loaded 2-core machine.
+export const PER_TEST_TIMEOUT_SECS = 120;
 
 /** The tarball: $S3_TESTS_TARBALL, else ../shared/s3-tests/s3-tests.tar.gz next to the repo. */
 export function tarballPath(): { path: string; from: string } {
