@@ -13,7 +13,7 @@ const CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
 const MAX_CORS_RULES = 100;
 const MAX_ROUTING_RULES = 50;
 
-const malformed = (why: string) => new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
+export const malformed = (why: string) => new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
 const invalid = (why: string, name?: string, value?: string) =>
   new S3Error('InvalidArgument', why, name === undefined ? {} : { ArgumentName: name, ArgumentValue: value ?? '' });
 
@@ -26,14 +26,14 @@ function onlyChildren(el: XmlElement, allowed: string[]): void {
   for (const c of el.children) if (!allowed.includes(c.name)) throw malformed(`unexpected element ${c.name} in ${el.name}`);
 }
 
-function atMostOne(el: XmlElement, name: string): XmlElement | undefined {
+export function atMostOne(el: XmlElement, name: string): XmlElement | undefined {
   const cs = children(el, name);
   if (cs.length > 1) throw malformed(`${el.name} may contain only one ${name}`);
   return cs[0];
 }
 
 /** Text of an optional single leaf element; trimmed when it is a name or code, raw when it is key material. */
-function leaf(el: XmlElement, name: string, trim = true): string | undefined {
+export function leaf(el: XmlElement, name: string, trim = true): string | undefined {
   const c = atMostOne(el, name);
   if (c === undefined) return undefined;
   if (c.children.length > 0) throw malformed(`${name} must contain text, not elements`);

@@ -5,6 +5,7 @@ import type { S3Ctx } from '../context.ts';
 import { need, readSmallBody, requireBucket, sendEmpty, sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
 import { children, parseXml, type XmlElement, type XmlNode } from '../xml.ts';
+import { atMostOne, leaf, malformed } from './bucket-config.ts';
 import { nextTs } from '../../../table/crdt.ts';
 import { randomUUID } from 'node:crypto';
 import { LIFECYCLE_ID_CHARS_MAX, LIFECYCLE_RULES_MAX, type LifecycleConfig, type LifecycleFilter, type LifecycleRule } from '../../../model/lifecycle.ts';
@@ -15,7 +16,6 @@ const LIFECYCLE_BODY_MAX = 1024 * 1024;
 /** Days and sizes are integers S3 accepts up to 2^31-1 days; sizes up to the largest object. */
 const DAYS_MAX = 2_147_483_647;
 
-const malformed = (why: string) => new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
 const invalid = (why: string, name?: string, value?: string) =>
   new S3Error('InvalidArgument', why, name === undefined ? {} : { ArgumentName: name, ArgumentValue: value ?? '' });
 
@@ -29,19 +29,6 @@ function onlyChildren(el: XmlElement, allowed: string[]): void {
     }
     if (!allowed.includes(c.name)) throw malformed(`unexpected element ${c.name} in ${el.name}`);
   }
-}
-
-function atMostOne(el: XmlElement, name: string): XmlElement | undefined {
-  const cs = children(el, name);
-  if (cs.length > 1) throw malformed(`${el.name} may contain only one ${name}`);
-  return cs[0];
-}
-
-function leaf(el: XmlElement, name: string, trim = true): string | undefined {
-  const c = atMostOne(el, name);
-  if (c === undefined) return undefined;
-  if (c.children.length > 0) throw malformed(`${name} must contain text, not elements`);
-  return trim ? c.text.trim() : c.text;
 }
 
 /** A positive (or, with min 0, non-negative) integer element; InvalidArgument otherwise, as AWS. */
