@@ -1,6 +1,8 @@
 // Shared benchmark plumbing: the Result every section returns (Grenier figure vs a reference
 // measured in the same run), load-average capture, timing loops, and the printing/saving helpers.
 import { loadavg } from 'node:os';
+import { Agent } from 'node:http';
+import { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /** One figure: Grenier against its reference, measured back to back in the same run. */
@@ -177,4 +179,20 @@ export async function drain(body: unknown): Promise<number> {
   let n = 0;
   for await (const c of body as AsyncIterable<Buffer>) n += c.length;
   return n;
+}
+
+/** The benchmarks' S3 client: path style, no retries, keep-alive, and checksums only when an op
+ *  requires one (the SDK's default CRC32 on every request/response would dominate small ops and
+ *  add a full pass over large bodies on the client). */
+export function benchClient(endpoint: string, keyId: string, secret: string, region: string): S3Client {
+  return new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region,
+    credentials: { accessKeyId: keyId, secretAccessKey: secret },
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
+  });
 }

@@ -2,14 +2,13 @@
 // a single Grenier node and on a throwaway single-host Ceph RGW (bench/peers/rgw-up.sh), measured
 // alternately in one run: 4 KiB PUT/GET ops/s at c=16, 64 MiB PUT/GET MiB/s, ListObjectsV2 over
 // 10,000 keys, RSS of each side. Skipped with a message when Debian's radosgw is not installed.
-import { Agent } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startNode, which, freePort, type TestNode } from '../test/lib/node.ts';
 import { FastPrng } from '../test/lib/files.ts';
-import { MiB, drain, heading, info, load1, opsFor, parallel, printResult, result, rssMiB, type Result, type SectionOptions } from './lib.ts';
+import { MiB, benchClient, drain, heading, info, load1, opsFor, parallel, printResult, result, rssMiB, type Result, type SectionOptions } from './lib.ts';
 
 const BUCKET = 'peers-bench';
 const CONCURRENCY = 16;
@@ -26,18 +25,6 @@ interface Side {
   rss(): number;
 }
 
-function client(endpoint: string, keyId: string, secret: string, region: string): S3Client {
-  return new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region,
-    credentials: { accessKeyId: keyId, secretAccessKey: secret },
-    maxAttempts: 1,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
-  });
-}
 
 interface Rgw {
   endpoint: string;
@@ -106,10 +93,10 @@ export async function peersSection(opts: SectionOptions): Promise<Result[]> {
     node = await startNode();
     const n = node;
     const r = rgw;
-    const g: Side = { name: 'grenier', client: client(n.s3Url, n.keyId, n.secret, n.region), rss: () => rssMiB(n.pid) };
+    const g: Side = { name: 'grenier', client: benchClient(n.s3Url, n.keyId, n.secret, n.region), rss: () => rssMiB(n.pid) };
     const c: Side = {
       name: 'rgw',
-      client: client(r.endpoint, r.keyId, r.secret, 'us-east-1'),
+      client: benchClient(r.endpoint, r.keyId, r.secret, 'us-east-1'),
       rss: () => r.pids().reduce((s, p) => s + rssMiB(p), 0),
     };
     info(`grenier: one node, defaults (data_fsync=false, metadata_fsync=true); rgw: ceph 16 defaults, 1 replica (size 1 pools)`);

@@ -1,7 +1,6 @@
 // S3 section (issue 3): 64 MiB PUT/GET throughput and 4 KiB PUT/GET ops/s on a real single node,
 // each against bench/reference-server.ts (stream to/from a file, one fsync per PUT) driven by the
 // very same @aws-sdk/client-s3 code, measured alternately in the same run.
-import { Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } fro
 import { startNode } from '../test/lib/node.ts';
 import { FastPrng } from '../test/lib/files.ts';
 import { startReference } from './reference-server.ts';
-import { MiB, drain, heading, info, load1, opsFor, printResult, result, type Result, type SectionOptions } from './lib.ts';
+import { MiB, benchClient, drain, heading, info, load1, opsFor, printResult, result, type Result, type SectionOptions } from './lib.ts';
 
 const BUCKET = 'bench';
 const CONCURRENCY = 16;
@@ -19,20 +18,6 @@ interface Target {
   client: S3Client;
 }
 
-function client(endpoint: string, keyId: string, secret: string, region: string): S3Client {
-  return new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region,
-    credentials: { accessKeyId: keyId, secretAccessKey: secret },
-    maxAttempts: 1,
-    // The SDK's default CRC32 on every request/response would dominate small ops and add a
-    // full pass over large bodies on the client; only compute checksums when an op requires one.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
-  });
-}
 
 /** Runs measure(target) alternately (grenier, reference, grenier, reference...) and averages;
  *  also returns the benchmark client's own CPU use per target (% of one core), which bounds small ops. */
@@ -68,8 +53,8 @@ export async function s3Section(opts: SectionOptions): Promise<Result[]> {
     info(`reference pid ${ref.pid}: streams bodies to files in ${refDir}, data not fsync'ed, one fdatasync of a metadata record per PUT`);
     info(`both driven by the same @aws-sdk/client-s3 code (checksums WHEN_REQUIRED, keep-alive), same concurrency; the reference ignores the signature`);
     info(`over http the SDK signs the payload: it hashes each PUT body (SHA-256) for either target; Grenier also verifies that hash, the reference does not`);
-    const g: Target = { name: 'grenier', client: client(node.s3Url, node.keyId, node.secret, node.region) };
-    const r: Target = { name: 'reference', client: client(ref.url, 'x', 'y', node.region) };
+    const g: Target = { name: 'grenier', client: benchClient(node.s3Url, node.keyId, node.secret, node.region) };
+    const r: Target = { name: 'reference', client: benchClient(ref.url, 'x', 'y', node.region) };
     for (const t of [g, r]) await t.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const rounds = 2;
 
