@@ -4,40 +4,28 @@
 // the page. Screenshots go to $GRENIER_CONSOLE_SHOTS (default /tmp/grenier-console).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { browserSkip, openBrowser, SHOTS, type Browser } from './lib/browser.ts';
 import { startNode, type TestNode } from './lib/node.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = process.env.GRENIER_CONSOLE_SHOTS ?? '/tmp/grenier-console';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const missing = !existsSync(CHROMIUM);
-if (missing && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (APT_PACKAGES)`);
-const skip = missing ? `${CHROMIUM} is not installed (apt-get install chromium); the console browser test needs it` : false;
 
 let node: TestNode;
-let profile: string;
+let browser: Browser | undefined;
 let ctx: import('playwright-core').BrowserContext;
 
 before(async () => {
-  if (skip) return;
-  const { chromium } = await import('playwright-core');
+  if (browserSkip) return;
   node = await startNode();
-  profile = mkdtempSync(join(tmpdir(), 'grenier-chromium-'));
-  mkdirSync(SHOTS, { recursive: true });
-  // launchPersistentContext is how playwright takes a fresh --user-data-dir.
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30_000, viewport: { width: 1200, height: 800 } });
-  ctx.setDefaultTimeout(15_000);
+  browser = await openBrowser({ width: 1200, defaultTimeoutMs: 15_000 });
+  ctx = browser.ctx;
 });
 
 after(async () => {
-  await ctx?.close();
+  await browser?.close();
   await node?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-test('the console: admin login, cluster map, create a bucket, hostile names as text', { skip, timeout: 120_000 }, async () => {
+test('the console: admin login, cluster map, create a bucket, hostile names as text', { skip: browserSkip, timeout: 120_000 }, async () => {
   const page = await ctx.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -91,7 +79,7 @@ test('the console: admin login, cluster map, create a bucket, hostile names as t
   await page.close();
 });
 
-test('a site owner logs in with the access key; requests are signed in the page', { skip, timeout: 60_000 }, async () => {
+test('a site owner logs in with the access key; requests are signed in the page', { skip: browserSkip, timeout: 60_000 }, async () => {
   const page = await ctx.newPage();
   const sent: string[] = [];
   page.on('request', (r) => {

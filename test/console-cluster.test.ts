@@ -3,41 +3,30 @@
 // says degraded; a site owner sees their site with its usage bar and quota.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { browserSkip, openBrowser, SHOTS, type Browser } from './lib/browser.ts';
 import { startCluster, type Cluster } from './lib/cluster.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = process.env.GRENIER_CONSOLE_SHOTS ?? '/tmp/grenier-console';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const missing = !existsSync(CHROMIUM);
-if (missing && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (APT_PACKAGES)`);
-const skip = missing ? `${CHROMIUM} is not installed (apt-get install chromium); the console browser test needs it` : false;
 /** What the console promises for a node that dies. */
 const DOWN_VISIBLE_MS = 15_000;
 
 let cluster: Cluster;
-let profile: string;
+let browser: Browser | undefined;
 let ctx: import('playwright-core').BrowserContext;
 
 before(async () => {
-  if (skip) return;
-  const { chromium } = await import('playwright-core');
+  if (browserSkip) return;
   cluster = await startCluster({ zones: ['paris', 'lyon', 'nantes'] });
-  profile = mkdtempSync(join(tmpdir(), 'grenier-chromium-'));
-  mkdirSync(SHOTS, { recursive: true });
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30_000, viewport: { width: 1280, height: 800 } });
-  ctx.setDefaultTimeout(20_000);
+  browser = await openBrowser({ width: 1280, defaultTimeoutMs: 20_000 });
+  ctx = browser.ctx;
 });
 
 after(async () => {
-  await ctx?.close();
+  await browser?.close();
   await cluster?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-test('three zones on the map; a killed node turns red within 15 s', { skip, timeout: 180_000 }, async () => {
+test('three zones on the map; a killed node turns red within 15 s', { skip: browserSkip, timeout: 180_000 }, async () => {
   const [a, , c] = cluster.nodes;
   const page = await ctx.newPage();
   await page.goto(a!.adminUrl + '/');
@@ -64,7 +53,7 @@ test('three zones on the map; a killed node turns red within 15 s', { skip, time
   await page.close();
 });
 
-test("a site owner sees their site's usage against its quota", { skip, timeout: 60_000 }, async () => {
+test("a site owner sees their site's usage against its quota", { skip: browserSkip, timeout: 60_000 }, async () => {
   const a = cluster.nodes[0]!;
   await a.admin('CreateSite', { domain: 'club.example.org', owner: a.keyId });
   const page = await ctx.newPage();

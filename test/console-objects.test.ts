@@ -4,33 +4,24 @@
 // layout page shows the node. Screenshots go to $GRENIER_CONSOLE_SHOTS (default /tmp/grenier-console).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { browserSkip, openBrowser, SHOTS, type Browser } from './lib/browser.ts';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startNode, s3Client, type TestNode } from './lib/node.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = process.env.GRENIER_CONSOLE_SHOTS ?? '/tmp/grenier-console';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const missing = !existsSync(CHROMIUM);
-if (missing && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (APT_PACKAGES)`);
-const skip = missing ? `${CHROMIUM} is not installed (apt-get install chromium); the console browser test needs it` : false;
 
 let node: TestNode;
-let profile: string;
+let browser: Browser | undefined;
 let ctx: import('playwright-core').BrowserContext;
 let page: import('playwright-core').Page;
 const problems: string[] = [];
 
 before(async () => {
-  if (skip) return;
-  const { chromium } = await import('playwright-core');
+  if (browserSkip) return;
   node = await startNode();
-  profile = mkdtempSync(join(tmpdir(), 'grenier-chromium-'));
-  mkdirSync(SHOTS, { recursive: true });
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30_000, viewport: { width: 1200, height: 800 }, acceptDownloads: true });
-  ctx.setDefaultTimeout(15_000);
+  browser = await openBrowser({ width: 1200, defaultTimeoutMs: 15_000, acceptDownloads: true });
+  ctx = browser.ctx;
   page = await ctx.newPage();
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('dialog', (d) => void d.accept());
@@ -50,12 +41,11 @@ async function until(what: string, check: () => Promise<boolean>, ms = 12_000): 
 }
 
 after(async () => {
-  await ctx?.close();
+  await browser?.close();
   await node?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-test('object browser: upload two files into a folder, list, download, share link, delete', { skip, timeout: 120_000 }, async () => {
+test('object browser: upload two files into a folder, list, download, share link, delete', { skip: browserSkip, timeout: 120_000 }, async () => {
   const b = (await node.admin('CreateBucket', { globalAlias: 'photos' })) as { id: string };
   await node.admin('AllowBucketKey', { bucketId: b.id, accessKeyId: node.keyId, permissions: { read: true, write: true, owner: false } });
   const one = Buffer.from('the first file\n'.repeat(1000));
@@ -115,7 +105,7 @@ test('object browser: upload two files into a folder, list, download, share link
   assert.deepEqual(problems, []);
 });
 
-test('layout page: the node in the roles table, stage a change, preview drawn, apply with the version', { skip, timeout: 60_000 }, async () => {
+test('layout page: the node in the roles table, stage a change, preview drawn, apply with the version', { skip: browserSkip, timeout: 60_000 }, async () => {
   const me = (await node.admin('GetNodeInfo', undefined, 'node=self')) as { success: Record<string, unknown> };
   const id = Object.keys(me.success)[0]!;
   const before = (await node.admin('GetClusterLayout')) as { version: number };
@@ -145,7 +135,7 @@ test('layout page: the node in the roles table, stage a change, preview drawn, a
   assert.deepEqual(problems, []);
 });
 
-test('metrics page: sparklines from GetNodeMetricsSummary, sampled every 5 s; the polling is not audited', { skip, timeout: 60_000 }, async () => {
+test('metrics page: sparklines from GetNodeMetricsSummary, sampled every 5 s; the polling is not audited', { skip: browserSkip, timeout: 60_000 }, async () => {
   await page.click('a[href="#/metrics"]');
   await page.waitForSelector('section[data-metric="memory"] svg.spark polyline', { state: 'attached' });
   // A second sample gives the first rates.
@@ -159,7 +149,7 @@ test('metrics page: sparklines from GetNodeMetricsSummary, sampled every 5 s; th
   assert.deepEqual(problems, []);
 });
 
-test('workers page: the list refreshes every 2 s, a repair launched is followed', { skip, timeout: 60_000 }, async () => {
+test('workers page: the list refreshes every 2 s, a repair launched is followed', { skip: browserSkip, timeout: 60_000 }, async () => {
   await page.click('a[href="#/workers"]');
   await page.waitForSelector('#workers tr[data-worker="block-scrub"]');
   const first = await page.textContent('p:has-text("Updated")');
