@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Store } from './store.ts';
-import { createKey, ModelError } from './bucket-ops.ts';
+import { createKey } from './bucket-ops.ts';
+import { ModelError } from './errors.ts';
 import { createSite, putBlob } from './site.ts';
 
 const MB = 1_000_000;

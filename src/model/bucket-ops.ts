@@ -6,9 +6,7 @@ import { generateKeyPair, keyIdError, type AccessKey } from './key.ts';
 import { objectSchema } from './object.ts';
 import { abortUpload } from './uploads.ts';
 import { tenantBucketNameRefusal } from './hosts.ts';
-import { GrenierError } from '../util/errors.ts';
-
-export class ModelError extends GrenierError {}
+import { ModelError } from './errors.ts';
 
 export interface CreateBucketOptions {
   /** Set when a tenant creates the bucket (S3 CreateBucket): the name must not be under these

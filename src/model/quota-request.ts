@@ -3,7 +3,7 @@
 import { mergeLww, type Lww } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import type { Bucket } from './bucket.ts';
-import { ModelError } from './bucket-ops.ts';
+import { ModelError } from './errors.ts';
 import { formatSize } from '../util/size.ts';
 
 /** Quota of a new site (ARCHITECTURE §7). */

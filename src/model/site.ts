@@ -18,7 +18,8 @@ import type { Store } from './store.ts';
 import type { Bucket, WebsiteConfig } from './bucket.ts';
 import type { AccessKey } from './key.ts';
 import { liveVersion, type ObjectEntry, type ObjectVersion } from './object.ts';
-import { createBucket, deleteBucket, ModelError } from './bucket-ops.ts';
+import { createBucket, deleteBucket } from './bucket-ops.ts';
+import { ModelError } from './errors.ts';
 import { DEFAULT_SITE_QUOTA, formatSize, quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
 import { capBytes, remainingQuota } from './write-cap.ts';
 

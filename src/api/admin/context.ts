@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Store } from '../../model/store.ts';
 import type { Config } from '../../config/config.ts';
 import type { FrontControl } from './cert.ts';
-import { ModelError } from '../../model/bucket-ops.ts';
+import { ModelError } from '../../model/errors.ts';
 import { AdminError } from './http.ts';
 
 export interface NodeRole {

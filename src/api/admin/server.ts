@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../util/hash.ts';
 import { apiDuration, apiRequests, registry } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
-import { ModelError } from '../../model/bucket-ops.ts';
+import { ModelError } from '../../model/errors.ts';
 import { certificateEligibility } from '../../model/certificate.ts';
 import { AdminError, BodyBudget, badRequest, checkQuery, readJson, sendJson, sendText } from './http.ts';
 import { fromModelError, type AdminDeps, type Handler } from './context.ts';

@@ -3,7 +3,8 @@
 // (site-auth.ts). They have their own dispatcher because the blob upload streams a raw body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sha256Hex } from '../../util/hash.ts';
-import { findKey, ModelError } from '../../model/bucket-ops.ts';
+import { findKey } from '../../model/bucket-ops.ts';
+import { ModelError } from '../../model/errors.ts';
 import { mayManage, parseSize } from '../../model/quota-request.ts';
 import {
   blobExists,

@@ -14,7 +14,7 @@ import { applyCors, preflight } from './cors.ts';
 import type { S3Ctx, S3Settings } from './context.ts';
 import { HANDLERS } from './ops/index.ts';
 import { keySecret } from './ops/common.ts';
-import { ModelError } from '../../model/bucket-ops.ts';
+import { ModelError } from '../../model/errors.ts';
 import { DbKeyTooLongError } from '../../db/db.ts';
 import { checkRequestNames } from './input-limits.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
