@@ -31,6 +31,10 @@ export class Worker {
   private st: WorkerStatus;
   private stopped = true;
   private wake?: () => void;
+  /** A trigger() that arrived while a pass ran: the change it signals may be after what the pass read. */
+  private pending = false;
+  /** A pass's request to run the next one sooner than the interval (retry with back-off). */
+  private nextDelayMs?: number;
   private loop?: Promise<void>;
   /** Wait before the first pass (a scrub must not re-hash every block at each restart). */
   private readonly firstDelayMs: number;
@@ -68,9 +72,15 @@ export class Worker {
     await this.loop;
   }
 
-  /** Runs a pass soon instead of waiting for the interval. */
+  /** Runs a pass soon instead of waiting for the interval; during a pass, runs another right after it. */
   trigger(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.pending = true;
+  }
+
+  /** Called by a pass: the next pass runs after `ms` at most (sooner if triggered), not the interval. */
+  retryIn(ms: number): void {
+    this.nextDelayMs = Math.min(this.nextDelayMs ?? Infinity, Math.max(0, ms));
   }
 
   /** Runs one pass now (tests, admin "repair" commands). */
@@ -99,9 +109,12 @@ export class Worker {
   private async run(): Promise<void> {
     if (this.firstDelayMs > 0) await this.pause(this.firstDelayMs);
     while (!this.stopped) {
+      this.pending = false;
+      this.nextDelayMs = undefined;
       await this.runOnce();
       if (this.stopped) break;
-      await this.pause(this.intervalMs);
+      if (this.pending) continue;
+      await this.pause(Math.min(this.intervalMs, this.nextDelayMs ?? Infinity));
     }
   }
 
