@@ -15,9 +15,13 @@
 //    flow is a valid assignment that moves the fewest replicas possible given the targets.
 //    Previous replicas are pre-seeded greedily (or, for a first layout, a greedy balanced
 //    fill), then successive shortest paths finish the job.
+// Zone redundancy {atLeast: n} lowers zr to n: a zone may then hold up to 1 + rf - n replicas
+// of a partition. When the water-filled targets cannot give every partition n distinct zones,
+// the assignment falls back to the maximum spread, which also satisfies "at least n".
 import { FlowGraph } from './flow.ts';
+import { GrenierError } from '../util/errors.ts';
 import { PARTITIONS } from './types.ts';
-import type { AssignmentResult, NodeId, NodeRole, LayoutVersion } from './types.ts';
+import type { AssignmentResult, NodeId, NodeRole, LayoutVersion, ZoneRedundancy } from './types.ts';
 
 /** Storage nodes of a role map: a positive capacity. Sorted, so object key order never matters. */
 export function storageNodesOf(roles: Record<NodeId, NodeRole>): NodeId[] {
@@ -34,8 +38,12 @@ export function computeAssignment(
   prev: LayoutVersion | undefined,
   roles: Record<NodeId, NodeRole>,
   rf: number,
+  zoneRedundancy: ZoneRedundancy = 'maximum',
 ): AssignmentResult {
   if (!Number.isInteger(rf) || rf < 1) throw new Error(`replication factor must be a positive integer, got ${rf}`);
+  const atLeast = zoneRedundancy === 'maximum' ? undefined : zoneRedundancy.atLeast;
+  if (atLeast !== undefined && !(Number.isInteger(atLeast) && atLeast >= 1 && atLeast <= rf))
+    throw new GrenierError('InvalidLayout', `zone redundancy must be from 1 to the replication factor (${rf}), got ${atLeast}`);
   const warnings: string[] = [];
   for (const id of Object.keys(roles).sort()) {
     const c = roles[id]!.capacity;
@@ -53,7 +61,13 @@ export function computeAssignment(
   const Z = zones.length;
   const zoneOf = nodes.map((id) => zones.indexOf(roles[id]!.zone));
   const rfp = Math.min(rf, S);
-  const zr = Math.min(Z, rfp);
+  if (atLeast !== undefined && atLeast > Z)
+    throw new GrenierError(
+      'InvalidLayout',
+      `zone redundancy is at least ${atLeast} zones but the storage nodes are in ${Z} zone(s) (${zones.join(', ')}): add storage nodes in ${atLeast - Z} more zone(s), or lower it (grenier layout config -r ${Z})`,
+    );
+  const zrMax = Math.min(Z, rfp);
+  let zr = Math.min(atLeast ?? zrMax, zrMax);
   if (rf > S) warnings.push(`replication factor ${rf} but only ${S} storage node(s): each partition gets ${rfp} replica(s)`);
   if (Z < rf && S > 1) {
     warnings.push(
@@ -61,8 +75,14 @@ export function computeAssignment(
     );
   }
 
-  const targets = computeTargets(cap, zoneOf, Z, rfp, zr);
-  let placed = place(prev, nodes, zoneOf, Z, rfp, zr, targets.node);
+  let targets = computeTargets(cap, zoneOf, Z, rfp, zr);
+  let placed = zr < zrMax && !spreadFeasible(targets.node, zoneOf, Z, zr) ? undefined : place(prev, nodes, zoneOf, Z, rfp, zr, targets.node);
+  if (zr < zrMax && (!placed || placed.flow < PARTITIONS * rfp)) {
+    zr = zrMax;
+    targets = computeTargets(cap, zoneOf, Z, rfp, zr);
+    placed = undefined;
+  }
+  placed ??= place(prev, nodes, zoneOf, Z, rfp, zr, targets.node);
   if (placed.flow < PARTITIONS * rfp) {
     // Should not happen (the targets are feasible by construction); stay available rather than fail.
     warnings.push('could not meet the capacity-proportional targets exactly; placement is less balanced');
@@ -95,6 +115,15 @@ export function computeAssignment(
     }
   }
   return { assignment: placed.assignment, partitionSize, warnings };
+}
+
+/** Necessary for every partition to span zr zones: a zone contributes to at most one of the
+ *  zr distinct zones of each partition, so the zones' counts, each capped at one per partition,
+ *  must add up to zr per partition. */
+function spreadFeasible(node: number[], zoneOf: number[], Z: number, zr: number): boolean {
+  const perZone = new Array<number>(Z).fill(0);
+  node.forEach((n, i) => (perZone[zoneOf[i]!]! += n));
+  return perZone.reduce((s, n) => s + Math.min(n, PARTITIONS), 0) >= zr * PARTITIONS;
 }
 
 function short(id: NodeId): string {

@@ -11,7 +11,7 @@
 import { GrenierError } from '../util/errors.ts';
 import { computeAssignment, storageNodesOf } from './assign.ts';
 import { PARTITIONS } from './types.ts';
-import type { LayoutHistory, LayoutVersion, NodeId, NodeRole, NodeUsage, Preview, StagedRole } from './types.ts';
+import type { LayoutHistory, LayoutVersion, NodeId, NodeRole, NodeUsage, Preview, StagedRole, ZoneRedundancy } from './types.ts';
 
 export function emptyVersion(rf: number): LayoutVersion {
   return {
@@ -81,6 +81,7 @@ function stagingClock(h: LayoutHistory): number {
   let t = since(h);
   for (const s of Object.values(h.staging)) t = Math.max(t, s.t + 1);
   if (h.stagingRf) t = Math.max(t, h.stagingRf.t + 1);
+  if (h.stagingZr) t = Math.max(t, h.stagingZr.t + 1);
   return t;
 }
 
@@ -98,9 +99,29 @@ export function stageReplicationFactor(h: LayoutHistory, rf: number, now: number
   return { ...h, stagingRf: { t: Math.max(now, stagingClock(h)), v: rf } };
 }
 
+export function checkZoneRedundancy(zr: unknown): ZoneRedundancy {
+  if (zr === 'maximum') return zr;
+  const at = typeof zr === 'object' && zr !== null && !Array.isArray(zr) && Object.keys(zr).length === 1 ? (zr as Record<string, unknown>).atLeast : undefined;
+  if (!(typeof at === 'number' && Number.isInteger(at) && at >= 1))
+    throw new GrenierError('InvalidLayout', 'zone redundancy must be "maximum" or {"atLeast": <positive integer>}');
+  return { atLeast: at };
+}
+
+/** Stages a zone redundancy; whether enough zones exist is checked when it is applied, since
+ *  the roles that bring the zones may be staged after it. */
+export function stageZoneRedundancy(h: LayoutHistory, zr: ZoneRedundancy, now: number): LayoutHistory {
+  const v = checkZoneRedundancy(zr);
+  return { ...h, stagingZr: { t: Math.max(now, stagingClock(h)), v } };
+}
+
+/** A version's zone redundancy in Garage's shape. */
+export function zoneRedundancyOf(v: LayoutVersion): ZoneRedundancy {
+  return v.zoneRedundancy ? { atLeast: v.zoneRedundancy.atLeast } : 'maximum';
+}
+
 /** Drops every staged change this node knows of (newer ones staged elsewhere survive, LWW). */
 export function revert(h: LayoutHistory): LayoutHistory {
-  const { stagingRf: _, ...rest } = h;
+  const { stagingRf: _, stagingZr: __, ...rest } = h;
   return { ...rest, staging: {}, stagingSince: stagingClock(h) };
 }
 
@@ -119,6 +140,11 @@ function stagedRf(h: LayoutHistory): number {
   return h.stagingRf && h.stagingRf.t >= since(h) ? h.stagingRf.v : current(h).replicationFactor;
 }
 
+/** The zone redundancy the next version would have. */
+export function stagedZoneRedundancy(h: LayoutHistory): ZoneRedundancy {
+  return h.stagingZr && h.stagingZr.t >= since(h) ? h.stagingZr.v : zoneRedundancyOf(current(h));
+}
+
 // ---------------------------------------------------------------- preview / apply
 
 /** What applying the staged changes would give. `bytesPerReplica` (how full a partition
@@ -127,7 +153,8 @@ export function preview(h: LayoutHistory, opts: { bytesPerReplica?: number } = {
   const cur = current(h);
   const roles = stagedRoles(h);
   const rf = stagedRf(h);
-  const r = computeAssignment(cur, roles, rf);
+  const zr = stagedZoneRedundancy(h);
+  const r = computeAssignment(cur, roles, rf, zr);
   const next: LayoutVersion = {
     version: cur.version + 1,
     replicationFactor: rf,
@@ -135,6 +162,8 @@ export function preview(h: LayoutHistory, opts: { bytesPerReplica?: number } = {
     assignment: r.assignment,
     partitionSize: r.partitionSize,
   };
+  // Only a non-default value is stored, so versions keep the encoding older nodes know.
+  if (zr !== 'maximum') next.zoneRedundancy = { atLeast: zr.atLeast };
   let moved = 0;
   for (let p = 0; p < PARTITIONS; p++) {
     const before = new Set(nodesOf(cur, p));
@@ -157,7 +186,11 @@ export function preview(h: LayoutHistory, opts: { bytesPerReplica?: number } = {
 
 function hasChanges(h: LayoutHistory): boolean {
   const cur = current(h);
-  return stagedRf(h) !== cur.replicationFactor || canon(stagedRoles(h)) !== canon(sortKeys(cur.roles));
+  return (
+    stagedRf(h) !== cur.replicationFactor ||
+    canon(stagedZoneRedundancy(h)) !== canon(zoneRedundancyOf(cur)) ||
+    canon(stagedRoles(h)) !== canon(sortKeys(cur.roles))
+  );
 }
 
 /** Turns the staged changes into version `version`, which must be current + 1 (the operator
@@ -179,7 +212,7 @@ export function apply(h: LayoutHistory, version: number, now: number): LayoutHis
   let versions = [...h.versions, p.next];
   // Versions that stored nothing are useless for reads and writes once a real one exists.
   while (versions.length > 1 && storageNodesOf(versions[0]!.roles).length === 0) versions = versions.slice(1);
-  const { stagingRf: _, ...rest } = h;
+  const { stagingRf: _, stagingZr: __, ...rest } = h;
   return { ...rest, versions, staging: {}, stagingSince: stagingClock(h) };
 }
 
@@ -280,6 +313,8 @@ export function mergeHistory(a: LayoutHistory, b: LayoutHistory): LayoutHistory 
   };
   const rf = lww(a.stagingRf, b.stagingRf);
   if (rf && rf.t >= stagingSince) out.stagingRf = rf;
+  const zr = lww(a.stagingZr, b.stagingZr);
+  if (zr && zr.t >= stagingSince) out.stagingZr = zr;
   return out;
 }
 

@@ -13,10 +13,17 @@ export interface NodeRole {
   tags: string[];
 }
 
+/** Garage's zone redundancy: the fewest distinct zones each partition's replicas span.
+ *  'maximum' = min(replication factor, zones); a smaller {atLeast} lets an unbalanced zone
+ *  hold several replicas of a partition, so more of its capacity is used. */
+export type ZoneRedundancy = 'maximum' | { atLeast: number };
+
 export interface LayoutVersion {
   /** 0 = the empty initial layout. */
   version: number;
   replicationFactor: number;
+  /** Absent = 'maximum' (versions written before this field existed mean exactly that). */
+  zoneRedundancy?: { atLeast: number };
   /** Every node with a role in this version, gateways included. */
   roles: Record<NodeId, NodeRole>;
   /** [partition] → node ids (replicationFactor of them, fewer if there are not enough storage nodes). */
@@ -37,6 +44,8 @@ export interface LayoutHistory {
   /** Staged role changes, LWW per node. */
   staging: Record<NodeId, StagedRole>;
   stagingRf?: { t: number; v: number };
+  /** Staged zone redundancy, LWW like stagingRf. */
+  stagingZr?: { t: number; v: ZoneRedundancy };
   /** Staged entries (roles and rf) with t below this were consumed by an apply or dropped by a
    *  revert: without it, gossip from a peer that still has them would bring them back. Absent = 0. */
   stagingSince?: number;

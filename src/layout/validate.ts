@@ -62,9 +62,17 @@ function checkRole(x: unknown, path: string): NodeRole {
 
 export function checkVersion(x: unknown, path = 'version'): LayoutVersion {
   if (!isObj(x)) throw new Bad(path, 'expected a layout version object');
-  keysOnly(x, path, ['version', 'replicationFactor', 'roles', 'assignment', 'partitionSize']);
+  keysOnly(x, path, ['version', 'replicationFactor', 'roles', 'assignment', 'partitionSize', 'zoneRedundancy']);
   if (!isCount(x.version)) throw new Bad(`${path}.version`, 'expected a non-negative integer');
   const rf = checkRf(x.replicationFactor, `${path}.replicationFactor`);
+  if (x.zoneRedundancy !== undefined) {
+    // Stored only as {atLeast}; 'maximum' is the field's absence.
+    const zr = x.zoneRedundancy;
+    if (!isObj(zr)) throw new Bad(`${path}.zoneRedundancy`, 'expected {atLeast: n}');
+    keysOnly(zr, `${path}.zoneRedundancy`, ['atLeast']);
+    if (!Number.isSafeInteger(zr.atLeast) || (zr.atLeast as number) < 1 || (zr.atLeast as number) > rf)
+      throw new Bad(`${path}.zoneRedundancy.atLeast`, `expected 1 to the replication factor (${rf})`);
+  }
   const roles = nodeMap(x.roles, `${path}.roles`);
   for (const [id, r] of roles) checkRole(r, `${path}.roles.${id.slice(0, 16)}`);
   if (!isCount(x.partitionSize)) throw new Bad(`${path}.partitionSize`, 'expected a non-negative integer');
@@ -104,7 +112,7 @@ function checkStaged(x: unknown, path: string): StagedRole {
 /** Returns the history if it is valid as a whole; throws InvalidLayout naming the first problem. */
 export function checkHistory(x: unknown): LayoutHistory {
   if (!isObj(x)) throw new Bad('history', 'expected a layout history object');
-  keysOnly(x, 'history', ['versions', 'staging', 'stagingRf', 'stagingSince', 'syncMap', 'ackMap']);
+  keysOnly(x, 'history', ['versions', 'staging', 'stagingRf', 'stagingZr', 'stagingSince', 'syncMap', 'ackMap']);
   const vs = x.versions;
   if (!Array.isArray(vs) || vs.length === 0 || vs.length > LAYOUT_LIMITS.versionsMax)
     throw new Bad('versions', `expected 1 to ${LAYOUT_LIMITS.versionsMax} versions`);
@@ -117,6 +125,18 @@ export function checkHistory(x: unknown): LayoutHistory {
     keysOnly(x.stagingRf, 'stagingRf', ['t', 'v']);
     if (!isTime(x.stagingRf.t)) throw new Bad('stagingRf.t', 'expected a non-negative timestamp');
     checkRf(x.stagingRf.v, 'stagingRf.v');
+  }
+  if (x.stagingZr !== undefined && x.stagingZr !== null) {
+    if (!isObj(x.stagingZr)) throw new Bad('stagingZr', 'expected {t, v}');
+    keysOnly(x.stagingZr, 'stagingZr', ['t', 'v']);
+    if (!isTime(x.stagingZr.t)) throw new Bad('stagingZr.t', 'expected a non-negative timestamp');
+    const v = x.stagingZr.v;
+    if (v !== 'maximum') {
+      if (!isObj(v)) throw new Bad('stagingZr.v', 'expected "maximum" or {atLeast: n}');
+      keysOnly(v, 'stagingZr.v', ['atLeast']);
+      if (!Number.isSafeInteger(v.atLeast) || (v.atLeast as number) < 1 || (v.atLeast as number) > LAYOUT_LIMITS.replicationFactorMax)
+        throw new Bad('stagingZr.v.atLeast', `expected 1 to ${LAYOUT_LIMITS.replicationFactorMax}`);
+    }
   }
   if (x.stagingSince !== undefined && x.stagingSince !== null && !isTime(x.stagingSince)) throw new Bad('stagingSince', 'expected a non-negative timestamp');
   checkTracker(x.syncMap, 'syncMap');
