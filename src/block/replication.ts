@@ -8,6 +8,7 @@ import { BlockCorrupted, BlockMissing } from './store.ts';
 import { sha256 } from '../util/hash.ts';
 import { log } from '../util/log.ts';
 import { arr, bytes, obj, opt, str } from '../rpc/schema.ts';
+import { quorumOverSets } from '../rpc/quorum.ts';
 
 /** Hashes in one block/has (a resync batch). */
 const HASHES_PER_CALL_MAX = 10_000;
@@ -70,71 +71,35 @@ export class BlockReplication implements BlockRemote {
     return [...new Set(this.placement.writeSets(hash[0]!).flat())];
   }
 
-  put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
+  async put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
     const sets = this.placement.writeSets(hash[0]!);
-    const nodes = [...new Set(sets.flat())];
-    const q = (s: NodeId[]) => Math.min(this.opts.writeQuorum, s.length);
     // Over the background budget, wait for every replica: memory stays bounded under load.
     const waitAll = this.bgBytes + data.length > this.opts.backgroundBytes;
-    return new Promise((resolve, reject) => {
-      const acked = new Set<NodeId>();
-      const failed = new Set<NodeId>();
-      const failures: { code?: string; message: string }[] = [];
-      let done = false;
-      let outstanding = nodes.length;
-      let inBackground = false;
-      const finishOne = () => {
-        outstanding--;
-        if (outstanding === 0 && inBackground) this.bgBytes -= data.length;
-      };
-      const check = () => {
-        if (done) return;
-        const quorumOk = sets.every((s) => s.filter((n) => acked.has(n)).length >= q(s));
-        if (quorumOk && (!waitAll || outstanding === 0)) {
-          done = true;
-          if (outstanding > 0) {
-            inBackground = true;
-            this.bgBytes += data.length;
-          }
-          resolve();
-        } else if (sets.some((s) => s.filter((n) => !failed.has(n)).length < q(s))) {
-          done = true;
-          // If every replica failed the same way (e.g. ENOSPC: disks full), say so to the caller.
-          const codes = new Set(failures.map((f) => f.code));
-          const err = new Error(
-            `block ${hash.toString('hex').slice(0, 16)}: write quorum not reached (${acked.size} acks of ${nodes.length}: ${failures.map((f) => f.message).join('; ')})`,
-          );
-          err.name = 'WriteQuorumError';
-          reject(codes.size === 1 ? Object.assign(err, { code: [...codes][0] }) : err);
+    const r = await quorumOverSets<unknown>({
+      what: `block ${hash.toString('hex').slice(0, 16)}: write`,
+      sets,
+      quorum: (s) => Math.min(this.opts.writeQuorum, s.length),
+      waitAll,
+      call: (n) =>
+        n === this.rpc.id
+          ? this.mgr.putLocal(hash, data).then(() => ref && this.onRef(hash, ref))
+          : this.rpc.call(n, 'block/put', { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' }),
+      onFailure: (n, e) => {
+        try {
+          this.onMissedReplica(n, hash, ref);
+        } catch (err) {
+          log.error({ node: n.slice(0, 8), err: (err as Error).message }, 'cannot record a missed block replica');
         }
-      };
-      for (const n of nodes) {
-        const p =
-          n === this.rpc.id
-            ? this.mgr.putLocal(hash, data).then(() => ref && this.onRef(hash, ref))
-            : this.rpc.call(n, 'block/put', { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' });
-        p.then(
-          () => {
-            acked.add(n);
-            finishOne();
-            check();
-          },
-          (e: Error) => {
-            failed.add(n);
-            failures.push({ code: (e as { code?: string }).code, message: e.message });
-            finishOne();
-            try {
-              this.onMissedReplica(n, hash, ref);
-            } catch (err) {
-              log.error({ node: n.slice(0, 8), err: (err as Error).message }, 'cannot record a missed block replica');
-            }
-            log.debug({ node: n.slice(0, 8), err: e.message }, 'block replica write failed');
-            check();
-          },
-        );
-      }
-      check();
+        log.debug({ node: n.slice(0, 8), err: (e as Error)?.message }, 'block replica write failed');
+      },
     });
+    if (r.outstanding > 0) {
+      // The last replicas finish in the background: their bytes count against the budget until then.
+      this.bgBytes += data.length;
+      void r.settled.then(() => {
+        this.bgBytes -= data.length;
+      });
+    }
   }
 
   async get(hash: Buffer, into?: Buffer): Promise<Buffer> {

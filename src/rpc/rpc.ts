@@ -5,19 +5,9 @@ import type { CallOptions, Handler, NodeId, PeerView, Transport } from './transp
 import type { Check } from './schema.ts';
 import { limitRefused } from '../util/metrics.ts';
 import { BurstLog } from '../net/admission.ts';
+import { QuorumError, quorumOverSets } from './quorum.ts';
 
-export class QuorumError extends Error {
-  readonly successes: number;
-  readonly needed: number;
-  readonly errors: string[];
-  constructor(what: string, successes: number, needed: number, errors: string[]) {
-    super(`${what}: quorum not reached (${successes} of ${needed} needed; errors: ${errors.slice(0, 3).join('; ') || 'none'})`);
-    this.name = 'QuorumError';
-    this.successes = successes;
-    this.needed = needed;
-    this.errors = errors;
-  }
-}
+export { QuorumError };
 
 export interface QuorumOptions extends CallOptions {
   quorum: number;
@@ -76,37 +66,11 @@ export class Rpc {
   }
 
   /** Calls every node; resolves with the first `quorum` results, or throws QuorumError once that is impossible. */
-  quorum<T>(nodes: NodeId[], endpoint: string, msg: unknown, opts: QuorumOptions): Promise<{ node: NodeId; value: T }[]> {
+  async quorum<T>(nodes: NodeId[], endpoint: string, msg: unknown, opts: QuorumOptions): Promise<{ node: NodeId; value: T }[]> {
     const need = Math.min(opts.quorum, nodes.length);
-    return new Promise((resolve, reject) => {
-      const ok: { node: NodeId; value: T }[] = [];
-      const errors: string[] = [];
-      let done = false;
-      if (need <= 0) {
-        resolve([]);
-        return;
-      }
-      for (const n of nodes) {
-        this.call<T>(n, endpoint, msg, opts).then(
-          (value) => {
-            if (done) return;
-            ok.push({ node: n, value });
-            if (ok.length >= need) {
-              done = true;
-              resolve(ok);
-            }
-          },
-          (e: Error) => {
-            if (done) return;
-            errors.push(`${n.slice(0, 8)}: ${e.message}`);
-            if (nodes.length - errors.length < need) {
-              done = true;
-              reject(new QuorumError(endpoint, ok.length, need, errors));
-            }
-          },
-        );
-      }
-    });
+    if (need <= 0) return [];
+    const r = await quorumOverSets<T>({ what: endpoint, sets: [nodes], quorum: () => need, call: (n) => this.call<T>(n, endpoint, msg, opts) });
+    return r.acks;
   }
 
   /** Calls every node and waits for all answers (or errors), each within its deadline. */

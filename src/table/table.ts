@@ -9,16 +9,10 @@ import type { ReplicationContext } from './replication.ts';
 import type { NodeId } from '../rpc/transport.ts';
 import { MerkleCache, valueHash } from './merkle.ts';
 import { log } from '../util/log.ts';
+import { QuorumError, quorumOverSets } from '../rpc/quorum.ts';
 import { PayloadError, arr, bool, bytes, int, obj, opt, str, type Check } from '../rpc/schema.ts';
 
 export type { RangeQuery };
-
-export class WriteQuorumError extends Error {
-  constructor(msg: string) {
-    super(msg);
-    this.name = 'WriteQuorumError';
-  }
-}
 
 /** Node ids are 32-byte public keys; queue keys start with one. */
 const NODE_ID_BYTES = 32;
@@ -370,54 +364,37 @@ export class Table<E> {
   /** Sends entries to every node of every write set; resolves once each set has its quorum. With
    *  `newer` (put-after), an answer for which it returns a timestamp is not an ack: it resolves
    *  with the highest such timestamp once some set can no longer reach its quorum without them. */
-  private write(partition: number, es: E[], op = 'put', newer?: (reply: unknown) => number | undefined): Promise<{ newest?: number }> {
+  private async write(partition: number, es: E[], op: 'put' | 'put-after' = 'put', newer?: (reply: unknown) => number | undefined): Promise<{ newest?: number }> {
     const r = this.repl!;
     const { sets, quorum } = this.writePlan(partition);
-    const nodes = [...new Set(sets.flat())];
-    const acked = new Set<NodeId>();
-    const failed = new Set<NodeId>();
-    const stale = new Set<NodeId>();
-    let newest = -Infinity;
-    return new Promise((resolve, reject) => {
-      let done = false;
-      const check = () => {
-        if (done) return;
-        if (sets.every((s) => s.filter((n) => acked.has(n)).length >= quorum(s))) {
-          done = true;
-          resolve({});
-        } else if (sets.some((s) => s.filter((n) => !failed.has(n) && !stale.has(n)).length < quorum(s))) {
-          done = true;
-          if (stale.size > 0) resolve({ newest });
-          else reject(new WriteQuorumError(`${this.name}: write quorum not reached (${acked.size} acks, ${failed.size} failures of ${nodes.length} nodes)`));
-        }
-      };
-      for (const n of nodes) {
-        r.rpc.call(n, this.ep(op), es, { timeoutMs: r.timeoutMs }).then(
-          (reply) => {
-            const t = newer?.(reply);
-            if (t === undefined) acked.add(n);
-            else {
-              stale.add(n);
-              if (t > newest) newest = t;
-            }
-            check();
-          },
-          (err: Error) => {
-            // A node of an older release lacks put-after: it cannot tell what it holds (Infinity).
-            if (newer && (err as { code?: unknown })?.code === 'NoHandler') {
-              stale.add(n);
-              newest = Infinity;
-            } else failed.add(n);
+    /** A node of an older release lacks put-after: it cannot tell what it holds (Infinity). */
+    const NO_HANDLER = Symbol('no handler');
+    try {
+      await quorumOverSets<unknown>({
+        what: `${this.name}: write`,
+        sets,
+        quorum,
+        call: (n) =>
+          r.rpc.call(n, this.ep(op), es, { timeoutMs: r.timeoutMs }).catch((err: unknown) => {
             // A replica that missed the write gets it later from the queue (even if the write failed
             // overall: what was written on some nodes must converge everywhere).
             if (this.queueSafely(n, es, 'replica write'))
-              log.debug({ table: this.name, node: n.slice(0, 8), err: err?.message }, 'replica write failed; queued');
-            check();
-          },
-        );
+              log.debug({ table: this.name, node: n.slice(0, 8), err: (err as Error)?.message }, 'replica write failed; queued');
+            if (newer && (err as { code?: unknown })?.code === 'NoHandler') return NO_HANDLER;
+            throw err;
+          }),
+        accept: (_n, reply) => reply !== NO_HANDLER && newer?.(reply) === undefined,
+      });
+      return {};
+    } catch (e) {
+      if (!(e instanceof QuorumError) || e.declined.length === 0) throw e;
+      let newest = -Infinity;
+      for (const d of e.declined) {
+        const t = d.value === NO_HANDLER ? Infinity : newer!(d.value)!;
+        if (t > newest) newest = t;
       }
-      check();
-    });
+      return { newest };
+    }
   }
 
   /** Queues entries for a replica from a promise callback: a failure here is logged, never thrown

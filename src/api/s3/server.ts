@@ -12,10 +12,11 @@ import { authenticate, claimedAccessKeyId, decodeBody, hasCredentials, type Auth
 import { authorize } from './authz/authorize.ts';
 import { applyCors, preflight } from './cors.ts';
 import type { S3Ctx, S3Settings } from './context.ts';
-import { HANDLERS } from './ops/index.ts';
+import { OPS } from './ops/index.ts';
 import { keySecret } from './ops/common.ts';
 import { ModelError } from '../../model/errors.ts';
 import { DbKeyTooLongError } from '../../db/db.ts';
+import { QuorumError } from '../../rpc/quorum.ts';
 import { checkRequestNames } from './input-limits.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { log } from '../../util/log.ts';
@@ -107,7 +108,7 @@ function toS3Error(e: unknown): S3Error {
   if (e instanceof DbKeyTooLongError) return new S3Error('KeyTooLongError', 'Your key is too long');
   if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') return new S3Error('InsufficientStorage', 'The node is out of disk space; the write was not stored.');
   // Not enough replicas reachable: the client should retry later or elsewhere (Garage: 503).
-  if (['QuorumError', 'WriteQuorumError'].includes((e as Error)?.name))
+  if (e instanceof QuorumError)
     return new S3Error('ServiceUnavailable', `Not enough replicas are reachable right now: ${(e as Error).message}`);
   log.error({ err: e }, 's3 internal error');
   return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
@@ -120,14 +121,15 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
   const qi = url.indexOf('?');
   const rawPath = qi < 0 ? url : url.slice(0, qi);
   const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
-  let op = 'Unknown';
+  let opName = 'Unknown';
   let authenticated = false;
   res.setHeader('x-amz-request-id', requestId);
   res.setHeader('server', 'Grenier');
   try {
     const query = new URLSearchParams(rawQuery);
     const t = target(req.headers.host, rawPath, settings.rootDomain);
-    op = operation(req, t, query);
+    const op = operation(req, t, query);
+    opName = op;
     checkRequestNames(t, query);
     if (op === 'Options') {
       preflight(req, res, t.bucketName ? await store.bucketByName(t.bucketName) : undefined);
@@ -171,7 +173,9 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
         return decoded;
       };
     }
-    if (t.bucketName && op !== 'CreateBucket' && op !== 'PostObject') {
+    const spec = OPS[op];
+    // CreateBucket (no bucket yet) and PostObject (the form names it) find their bucket themselves.
+    if (t.bucketName && spec.authz !== 'handler') {
       // A key's local alias (admin AddBucketAlias localAlias) comes before the global names.
       const local = ctx.accessKey && localAliasOf(ctx.accessKey, t.bucketName);
       const b = (local && (await store.bucketById(local))) || (await store.bucketByName(t.bucketName));
@@ -181,19 +185,17 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       // CORS headers first: a browser can read a refusal only if it carries them too.
       applyCors(req, res, b);
       // The one decision (authz/decide.ts): explicit deny, then flags / policy / ACL, else deny.
-      await authorize(ctx, op);
+      await authorize(ctx, op, spec.authz);
     }
-    const h = HANDLERS[op];
-    if (!h) throw new S3Error('NotImplemented', `${op} is not implemented`);
     if (awaitingContinue.delete(req)) res.writeContinue();
-    await h(ctx);
+    await spec.handler(ctx);
   } catch (e) {
     const err = toS3Error(e);
     errorResponse(res, req, err, rawPath, requestId, authenticated, store.limits.object_bytes_max);
   } finally {
     const done = () => {
-      apiRequests.inc({ api: 's3', op, status: String(res.statusCode) });
-      apiDuration.observe({ api: 's3', op }, (performance.now() - started) / 1000);
+      apiRequests.inc({ api: 's3', op: opName, status: String(res.statusCode) });
+      apiDuration.observe({ api: 's3', op: opName }, (performance.now() - started) / 1000);
     };
     if (res.writableFinished) done();
     else res.once('close', done);
