@@ -3,7 +3,9 @@
 // restart, SIGSTOP/SIGCONT, nftables partitions (one node, 2|3, bridge 2-1-2), clock skew through
 // libfaketime's timestamp file, corrupted or deleted block files, packet loss (nftables numgen),
 // a full data disk (tmpfs shrunk), EIO on fsync (strace injection) and layout changes under load
-// (remove a node, add a zone), each undone when its step ends.
+// (remove a node, add a zone), each undone when its step ends. A node whose process is gone (crashed,
+// exited under EIO or a full disk, killed by someone else) is a crash, never an error of the run:
+// logged with its output tail, counted, restarted (a failed restart is retried at the next step).
 import { readdirSync, readFileSync, unlinkSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -216,11 +218,22 @@ export interface NemesisCounts {
   layoutSyncMs: number[];
   /** Layout changes that could not be applied (with why), e.g. the node asked was cut off. */
   layoutErrors: string[];
+  /** Faults that met a node whose process was already gone (treated as a crash, restarted). */
+  crashes: number;
+  /** Node processes found gone between steps that no nemesis had killed (restarted). */
+  vanished: number;
+  /** Restarts that failed (retried before the next step and in healAll). */
+  restartFailures: number;
+  /** Faults that could not be applied or healed (with why): logged, the run goes on. */
+  errors: string[];
 }
 
 /** Applies and heals faults; `healAll` undoes whatever is in effect (also after an error). */
 export class Nemesis {
-  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0, exitedOnEio: 0, layoutSyncMs: [], layoutErrors: [] };
+  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0, exitedOnEio: 0, layoutSyncMs: [], layoutErrors: [], crashes: 0, vanished: 0, restartFailures: 0, errors: [] };
+  /** Nodes whose process is gone and still to be restarted (at their fault's heal, or the next
+   *  reviveVanished). */
+  private readonly down = new Set<number>();
   private lossy = false;
   private readonly filled = new Set<number>();
   private readonly straced = new Map<number, Injection>();
@@ -252,6 +265,11 @@ export class Nemesis {
         return;
       case 'pause':
         for (const n of f.nodes) {
+          // Never signal a pid that is no longer the node's (pids are reused).
+          if (!nodeUp(c.node(n))) {
+            this.crashed(n, 'pause');
+            continue;
+          }
           this.paused.add(n);
           process.kill(c.node(n).pid, 'SIGSTOP');
         }
@@ -291,7 +309,17 @@ export class Nemesis {
       case 'fsync-eio':
         for (const n of f.nodes) {
           if (this.straced.has(n)) continue;
-          this.straced.set(n, await injectFsyncEio(c.node(n).pid, f.every ?? 1));
+          if (!nodeUp(c.node(n))) {
+            this.crashed(n, 'fsync-eio');
+            continue;
+          }
+          try {
+            this.straced.set(n, await injectFsyncEio(c.node(n).pid, f.every ?? 1));
+          } catch (e) {
+            // The process went away between the check and the attach: a crash too.
+            if (!nodeUp(c.node(n))) this.crashed(n, 'fsync-eio');
+            else this.error(`fsync-eio n${n}: ${(e as Error).message}`);
+          }
         }
         return;
       case 'layout-remove':
@@ -353,8 +381,8 @@ export class Nemesis {
     await this.syncing;
   }
 
-  /** Ends strace on node n; restarts the node if it exited meanwhile (a crash on EIO is allowed,
-   *  losing acknowledged data is not). */
+  /** Ends strace on node n; marks the node for a restart if it exited meanwhile (a crash on EIO is
+   *  allowed, losing acknowledged data is not). */
   private async unstrace(n: number): Promise<void> {
     const inj = this.straced.get(n);
     if (!inj) return;
@@ -362,11 +390,84 @@ export class Nemesis {
     await inj.stop();
     const node = this.env.cluster.node(n);
     await new Promise((r) => setTimeout(r, 100));
-    const st = processState(node.pid);
-    if (st === 'gone' || st === 'Z') {
+    if (!nodeUp(node)) {
       this.counts.exitedOnEio++;
-      this.env.log(`    n${n} exited under fsync EIO; restarting it`);
-      await node.restart('live');
+      this.env.log(`    n${n} exited under fsync EIO; restarting it${tail(node.output())}`);
+      this.down.add(n);
+    }
+  }
+
+  /** SIGCONT to node n if its process is still the node's; else a crash (restarted by the heal). */
+  private cont(n: number): void {
+    const node = this.env.cluster.node(n);
+    if (!nodeUp(node)) return this.crashed(n, 'pause');
+    try {
+      process.kill(node.pid, 'SIGCONT');
+    } catch {
+      this.crashed(n, 'pause');
+    }
+  }
+
+  /** A fault met node n's process gone: a crash (restarted at the fault's heal). */
+  private crashed(n: number, during: string): void {
+    this.counts.crashes++;
+    this.down.add(n);
+    this.env.log(`    n${n} (${during}): its process is gone; treated as a crash, restarted at the heal${tail(this.env.cluster.node(n).output())}`);
+  }
+
+  private error(what: string): void {
+    this.counts.errors.push(what.slice(0, 300));
+    this.env.log(`    nemesis error (the run goes on): ${what.slice(0, 300)}`);
+  }
+
+  /** Restarts node n (bounded by the node's start timeout); never throws: a failure is logged and
+   *  the node stays in `down` for the next attempt. */
+  private async revive(n: number, why: string): Promise<boolean> {
+    try {
+      await this.env.cluster.node(n).restart('live');
+      this.down.delete(n);
+      return true;
+    } catch (e) {
+      this.down.add(n);
+      this.counts.restartFailures++;
+      this.env.log(`    n${n} restart (${why}) failed, retried at the next step: ${(e as Error).message.split('\n')[0]!.slice(0, 300)}`);
+      return false;
+    }
+  }
+
+  /** Between steps: restarts every node that should be running and is not — one that a crash left
+   *  down, or one that exited with no nemesis on it (logged with its output tail: a finding). */
+  async reviveVanished(): Promise<void> {
+    const c = this.env.cluster;
+    for (let n = 0; n < c.nodes.length; n++) {
+      if (this.killed.has(n) || this.straced.has(n)) continue;
+      if (this.down.has(n)) {
+        await this.revive(n, 'left down');
+        continue;
+      }
+      const node = c.node(n);
+      if (nodeUp(node)) continue;
+      this.counts.vanished++;
+      this.env.log(`    n${n} VANISHED: its process is gone and no nemesis killed it; restarting it${tail(node.output())}`);
+      await this.revive(n, 'vanished');
+    }
+  }
+
+  /** apply, with any failure logged and counted instead of thrown (the run goes on; healAll undoes
+   *  whatever half-applied state is recorded). */
+  async tryApply(f: Fault): Promise<void> {
+    try {
+      await this.apply(f);
+    } catch (e) {
+      this.error(`apply ${describeFault(f)}: ${(e as Error).message}`);
+    }
+  }
+
+  async tryHeal(f: Fault): Promise<void> {
+    try {
+      await this.heal(f);
+    } catch (e) {
+      this.error(`heal ${describeFault(f)}: ${(e as Error).message}`);
     }
   }
 
@@ -396,13 +497,19 @@ export class Nemesis {
   }
 
   async heal(f: Fault): Promise<void> {
+    await this.healOnly(f);
+    // Whatever this fault found or left gone comes back with its heal.
+    for (const n of f.nodes) if (this.down.has(n) && !this.killed.has(n)) await this.revive(n, `heal of ${f.kind}`);
+  }
+
+  private async healOnly(f: Fault): Promise<void> {
     const c = this.env.cluster;
     switch (f.kind) {
       case 'kill':
-        for (const n of f.nodes) if (this.killed.delete(n)) await c.node(n).restart('live');
+        for (const n of f.nodes) if (this.killed.delete(n)) this.down.add(n);
         return;
       case 'pause':
-        for (const n of f.nodes) if (this.paused.delete(n)) process.kill(c.node(n).pid, 'SIGCONT');
+        for (const n of f.nodes) if (this.paused.delete(n)) this.cont(n);
         return;
       case 'partition-one':
       case 'partition-halves':
@@ -438,26 +545,35 @@ export class Nemesis {
    *  back to true time, disks freed, layout back to the starting roles (and synced, bounded). */
   async healAll(): Promise<void> {
     const c = this.env.cluster;
-    for (const n of [...this.straced.keys()]) await this.unstrace(n).catch((e: Error) => this.env.log(`    strace n${n}: ${e.message}`));
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (e) {
+        this.error(`healAll ${what}: ${(e as Error).message}`);
+      }
+    };
+    for (const n of [...this.straced.keys()]) await step(`strace n${n}`, () => this.unstrace(n));
     for (const n of [...this.paused]) {
       this.paused.delete(n);
-      try {
-        process.kill(c.node(n).pid, 'SIGCONT');
-      } catch {
-        /* exited */
-      }
+      this.cont(n);
     }
-    if (this.partitioned) this.env.lab?.heal();
+    if (this.partitioned) await step('partitions', () => this.env.lab?.heal());
     this.partitioned = false;
-    for (const n of [...this.skewed]) writeFileSync(this.env.clockFiles![n]!, '+0s\n');
+    for (const n of [...this.skewed]) await step(`clock n${n}`, () => writeFileSync(this.env.clockFiles![n]!, '+0s\n'));
     this.skewed.clear();
-    if (this.lossy) this.env.lab?.healLoss();
+    if (this.lossy) await step('loss', () => this.env.lab?.healLoss());
     this.lossy = false;
-    for (const n of [...this.filled]) this.env.disks![n]!.free();
+    for (const n of [...this.filled]) await step(`disk n${n}`, () => this.env.disks![n]!.free());
     this.filled.clear();
     for (const n of [...this.killed]) {
       this.killed.delete(n);
-      await c.node(n).restart('live');
+      this.down.add(n);
+    }
+    // Every node that should run (killed, crashed, vanished), a few bounded attempts each.
+    for (let i = 0; i < 3; i++) {
+      await this.reviveVanished();
+      if (!this.down.size) break;
+      await new Promise((r) => setTimeout(r, 2000));
     }
     // Layout last, with every node back; each attempt bounded, at most a few.
     for (let i = 0; i < 3 && (this.removed.size || this.extraIn); i++) {
@@ -470,6 +586,26 @@ export class Nemesis {
     }
     await this.settled();
   }
+}
+
+/** Whether a node's server process is up (running or stopped): its pid exists, is no zombie, and
+ *  its command line names the node's config — pids are reused (pid_max may be 32768), and a
+ *  signal or strace must never reach another process. */
+export function nodeUp(node: { pid: number; configPath: string }): boolean {
+  if (!(node.pid > 0)) return false;
+  const st = processState(node.pid);
+  if (st === 'gone' || st === 'Z') return false;
+  try {
+    return readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0').includes(node.configPath);
+  } catch {
+    return false;
+  }
+}
+
+/** The last lines of a node's output, indented, for the run's log ('' when there is none). */
+function tail(out: string): string {
+  const t = out.trimEnd().slice(-1500);
+  return t ? `; output tail:\n${t.split('\n').map((l) => `      | ${l}`).join('\n')}` : '';
 }
 
 /** Whether a node process is stopped (state T in /proc), for diagnostics. */

@@ -69,6 +69,16 @@ export interface RunReport {
    *  when that did not happen before the next step. */
   stepConvergeMs: (number | undefined)[];
   exitedOnEio: number;
+  /** Faults that met a node already gone (treated as a crash and restarted). */
+  crashes: number;
+  /** Node processes that exited with no nemesis on them (restarted; their output tail is logged). */
+  vanished: number;
+  restartFailures: number;
+  /** Faults that could not be applied or healed (the run went on). */
+  nemesisErrors: string[];
+  stepsApplied: number;
+  /** Scheduled steps not reached within the duration (the schedule fell behind). */
+  stepsSkipped: number;
   layoutSyncMs: number[];
   layoutErrors: string[];
   delayMs?: number;
@@ -184,19 +194,32 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     // 30 s per layout change: longer would stall the schedule (a change is often not synced for minutes).
     const nemesis = new Nemesis({ cluster: c, lab, clockFiles, seed: o.seed, log, disks, extra, zones: ZONES, layoutSyncTimeoutMs: 30_000 });
     const stepConvergeMs: (number | undefined)[] = [];
+    let stepsApplied = 0;
+    let stepsSkipped = 0;
     const t0 = history.now();
     const running = workload.run();
     try {
       for (const [i, s] of steps.entries()) {
         const wait = t0 + s.atMs - history.now();
         if (wait > 0) await sleep(wait);
+        // The run lasts its duration: heals and layout waits on a loaded machine put the schedule
+        // behind, and the steps it did not reach are skipped (counted), not run past the end.
+        if (history.now() - t0 + s.durationMs > o.durationMs) {
+          stepsSkipped = steps.length - i;
+          log(`  ${secs(history.now() - t0)} the run's ${secs(o.durationMs)} are up: ${stepsSkipped} of ${steps.length} steps not reached (schedule ${secs(history.now() - t0 - s.atMs)} behind)`);
+          break;
+        }
+        await nemesis.reviveVanished();
         log(`  ${secs(history.now() - t0)} apply ${describeStep(s)}`);
-        for (const f of s.faults) await nemesis.apply(f);
+        stepsApplied++;
+        for (const f of s.faults) await nemesis.tryApply(f);
         await sleep(s.durationMs);
-        for (const f of Nemesis.healOrder(s.faults)) await nemesis.heal(f);
+        for (const f of Nemesis.healOrder(s.faults)) await nemesis.tryHeal(f);
+        await nemesis.reviveVanished();
         const healed = history.now();
         // Until the next step starts (or the run ends): the time until nobody owes anything.
-        const { ms, last } = await timeToNoDebt(c, t0 + (steps[i + 1]?.atMs ?? o.durationMs) - healed);
+        // At least the shortest quiet period, also when the schedule is behind.
+        const { ms, last } = await timeToNoDebt(c, Math.max((o.quietMs ?? [2000])[0]!, t0 + (steps[i + 1]?.atMs ?? o.durationMs) - healed));
         stepConvergeMs.push(ms);
         log(`  ${secs(healed - t0)} healed; ${ms === undefined ? `still owing at the next step (${last.slice(0, 300)})` : `no debt after ${secs(ms)}`}`);
       }
@@ -270,6 +293,12 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
       convergeProblem,
       stepConvergeMs,
       exitedOnEio: nemesis.counts.exitedOnEio,
+      crashes: nemesis.counts.crashes,
+      vanished: nemesis.counts.vanished,
+      restartFailures: nemesis.counts.restartFailures,
+      nemesisErrors: nemesis.counts.errors,
+      stepsApplied,
+      stepsSkipped,
       layoutSyncMs: nemesis.counts.layoutSyncMs,
       layoutErrors: nemesis.counts.layoutErrors,
       delayMs: o.delayMs,
@@ -326,7 +355,7 @@ function saveEvidence(o: RunOptions, r: RunReport, ops: Op[], c: Cluster): strin
 export function formatReport(r: RunReport): string {
   const lines = [
     `seed ${r.seed} (replay: npm run faults -- --seed ${r.seed} --minutes ${(r.durationMs / 60000).toFixed(2)})`,
-    `nemeses applied: ${Object.entries(r.applied).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}; block files damaged: ${r.blocksDamaged}`,
+    `steps applied ${r.stepsApplied} of ${r.stepsApplied + r.stepsSkipped} scheduled; nemeses applied: ${Object.entries(r.applied).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}; block files damaged: ${r.blocksDamaged}`,
     `operations ${r.ops}, acknowledged ${r.acknowledged}, indeterminate ${r.indeterminate}, failed ${r.failed}, reads ${r.reads}`,
     `lost ${r.lost}, wrong bytes ${r.wrong}, stale reads ${r.stale}`,
     `converged after healing: ${r.convergeMs === undefined ? `NO (${r.convergeProblem})` : secs(r.convergeMs)}`,
@@ -334,6 +363,8 @@ export function formatReport(r: RunReport): string {
   ];
   if (r.layoutSyncMs.length || r.layoutErrors.length) lines.push(`layout changes synced: ${spread(r.layoutSyncMs).replace('within the quiet period', 'within the bound')}${r.layoutErrors.length ? `; not applied ${r.layoutErrors.length} (first: ${r.layoutErrors[0]})` : ''}`);
   if (r.exitedOnEio) lines.push(`node processes that exited under fsync EIO (restarted): ${r.exitedOnEio}`);
+  if (r.crashes || r.vanished || r.restartFailures) lines.push(`node processes found gone: ${r.crashes} by a fault (a crash, restarted), ${r.vanished} with no nemesis on them (restarted; output tails in the log); failed restarts (retried): ${r.restartFailures}`);
+  if (r.nemesisErrors.length) lines.push(`nemesis errors (logged, the run went on): ${r.nemesisErrors.length} (first: ${r.nemesisErrors[0]})`);
   if (r.delayMs !== undefined) lines.push(`RPC delay: ${r.delayMs} ms one way`);
   const top = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 8);
   if (top.length) lines.push(`errors: ${top.map(([k, v]) => `${k} ×${v}`).join('; ')}`);
