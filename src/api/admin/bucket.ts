@@ -14,6 +14,7 @@ import {
 import { AdminError, badRequest, bool, limit, obj, str } from './http.ts';
 import { addLocalAlias, localAliasesByBucket, removeLocalAlias } from './local-alias.ts';
 import type { AdminCtx, Handler } from './context.ts';
+import { listBucketPage, wantsPage } from './bucket-list.ts';
 
 export async function bucketInfo(store: Store, b: Bucket): Promise<Record<string, unknown>> {
   const keys = [];
@@ -74,6 +75,8 @@ function noLocalAlias(body: Record<string, unknown>): void {
 
 const listBuckets: Handler = async (ctx) => {
   const store = ctx.deps.store;
+  // With ?limit=, ?start= or ?search=: one page; without, Garage's answer (every bucket).
+  if (wantsPage(ctx.query)) return listBucketPage(store, ctx.query);
   const all = await store.liveBuckets();
   const local = new Map<string, { accessKeyId: string; alias: string }[]>();
   for (const k of await store.keys.range('key')) {

@@ -40,7 +40,7 @@ export const OPERATIONS: Record<string, OpDoc> = {
   UpdateKey: { method: 'POST', tag: 'Access key', summary: 'Rename, allow/deny createBucket, set or clear the expiration', query: ['id', 'search'] },
   DeleteKey: { method: 'POST', tag: 'Access key', summary: 'Delete a key', query: ['id', 'search'] },
   // Buckets
-  ListBuckets: { method: 'GET', tag: 'Bucket', summary: 'Buckets with their global and local aliases' },
+  ListBuckets: { method: 'GET', tag: 'Bucket', summary: 'Buckets with their global and local aliases; with limit (≤ 1000), start (a nextStart) or search (alias substring or id prefix): one page {buckets, nextStart}', query: ['limit', 'start', 'search'] },
   GetBucketInfo: { method: 'GET', tag: 'Bucket', summary: 'One bucket: aliases, keys, usage, quotas, website', query: ['id', 'globalAlias', 'search'] },
   CreateBucket: { method: 'POST', tag: 'Bucket', summary: 'Create a bucket with a global alias' },
   UpdateBucket: { method: 'POST', tag: 'Bucket', summary: 'Website access and quotas', query: ['id', 'globalAlias', 'search'] },
