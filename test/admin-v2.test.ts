@@ -240,7 +240,7 @@ test('layout parameters: zone redundancy checked, a replication-factor change st
 
   const staged = await call('UpdateClusterLayout', { parameters: { replicationFactor: 2 } });
   assert.equal(staged.status, 200, JSON.stringify(staged.body));
-  assert.deepEqual(staged.body.stagedParameters, { zoneRedundancy: 'maximum', replicationFactor: 2 });
+  assert.deepEqual(staged.body.stagedParameters, { zoneRedundancy: { atLeast: 1 }, replicationFactor: 2 });
   assert.equal(staged.body.parameters.replicationFactor, 1);
   const preview = await call('PreviewClusterLayoutChanges', {});
   assert.ok(preview.body.message.some((m: string) => /replication factor 1 → 2: apply needs every node to run with replication_factor = 2/.test(m)), preview.body.message.join('\n'));

@@ -16,6 +16,18 @@ export function parseCapacity(s: string): number {
   return n;
 }
 
+/** Garage's `-r/--redundancy`: "maximum" or a number of zones. */
+export function parseRedundancy(s: string): 'maximum' | { atLeast: number } {
+  if (s === 'maximum' || s === 'max') return 'maximum';
+  if (!/^[1-9]\d*$/.test(s)) throw new CliError(`invalid zone redundancy "${s}": give "maximum" or a number of zones such as 2`, 2);
+  return { atLeast: Number(s) };
+}
+
+/** The API's zoneRedundancy ("maximum" or {atLeast: n}) as the CLI shows it. */
+function redundancy(zr: unknown): string {
+  return typeof zr === 'object' && zr !== null && 'atLeast' in zr ? `at least ${(zr as { atLeast: number }).atLeast} zones` : 'maximum';
+}
+
 function capacity(c: number | null): string {
   return c === null ? 'gateway' : formatSize(c);
 }
@@ -42,7 +54,9 @@ function describeChange(s: StagedChange): string[] {
 }
 
 function printLayout(l: ClusterLayout): void {
-  process.stdout.write(`Layout version ${l.version} (replication factor ${l.parameters.replicationFactor}, partition size ${formatSize(l.partitionSize)})\n\n`);
+  process.stdout.write(
+    `Layout version ${l.version} (replication factor ${l.parameters.replicationFactor}, zone redundancy ${redundancy(l.parameters.zoneRedundancy)}, partition size ${formatSize(l.partitionSize)})\n\n`,
+  );
   printTable(
     ['id', 'zone', 'capacity', 'partitions', 'usable', 'tags'],
     l.roles.map((r) => [
@@ -61,7 +75,8 @@ function printLayout(l: ClusterLayout): void {
   }
   process.stdout.write('\nStaged changes:\n');
   printTable(['id', 'change', 'zone', 'capacity', 'tags'], l.stagedRoleChanges.map(describeChange));
-  if (l.stagedParameters) process.stdout.write(`replication factor → ${l.stagedParameters.replicationFactor}\n`);
+  const sp = l.stagedParameters as { replicationFactor: number; zoneRedundancy?: unknown } | null;
+  if (sp) process.stdout.write(`replication factor → ${sp.replicationFactor}, zone redundancy → ${redundancy(sp.zoneRedundancy)}\n`);
   process.stdout.write(`\nSee what they would move with \`grenier layout preview\`, then \`grenier layout apply --version ${l.version + 1}\`.\n`);
 }
 
@@ -160,6 +175,21 @@ export function registerLayout(program: Command): void {
       if (o.json) return printJson(r);
       process.stdout.write(r.message.join('\n') + '\n\n');
       printLayout(r.layout);
+    });
+
+  layout
+    .command('config')
+    .description('stage layout parameters (applied with the next version), as Garage\'s `layout config`')
+    .option('-r, --redundancy <n>', 'zone redundancy: each partition on at least n zones, or "maximum" (= min(zones, replication factor))')
+    .option('--json', 'print the resulting layout as JSON')
+    .action(async (o: { redundancy?: string; json?: boolean }, cmd: Command) => {
+      if (o.redundancy === undefined) throw new CliError('give a parameter to change: -r <n> or -r maximum', 2);
+      const zoneRedundancy = parseRedundancy(o.redundancy);
+      const after = await clientFor(cmd).post<ClusterLayout>('UpdateClusterLayout', { parameters: { zoneRedundancy } });
+      if (o.json) return printJson(after);
+      process.stdout.write(
+        `Staged: zone redundancy ${redundancy(zoneRedundancy)}. Run \`grenier layout preview\`, then \`grenier layout apply --version ${after.version + 1}\`.\n`,
+      );
     });
 
   layout

@@ -5,8 +5,18 @@ import type { AdminDeps, Handler } from './context.ts';
 import type { ClusterHandle, ClusterNodeInfo } from './cluster-handle.ts';
 import { badRequest } from './http.ts';
 import { clusterOf } from './cluster.ts';
-import { allNodes, current, markAcked, markSynced, stagedRoles, stageReplicationFactor } from '../../layout/history.ts';
-import type { LayoutHistory } from '../../layout/types.ts';
+import {
+  allNodes,
+  canon,
+  current,
+  markAcked,
+  markSynced,
+  stagedRoles,
+  stagedZoneRedundancy,
+  stageReplicationFactor,
+  stageZoneRedundancy,
+} from '../../layout/history.ts';
+import type { LayoutHistory, ZoneRedundancy } from '../../layout/types.ts';
 import { quorumsFor } from '../../table/replication.ts';
 import { errorMessage } from '../../util/errors.ts';
 
@@ -20,14 +30,14 @@ export function stagedRf(h: LayoutHistory): number | undefined {
   return h.stagingRf && h.stagingRf.t >= (h.stagingSince ?? 0) ? h.stagingRf.v : undefined;
 }
 
-/** Distinct zones of the storage nodes the staged roles would have. */
-function stagedZones(h: LayoutHistory): number {
-  return new Set(Object.values(stagedRoles(h)).filter((r) => r.capacity !== null).map((r) => r.zone)).size;
+/** The staged zone redundancy if it differs from the current version's, for stagedParameters. */
+export function stagedZr(h: LayoutHistory): ZoneRedundancy | undefined {
+  return h.stagingZr && h.stagingZr.t >= (h.stagingSince ?? 0) ? h.stagingZr.v : undefined;
 }
 
 /** Checks `parameters` of UpdateClusterLayout and stages what it asks; throws 400 on a bad one.
- *  Partitions always spread over as many zones as exist (Garage's "maximum"), which satisfies any
- *  {atLeast: n} the zones and the replication factor allow; a larger n is refused. */
+ *  {atLeast: n} above the replication factor is refused here (as Garage); whether n zones
+ *  exist is checked by preview and apply, since the roles may be staged later. */
 export function stageParameters(c: ClusterHandle, p: unknown, now: number): void {
   if (p === undefined || p === null) return;
   if (typeof p !== 'object' || Array.isArray(p)) throw badRequest('field "parameters" must be an object');
@@ -44,13 +54,18 @@ export function stageParameters(c: ClusterHandle, p: unknown, now: number): void
     if (!(typeof at === 'number' && Number.isInteger(at) && at >= 1))
       throw badRequest('parameters.zoneRedundancy must be "maximum" or {"atLeast": <positive integer>}');
     const targetRf = (rf as number | undefined) ?? stagedRf(h) ?? current(h).replicationFactor;
-    const reach = Math.min(stagedZones(h), targetRf);
-    if (at > reach)
+    if (at > targetRf)
       throw badRequest(
-        `parameters.zoneRedundancy: at least ${at} zones cannot be met: partitions spread over min(zones, replication factor) = ${reach} zones (every zone is used as far as the replication factor allows)`,
+        `parameters.zoneRedundancy: at least ${at} zones cannot be met with replication factor ${targetRf}: each partition has ${targetRf} replica(s), so it spans at most ${targetRf} zone(s)`,
       );
   }
-  if (rf !== undefined && rf !== (stagedRf(h) ?? current(h).replicationFactor)) c.layout.merge(stageReplicationFactor(h, rf as number, now));
+  let next = h;
+  if (rf !== undefined && rf !== (stagedRf(h) ?? current(h).replicationFactor)) next = stageReplicationFactor(next, rf as number, now);
+  if (zr !== undefined) {
+    const v: ZoneRedundancy = zr === 'maximum' ? 'maximum' : { atLeast: (zr as { atLeast: number }).atLeast };
+    if (canon(v) !== canon(stagedZoneRedundancy(h))) next = stageZoneRedundancy(next, v, now);
+  }
+  if (next !== h) c.layout.merge(next);
 }
 
 /** Why applying a replication-factor change from `from` to `to` is unsafe now, or undefined.

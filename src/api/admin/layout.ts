@@ -4,13 +4,13 @@ import type { Handler, AdminDeps } from './context.ts';
 import type { ClusterHandle } from './cluster-handle.ts';
 import { AdminError, badRequest } from './http.ts';
 import { clusterOf, gatherInfo, partitionCounts, resolveNode } from './cluster.ts';
-import { ackMin, current, readVersion } from '../../layout/history.ts';
+import { ackMin, current, readVersion, stagedZoneRedundancy, zoneRedundancyOf } from '../../layout/history.ts';
 import { storageNodesOf } from '../../layout/assign.ts';
 import { PARTITIONS } from '../../layout/types.ts';
 import type { LayoutHistory, LayoutVersion, NodeRole, Preview } from '../../layout/types.ts';
 import { GrenierError } from '../../util/errors.ts';
 import { formatSize } from '../../util/size.ts';
-import { rfChangeProblem, stagedRf, stageParameters } from './layout-params.ts';
+import { rfChangeProblem, stagedRf, stagedZr, stageParameters } from './layout-params.ts';
 
 
 function short(id: string): string {
@@ -51,15 +51,15 @@ function stagedChanges(h: LayoutHistory): unknown[] {
 
 /** GetClusterLayout's shape for a version (the current one, or a preview's next one). */
 export function layoutBody(v: LayoutVersion, h?: LayoutHistory): Record<string, unknown> {
-  const staged = h ? stagedRf(h) : undefined;
+  const staged = h && (stagedRf(h) !== undefined || stagedZr(h) !== undefined);
   return {
     version: v.version,
     roles: rolesOf(v),
-    // Assignment always spreads each partition over as many zones as there are (Garage's "maximum").
-    parameters: { zoneRedundancy: 'maximum', replicationFactor: v.replicationFactor },
+    // Garage's shape: "maximum" or {"atLeast": n}.
+    parameters: { zoneRedundancy: zoneRedundancyOf(v), replicationFactor: v.replicationFactor },
     partitionSize: v.partitionSize,
     stagedRoleChanges: h ? stagedChanges(h) : [],
-    stagedParameters: staged !== undefined ? { zoneRedundancy: 'maximum', replicationFactor: staged } : null,
+    stagedParameters: staged ? { zoneRedundancy: stagedZoneRedundancy(h), replicationFactor: stagedRf(h) ?? v.replicationFactor } : null,
   };
 }
 
