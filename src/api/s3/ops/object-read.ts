@@ -9,6 +9,7 @@ import { httpDate } from '../../../util/time.ts';
 import { checkHeaderValue } from '../input-limits.ts';
 import { lockHeaders } from './object-lock.ts';
 import { tagCount } from './tagging.ts';
+import type { LockVisibility } from '../authz/lock-visibility.ts';
 
 /** The version a GET/HEAD/DELETE addresses, or an S3 error (404 / 405 for delete markers).
  *  `everVersioned` false (a bucket never versioned): a delete left no marker clients know of. */
@@ -65,8 +66,9 @@ const OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
-/** The response headers describing a version (before range/length). */
-export function objectHeaders(v: ObjectVersion, q: URLSearchParams, versioned: boolean, withChecksums: boolean): Record<string, string> {
+/** The response headers describing a version (before range/length). `lock`: which object-lock
+ *  headers the caller may see (authz/lock-visibility.ts). */
+export function objectHeaders(v: ObjectVersion, q: URLSearchParams, versioned: boolean, withChecksums: boolean, lock: LockVisibility): Record<string, string> {
   const h: Record<string, string> = {
     etag: `"${v.meta!.etag}"`,
     'last-modified': httpDate(v.ts),
@@ -79,7 +81,7 @@ export function objectHeaders(v: ObjectVersion, q: URLSearchParams, versioned: b
   if (versioned || !v.nullVersion) h['x-amz-version-id'] = versionIdOf(v);
   const tags = tagCount(v);
   if (tags !== undefined) h['x-amz-tagging-count'] = String(tags);
-  Object.assign(h, lockHeaders(v));
+  for (const [k, val] of Object.entries(lockHeaders(v))) if (k === 'x-amz-object-lock-legal-hold' ? lock.legalHold : lock.retention) h[k] = val;
   for (const [qn, hn] of Object.entries(OVERRIDES)) {
     const val = q.get(qn);
     if (val === null) continue;

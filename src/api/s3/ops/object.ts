@@ -20,6 +20,8 @@ import { checkObjectKey } from '../input-limits.ts';
 import { newObjectAcl } from './acl.ts';
 import { checkDeletable, newVersionRegisters } from './object-lock.ts';
 import { requestTags } from './tagging.ts';
+import { lockVisibility } from '../authz/lock-visibility.ts';
+import { deleteDecider } from '../authz/per-key.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -141,7 +143,7 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
   const meta = v.meta!;
   // A whole-object checksum would not match a range: S3 sends it only for full reads.
   const wantChecksums = ctx.req.headers['x-amz-checksum-mode'] === 'ENABLED' && !ctx.req.headers.range;
-  const headers = objectHeaders(v, ctx.query, b.versioning.v !== null, wantChecksums);
+  const headers = objectHeaders(v, ctx.query, b.versioning.v !== null, wantChecksums, lockVisibility(ctx, b, ctx.bucketName ?? '', key, v));
   if (checkConditions(ctx.req.headers, meta.etag, v.ts) === 'not-modified') {
     const keep = ['etag', 'last-modified', 'x-amz-version-id', 'cache-control', 'expires'];
     ctx.res.writeHead(304, Object.fromEntries(Object.entries(headers).filter(([k]) => keep.includes(k))));
@@ -238,6 +240,9 @@ export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
   if (objs.length > 1000) throw new S3Error('MalformedXML', 'at most 1000 objects may be deleted per request');
   const deleted: Record<string, unknown>[] = [];
   const errors: Record<string, unknown>[] = [];
+  // The request was allowed as a whole; each key is also decided as its own DeleteObject (a
+  // policy may deny some keys), from inputs built once for the request.
+  const may = deleteDecider(ctx, b, ctx.bucketName ?? '');
   for (const el of objs) {
     // The key verbatim: ' ' and '_ ' are keys (childText would trim them away).
     const key = child(el, 'Key')?.text;
@@ -249,6 +254,8 @@ export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
     try {
       // Each entry is a key like any other: the one-place check (1024 bytes) applies here too.
       checkObjectKey(key);
+      const allowed = may.decide(key, versionId, may.needsEntry ? await ctx.store.objects.get(b.id, key) : undefined);
+      if (!allowed.allow) throw new S3Error('AccessDenied', allowed.reason === 'explicit-deny' ? `Access Denied (by bucket policy statement ${allowed.statement})` : 'Access Denied');
       const r = await deleteOne(ctx, b, key, versionId);
       if (quiet) continue;
       const d: Record<string, unknown> = { Key: key };
