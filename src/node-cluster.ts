@@ -42,6 +42,10 @@ export function rpcMessageMax(config: Config): number {
 
 /** How long the first anti-entropy pass waits for the layout's nodes to connect. */
 const FIRST_SYNC_WAIT_MS = 30_000;
+/** Back-off of a layout-sync pass that could have proved the new version but failed (errors,
+ *  blocks not fetched yet): 1 s doubling up to 60 s, instead of anti_entropy_interval_secs. */
+const LAYOUT_SYNC_RETRY_MIN_MS = 1000;
+const LAYOUT_SYNC_RETRY_MAX_MS = 60_000;
 
 export class Cluster {
   readonly net: NetApp;
@@ -54,6 +58,8 @@ export class Cluster {
   private readonly store: Store;
   private readonly config: Config;
   private readonly version: string;
+  /** Failed attempts at proving layout `version` synced here (for the back-off). */
+  private layoutSyncFailures = { version: -1, n: 0 };
 
   constructor(config: Config, store: Store, nodeKeyPem: string, version: string) {
     this.config = config;
@@ -93,7 +99,15 @@ export class Cluster {
     this.addWorkers();
     // Only a change of the active layout versions moves blocks (acks and sync marks do not).
     let versions = this.activeVersions();
-    this.layout.onChange(() => {
+    // The version for which the last ack was seen (an ack that completes a version's acks lets a
+    // sync pass prove it: run one now, not at the next anti-entropy interval).
+    let provableSeen = -1;
+    this.layout.onChange((h) => {
+      const target = current(h).version;
+      if (this.layoutSyncNeeded(h) && provableSeen !== target) {
+        provableSeen = target;
+        this.workers.get('table-sync')?.trigger();
+      }
       const v = this.activeVersions();
       if (v === versions) return;
       versions = v;
@@ -107,6 +121,13 @@ export class Cluster {
       void this.layout.pull();
     });
     store.blocks.resync.onEnqueue = () => this.workers.get('block-resync-queue')?.trigger();
+  }
+
+  /** This node has not synced the current layout version, and every node already writes with it,
+   *  so a table-sync pass starting now proves it (a cheap check, run at every layout change). */
+  private layoutSyncNeeded(h: LayoutHistory): boolean {
+    const target = current(h).version;
+    return (h.syncMap[this.rpc.id] ?? 0) < target && ackMin(h) >= target;
   }
 
   private activeVersions(): string {
@@ -235,24 +256,35 @@ export class Cluster {
         const h = this.layout.history();
         const target = current(h).version;
         // A sync only proves version `target` is complete here if every node already wrote with it.
-        const provesTarget = (h.syncMap[this.rpc.id] ?? 0) < target && ackMin(h) >= target;
+        const provesTarget = this.layoutSyncNeeded(h);
         let errors = 0;
         let i = 0;
         const skipped = new Set<NodeId>();
-        for (const t of tables) {
-          w.report({ progress: `syncing ${t.name} (${++i}/${tables.length})` });
-          const st = await syncTable(t, ctx(), (n) => this.rpc.isUp(n));
-          errors += st.errors;
-          for (const n of st.skipped) skipped.add(n);
-          if (st.pulled || st.pushed) log.info({ table: t.name, ...st }, 'anti-entropy repaired entries');
-        }
-        if (provesTarget && errors === 0) {
-          // Every block of the new layout here: queue the sweep's findings and fetch them now.
-          await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
-          await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
-          if (missingBlocks(this.store.blocks, this.blockRepl, this.rpc.id, 1) === 0) {
-            this.layout.markSynced(target);
-            log.info({ version: target }, 'layout: this node has synced the new version');
+        try {
+          for (const t of tables) {
+            w.report({ progress: `syncing ${t.name} (${++i}/${tables.length})` });
+            const st = await syncTable(t, ctx(), (n) => this.rpc.isUp(n));
+            errors += st.errors;
+            for (const n of st.skipped) skipped.add(n);
+            if (st.pulled || st.pushed) log.info({ table: t.name, ...st }, 'anti-entropy repaired entries');
+          }
+          if (provesTarget && errors === 0) {
+            // Every block of the new layout here: queue the sweep's findings and fetch them now.
+            await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+            await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
+            if (missingBlocks(this.store.blocks, this.blockRepl, this.rpc.id, 1) === 0) {
+              this.layout.markSynced(target);
+              log.info({ version: target }, 'layout: this node has synced the new version');
+            }
+          }
+        } finally {
+          // Could have proved it but did not (errors, a throw, blocks still missing): retry soon.
+          if (provesTarget && (this.layout.history().syncMap[this.rpc.id] ?? 0) < target) {
+            const f = this.layoutSyncFailures;
+            if (f.version !== target) this.layoutSyncFailures = { version: target, n: 0 };
+            const ms = Math.min(LAYOUT_SYNC_RETRY_MAX_MS, LAYOUT_SYNC_RETRY_MIN_MS * 2 ** Math.min(this.layoutSyncFailures.n++, 16));
+            w.retryIn(ms);
+            log.info({ version: target, errors, retryInMs: ms }, 'layout: new version not proved synced here yet; retrying');
           }
         }
         const down = skipped.size ? `, skipped ${skipped.size} down peer(s): ${[...skipped].map((n) => n.slice(0, 8)).join(' ')}` : '';
