@@ -335,10 +335,11 @@ export class Nemesis {
     }
   }
 
-  /** A node to send admin calls to: one this nemesis has not killed or paused. */
+  /** A node to send admin calls to: one this nemesis has not killed, paused or straced, and whose
+   *  process is up. */
   private via(): ClusterNode | undefined {
     const c = this.env.cluster;
-    const n = this.env.zones.findIndex((_, i) => !this.killed.has(i) && !this.paused.has(i) && !this.straced.has(i));
+    const n = this.env.zones.findIndex((_, i) => !this.killed.has(i) && !this.paused.has(i) && !this.straced.has(i) && !this.down.has(i) && nodeUp(c.node(i)));
     return n < 0 ? undefined : c.node(n);
   }
 
