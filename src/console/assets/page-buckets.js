@@ -1,21 +1,26 @@
-// Buckets: the whole list fetched once and kept, searched and paged here (50,000 names filter in
-// milliseconds); create, delete, website access with its public URL, quotas, key permissions.
+// Buckets: pages of the list asked from the node (ListBuckets ?limit=&start=&search=, so a page
+// costs the same at 50,000 buckets as at 50), searched there by name or id prefix; create, delete,
+// website access with its public URL, quotas, key permissions.
 import { h, clear, say, action, bytes, when, parseBytes } from './dom.js';
 import { get, post } from './api.js';
 
 const PAGE = 50;
+/** Requests one search may chain when the node's scan budget ends a page with nothing found yet. */
+const EMPTY_HOPS_MAX = 30;
 
 function aliasOf(b) {
-  return b.globalAliases?.[0] ?? b.id.slice(0, 16);
+  return b.globalAliases?.[0] ?? b.localAliases?.[0]?.alias ?? b.id.slice(0, 16);
 }
 
 export async function render(root) {
-  let all = [];
-  let shown = [];
-  let page = 0;
+  // starts[i] is the token page i was asked from (null: the beginning); next is the following page's.
+  let starts = [null];
+  let nextStart = null;
+  let rows = [];
+  let seq = 0;
   const msg = h('div');
   const search = h('input', { id: 'bucket-search', type: 'search', placeholder: 'name or id', 'aria-label': 'Search buckets' });
-  const count = h('span', { class: 'muted' });
+  const count = h('span', { class: 'muted', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const prev = h('button', { type: 'button', class: 'secondary', text: '← Previous' });
   const next = h('button', { type: 'button', class: 'secondary', text: 'Next →' });
@@ -25,32 +30,49 @@ export async function render(root) {
   const create = h('button', { type: 'submit', text: 'Create bucket' });
   const createForm = h('form', { class: 'inline', 'aria-label': 'Create a bucket' }, h('label', { for: 'new-bucket' }, 'New bucket name', newName), create);
 
-  function filter() {
-    const q = search.value.trim().toLowerCase();
-    shown = q ? all.filter((b) => b.id.startsWith(q) || b.globalAliases.some((a) => a.toLowerCase().includes(q))) : all;
-    page = 0;
-    draw();
-  }
-
   function draw() {
     clear(tbody);
-    const pages = Math.max(1, Math.ceil(shown.length / PAGE));
-    page = Math.min(page, pages - 1);
-    for (const b of shown.slice(page * PAGE, page * PAGE + PAGE)) {
+    for (const b of rows) {
       const open = h('button', { type: 'button', class: 'secondary', text: aliasOf(b), onclick: () => showBucket(b.id) });
       tbody.appendChild(h('tr', { 'data-bucket': aliasOf(b) }, h('td', {}, open), h('td', { class: 'mono', text: b.id.slice(0, 16) }), h('td', { text: when(b.created) })));
     }
-    if (shown.length === 0) tbody.appendChild(h('tr', {}, h('td', { colspan: 3, class: 'muted', text: all.length ? 'No bucket matches.' : 'No buckets yet.' })));
-    count.textContent = `${shown.length} of ${all.length} buckets`;
-    pos.textContent = `page ${page + 1} of ${pages}`;
-    prev.disabled = page === 0;
-    next.disabled = page >= pages - 1;
+    const q = search.value.trim();
+    if (rows.length === 0) tbody.appendChild(h('tr', {}, h('td', { colspan: 3, class: 'muted', text: q ? 'No bucket matches.' : starts.length > 1 ? 'No more buckets.' : 'No buckets yet.' })));
+    count.textContent = q ? `${rows.length} matching on this page` : `${rows.length} buckets on this page`;
+    pos.textContent = `page ${starts.length}`;
+    prev.disabled = starts.length === 1;
+    next.disabled = nextStart === null;
+  }
+
+  /** Shows the last page of `path` (the tokens pages were asked from), kept only once it is shown;
+   *  a search whose scan budget ran out before finding anything goes on by itself a few times. */
+  async function show(path) {
+    const mine = ++seq;
+    const q = search.value.trim();
+    let token = path.at(-1);
+    let page;
+    for (let hop = 0; ; hop++) {
+      page = await get('ListBuckets', { limit: PAGE, search: q || undefined, start: token ?? undefined });
+      if (page.buckets.length > 0 || page.nextStart === null || hop + 1 >= EMPTY_HOPS_MAX) break;
+      token = page.nextStart;
+    }
+    if (mine !== seq) return; // a newer search or page replaced this one
+    starts = path;
+    rows = page.buckets.map((b) => ({ ...b, globalAliases: b.globalAliases ?? [] }));
+    nextStart = page.nextStart;
+    draw();
   }
 
   async function load() {
-    all = (await get('ListBuckets')).map((b) => ({ ...b, globalAliases: b.globalAliases ?? [] }));
-    all.sort((a, z) => (aliasOf(a) < aliasOf(z) ? -1 : 1));
-    filter();
+    await show([null]);
+  }
+
+  async function filter() {
+    try {
+      await load();
+    } catch (e) {
+      say(msg, e.message);
+    }
   }
 
   async function showBucket(id) {
@@ -183,16 +205,19 @@ export async function render(root) {
   let t = null;
   search.addEventListener('input', () => {
     clearTimeout(t);
-    t = setTimeout(filter, 80);
+    t = setTimeout(filter, 200);
   });
-  prev.addEventListener('click', () => {
-    page--;
-    draw();
-  });
-  next.addEventListener('click', () => {
-    page++;
-    draw();
-  });
+  // Not action(): draw() decides whether the buttons are enabled.
+  function turn(path) {
+    prev.disabled = next.disabled = true;
+    say(msg, '');
+    show(path).catch((e) => {
+      say(msg, e?.message ?? String(e));
+      draw();
+    });
+  }
+  prev.addEventListener('click', () => turn(starts.slice(0, -1)));
+  next.addEventListener('click', () => turn([...starts, nextStart]));
   root.append(
     h('h1', { text: 'Buckets' }),
     msg,
