@@ -95,6 +95,8 @@ export class Cluster {
       { backgroundBytes: config.block_ram_buffer_max },
     );
     this.rpc.endpoint('node/info', none, async () => this.info());
+    // What this node owes, for a peer's GetClusterHealth (`grenier status` shows every node's).
+    this.rpc.endpoint('node/debt', none, async () => this.replicationDebt());
     this.loadKnobs();
     this.addWorkers();
     // Only a change of the active layout versions moves blocks (acks and sync marks do not).

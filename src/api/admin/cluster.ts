@@ -184,6 +184,10 @@ export interface ClusterHealth {
   node?: { status: ReadyStatus; reason: string };
   /** What the answering node still owes (entries queued for other nodes, blocks it has yet to fetch). */
   replicationDebt?: ReplicationDebt;
+  /** Each connected node's own debt as it reported it (GetClusterHealth asks them all), this one's included. */
+  replicationDebtByNode?: Record<string, ReplicationDebt>;
+  /** Nodes of the layout whose debt could not be read (down, or no answer in time): not known to be caught up. */
+  replicationDebtUnknown?: string[];
 }
 
 /** Garage's rule: a partition has quorum when every write set of it (one per active layout
@@ -226,7 +230,9 @@ export function computeHealth(
   };
 }
 
-export function clusterHealth(deps: AdminDeps): ClusterHealth {
+/** Health as this node sees it; `debts` (every node's own, see gatherDebts) decides which nodes
+ *  are behind, else only this node's debt is known. */
+export function clusterHealth(deps: AdminDeps, debts?: Map<string, ReplicationDebt>): ClusterHealth {
   const c = deps.cluster;
   if (!c) {
     return { status: 'healthy', knownNodes: 1, connectedNodes: 1, storageNodes: 1, storageNodesUp: 1, partitions: PARTITIONS, partitionsQuorum: PARTITIONS, partitionsAllOk: PARTITIONS };
@@ -234,13 +240,75 @@ export function clusterHealth(deps: AdminDeps): ClusterHealth {
   const q = quorumsFor(deps.config.consistency_mode, deps.config.replication_factor);
   const debt = c.replicationDebt?.();
   const behind = new Set(debt?.nodesBehind ?? []);
+  for (const d of debts?.values() ?? []) for (const id of d.nodesBehind) behind.add(id);
   const h = computeHealth(c.layout.history(), (p) => c.layout.writeSets(p), (id) => c.rpc.isUp(id), knownNodeIds(c), q.write, (id) => !behind.has(id));
   return debt ? { ...h, replicationDebt: debt } : h;
 }
 
+/** How long GetClusterHealth waits for a peer's `node/debt`. */
+const DEBT_TIMEOUT_MS = 2000;
+/** Most nodes one debt answer may name (a peer's answer is bounded like any peer input). */
+const DEBT_NODES_MAX = 10_000;
+
+function count(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new Error(`${what}: expected a count`);
+  return x;
+}
+
+function nodeIdOf(x: unknown, what: string): string {
+  if (typeof x !== 'string' || !/^[0-9a-f]{1,64}$/.test(x)) throw new Error(`${what}: expected a node id`);
+  return x;
+}
+
+/** A peer's `node/debt` answer, checked (throws on any other shape). */
+export function checkDebt(x: unknown): ReplicationDebt {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('debt: expected an object');
+  const o = x as Record<string, unknown>;
+  const by = o.entriesQueuedByNode;
+  if (typeof by !== 'object' || by === null || Array.isArray(by)) throw new Error('debt.entriesQueuedByNode: expected an object');
+  const byEntries = Object.entries(by);
+  const behind = o.nodesBehind;
+  if (!Array.isArray(behind)) throw new Error('debt.nodesBehind: expected an array');
+  if (byEntries.length > DEBT_NODES_MAX || behind.length > DEBT_NODES_MAX) throw new Error(`debt: more than ${DEBT_NODES_MAX} nodes`);
+  return {
+    entriesQueued: count(o.entriesQueued, 'debt.entriesQueued'),
+    entriesQueuedByNode: Object.fromEntries(byEntries.map(([k, v]) => [nodeIdOf(k, 'debt.entriesQueuedByNode'), count(v, `debt.entriesQueuedByNode.${k.slice(0, 16)}`)])),
+    blocksQueued: count(o.blocksQueued, 'debt.blocksQueued'),
+    blockErrors: count(o.blockErrors, 'debt.blockErrors'),
+    nodesBehind: behind.map((id, i) => nodeIdOf(id, `debt.nodesBehind[${i}]`)),
+  };
+}
+
+/** Every connected node's own replication debt (`node/debt`, bounded by a timeout), and the nodes
+ *  of the layout that did not tell. */
+export async function gatherDebts(c: ClusterHandle): Promise<{ debts: Map<string, ReplicationDebt>; unknown: string[] }> {
+  const debts = new Map<string, ReplicationDebt>();
+  const self = c.replicationDebt?.();
+  if (self) debts.set(c.net.id, self);
+  const up = c.net.peers().filter((p) => p.connected && p.id !== c.net.id);
+  await Promise.all(
+    up.map(async (p) => {
+      try {
+        debts.set(p.id, checkDebt(await c.rpc.call<unknown>(p.id, 'node/debt', null, { timeoutMs: DEBT_TIMEOUT_MS, priority: 'high' })));
+      } catch {
+        // Down, slow, or a version without node/debt: reported as unknown.
+      }
+    }),
+  );
+  const unknown = allNodes(c.layout.history()).filter((id) => !debts.has(id));
+  return { debts, unknown };
+}
+
 const getClusterHealth: Handler = async ({ deps }) => {
   const r = readiness(deps);
-  return { ...clusterHealth(deps), node: { status: r.status, reason: r.reason } };
+  if (!deps.cluster?.replicationDebt) return { ...clusterHealth(deps), node: { status: r.status, reason: r.reason } };
+  const { debts, unknown } = await gatherDebts(deps.cluster);
+  return {
+    ...clusterHealth(deps, debts),
+    replicationDebtByNode: Object.fromEntries(debts),
+    replicationDebtUnknown: unknown,
+    node: { status: r.status, reason: r.reason },
+  };
 };
 
 function localNodeInfo(deps: AdminDeps): Record<string, unknown> {
