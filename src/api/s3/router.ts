@@ -2,6 +2,7 @@
 // operation from method + subresources, authenticates, checks permissions, dispatches.
 import type { IncomingMessage } from 'node:http';
 import { S3Error } from './errors.ts';
+import { OP_AUTHZ, type S3Op } from './authz/actions.ts';
 
 /** Subresources S3 defines that Grenier does not implement: answered 501 in S3 XML. */
 export const UNSUPPORTED_BUCKET = [
@@ -40,8 +41,11 @@ export function target(host: string | undefined, rawPath: string, rootDomain: st
   return key === '' ? { bucketName } : { bucketName, key };
 }
 
+/** What the router names: an operation of the table, a CORS preflight, or a refusal. */
+export type RoutedOp = S3Op | 'Options' | 'NotImplemented';
+
 /** The S3 operation name for a request (used for dispatch and metrics). */
-export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): string {
+export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): RoutedOp {
   const m = req.method ?? 'GET';
   const has = (k: string) => q.has(k);
   if (m === 'OPTIONS') return 'Options';
@@ -126,66 +130,9 @@ export function operation(req: IncomingMessage, t: Target, q: URLSearchParams): 
   throw new S3Error('MethodNotAllowed', `${m} is not allowed on an object`);
 }
 
-/** Which permission each operation needs on its bucket ('none' = checked by the handler). */
+/** Which bucket flag each operation needs ('none' = checked by the handler), from OP_AUTHZ. */
 export const PERMISSION: Record<string, 'read' | 'write' | 'owner' | 'none'> = {
-  ListBuckets: 'none',
-  CreateBucket: 'none',
-  HeadBucket: 'read',
-  GetBucketLocation: 'read',
-  ListObjects: 'read',
-  ListObjectsV2: 'read',
-  ListObjectVersions: 'read',
-  ListMultipartUploads: 'read',
-  GetObject: 'read',
-  HeadObject: 'read',
-  ListParts: 'read',
-  PutObject: 'write',
-  CopyObject: 'write',
-  DeleteObject: 'write',
-  DeleteObjects: 'write',
-  CreateMultipartUpload: 'write',
-  UploadPart: 'write',
-  UploadPartCopy: 'write',
-  CompleteMultipartUpload: 'write',
-  AbortMultipartUpload: 'write',
-  PostObject: 'write',
-  DeleteBucket: 'owner',
-  GetBucketVersioning: 'read',
-  PutBucketVersioning: 'owner',
-  GetBucketCors: 'read',
-  PutBucketCors: 'owner',
-  DeleteBucketCors: 'owner',
-  GetBucketWebsite: 'read',
-  PutBucketWebsite: 'owner',
-  DeleteBucketWebsite: 'owner',
-  GetBucketAcl: 'owner',
-  PutBucketAcl: 'owner',
-  // An object's ACL belongs to its writer: no bucket flag grants these (authz/actions.ts).
-  GetObjectAcl: 'none',
-  PutObjectAcl: 'none',
-  GetBucketPolicy: 'owner',
-  PutBucketPolicy: 'owner',
-  DeleteBucketPolicy: 'owner',
-  GetBucketPolicyStatus: 'owner',
-  GetPublicAccessBlock: 'owner',
-  PutPublicAccessBlock: 'owner',
-  DeletePublicAccessBlock: 'owner',
-  GetBucketTagging: 'read',
-  PutBucketTagging: 'owner',
-  DeleteBucketTagging: 'owner',
-  GetObjectLockConfiguration: 'read',
-  PutObjectLockConfiguration: 'owner',
-  GetBucketLifecycleConfiguration: 'owner',
-  PutBucketLifecycleConfiguration: 'owner',
-  DeleteBucketLifecycle: 'owner',
-  GetObjectTagging: 'read',
-  PutObjectTagging: 'write',
-  DeleteObjectTagging: 'write',
-  GetObjectAttributes: 'read',
-  GetObjectRetention: 'read',
-  PutObjectRetention: 'write',
-  GetObjectLegalHold: 'read',
-  PutObjectLegalHold: 'write',
+  ...Object.fromEntries(Object.entries(OP_AUTHZ).map(([op, a]) => [op, a === 'handler' ? 'none' : a.flag])),
   NotImplemented: 'none',
   Options: 'none',
 };

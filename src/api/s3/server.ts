@@ -1,6 +1,7 @@
 // The S3 API listener: per request, route → authenticate → resolve bucket and permission →
 // run the operation, turning every failure into an S3 XML error (never a crash).
-import { keyExpired, localAliasOf } from '../../model/key.ts';
+import { localAliasOf } from '../../model/key.ts';
+import { requireUsableKey } from './auth/key-usable.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../../model/store.ts';
@@ -12,7 +13,7 @@ import { authenticate, claimedAccessKeyId, decodeBody, hasCredentials, type Auth
 import { authorize } from './authz/authorize.ts';
 import { applyCors, preflight } from './cors.ts';
 import type { S3Ctx, S3Settings } from './context.ts';
-import { OPS } from './ops/index.ts';
+import { HANDLERS } from './ops/index.ts';
 import { keySecret } from './ops/common.ts';
 import { ModelError } from '../../model/errors.ts';
 import { DbKeyTooLongError } from '../../db/db.ts';
@@ -121,15 +122,14 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
   const qi = url.indexOf('?');
   const rawPath = qi < 0 ? url : url.slice(0, qi);
   const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
-  let opName = 'Unknown';
+  let op = 'Unknown';
   let authenticated = false;
   res.setHeader('x-amz-request-id', requestId);
   res.setHeader('server', 'Grenier');
   try {
     const query = new URLSearchParams(rawQuery);
     const t = target(req.headers.host, rawPath, settings.rootDomain);
-    const op = operation(req, t, query);
-    opName = op;
+    op = operation(req, t, query);
     checkRequestNames(t, query);
     if (op === 'Options') {
       preflight(req, res, t.bucketName ? await store.bucketByName(t.bucketName) : undefined);
@@ -161,9 +161,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
         settings.region,
         Date.now(),
       );
-      const key = entry && entry.id === auth.accessKeyId ? entry : await store.key(auth.accessKeyId);
-      if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
-      if (keyExpired(key, Date.now())) throw new S3Error('AccessDenied', 'Access Denied: this access key has expired (an admin can extend it: UpdateKey "expiration" or "neverExpires").');
+      const key = requireUsableKey(entry && entry.id === auth.accessKeyId ? entry : await store.key(auth.accessKeyId), Date.now());
       ctx.auth = auth;
       authenticated = true;
       ctx.accessKey = key;
@@ -173,9 +171,7 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
         return decoded;
       };
     }
-    const spec = OPS[op];
-    // CreateBucket (no bucket yet) and PostObject (the form names it) find their bucket themselves.
-    if (t.bucketName && spec.authz !== 'handler') {
+    if (t.bucketName && op !== 'CreateBucket' && op !== 'PostObject') {
       // A key's local alias (admin AddBucketAlias localAlias) comes before the global names.
       const local = ctx.accessKey && localAliasOf(ctx.accessKey, t.bucketName);
       const b = (local && (await store.bucketById(local))) || (await store.bucketByName(t.bucketName));
@@ -185,17 +181,19 @@ async function handle(store: Store, settings: S3Settings, req: IncomingMessage, 
       // CORS headers first: a browser can read a refusal only if it carries them too.
       applyCors(req, res, b);
       // The one decision (authz/decide.ts): explicit deny, then flags / policy / ACL, else deny.
-      await authorize(ctx, op, spec.authz);
+      await authorize(ctx, op);
     }
+    const h = HANDLERS[op];
+    if (!h) throw new S3Error('NotImplemented', `${op} is not implemented`);
     if (awaitingContinue.delete(req)) res.writeContinue();
-    await spec.handler(ctx);
+    await h(ctx);
   } catch (e) {
     const err = toS3Error(e);
     errorResponse(res, req, err, rawPath, requestId, authenticated, store.limits.object_bytes_max);
   } finally {
     const done = () => {
-      apiRequests.inc({ api: 's3', op: opName, status: String(res.statusCode) });
-      apiDuration.observe({ api: 's3', op: opName }, (performance.now() - started) / 1000);
+      apiRequests.inc({ api: 's3', op, status: String(res.statusCode) });
+      apiDuration.observe({ api: 's3', op }, (performance.now() - started) / 1000);
     };
     if (res.writableFinished) done();
     else res.once('close', done);

@@ -1,5 +1,6 @@
-// What each bucket-level S3 operation asks of the permissions model: its IAM action, whether it
-// addresses an object, the bucket flag and the ACL permission that grant it.
+// The S3 operations and what each asks of the permissions model: its IAM action, whether it
+// addresses an object, the bucket flag and the ACL permission that grant it. S3Op is this table's
+// keys: the router names only these, and ops/index.ts must give each a handler (compiler-checked).
 import type { AclPermission } from '../../../model/acl.ts';
 import type { Perm } from '../../../model/bucket.ts';
 
@@ -27,7 +28,12 @@ const O = (action: string, flag: OpAuthz['flag'], acl?: OpAuthz['acl'], versionA
 });
 const bucketWrite = { on: 'bucket', permission: 'WRITE' } as const;
 
-export const OP_AUTHZ: Record<string, OpAuthz> = {
+export const OP_AUTHZ = {
+  // Their handlers decide: no bucket yet, or one named by a form whose own signature and policy
+  // are checked (PostObject then asks authorize() for PutObject).
+  ListBuckets: 'handler',
+  CreateBucket: 'handler',
+  PostObject: 'handler',
   HeadBucket: B('s3:ListBucket', 'read', 'READ'),
   GetBucketLocation: B('s3:GetBucketLocation', 'read'),
   ListObjects: B('s3:ListBucket', 'read', 'READ'),
@@ -84,4 +90,12 @@ export const OP_AUTHZ: Record<string, OpAuthz> = {
   PutObjectRetention: O('s3:PutObjectRetention', 'write'),
   GetObjectLegalHold: O('s3:GetObjectLegalHold', 'read'),
   PutObjectLegalHold: O('s3:PutObjectLegalHold', 'write'),
-};
+} satisfies Record<string, OpAuthz | 'handler'>;
+
+export type S3Op = keyof typeof OP_AUTHZ;
+
+/** The checks authorize() makes for `op` before its handler runs; undefined: the handler's own. */
+export function opAuthz(op: string): OpAuthz | undefined {
+  const a = (OP_AUTHZ as Record<string, OpAuthz | 'handler'>)[op];
+  return a === 'handler' ? undefined : a;
+}

@@ -10,7 +10,7 @@ import { currentVersion, findVersion, type ObjectVersion } from '../../../model/
 import { socketIp } from '../../../util/listener.ts';
 import { log } from '../../../util/log.ts';
 import { decide, type AuthzRequest, type BucketAuthz, type Decision, type Principal } from './decide.ts';
-import { OP_AUTHZ } from './actions.ts';
+import { opAuthz } from './actions.ts';
 import { parsePolicy, type ConditionContext, type Policy } from './policy.ts';
 import { parseTaggingHeader } from '../ops/tagging.ts';
 import type { TagSet } from '../../../model/tags.ts';
@@ -121,7 +121,7 @@ function requestTagsOf(ctx: S3Ctx): TagSet {
 }
 
 function request(ctx: S3Ctx, b: Bucket, bucketName: string, op: string, key: string | undefined, context: ConditionContext): AuthzRequest {
-  const spec = OP_AUTHZ[op] ?? { action: `s3:${op}`, object: false, flag: 'owner' as const };
+  const spec = opAuthz(op) ?? { action: `s3:${op}`, object: false, flag: 'owner' as const };
   const versioned = ctx.query.get('versionId') !== null && spec.versionAction !== undefined;
   const resource = spec.object ? `arn:aws:s3:::${bucketName}/${key ?? '*'}` : `arn:aws:s3:::${bucketName}`;
   return {
@@ -157,11 +157,11 @@ export async function authorize(ctx: S3Ctx, op: string): Promise<Decision> {
     throw new S3Error('AccessDenied', 'Access Denied: the bucket is not owned by the x-amz-expected-bucket-owner account');
   // The common case, decided as decide() would without building its inputs: no policy (so no
   // Deny) and the key holds the flag the operation needs.
-  const flag = OP_AUTHZ[op]?.flag;
+  const flag = opAuthz(op)?.flag;
   if (ctx.accessKey && !b.policy?.v && flag && flag !== 'none' && ctx.perm[flag]) return { allow: true, reason: 'flags' };
   const context = conditionContext(ctx, op);
   // s3:ExistingObjectTag/<key>: the addressed version's tags, read only for a policy that tests them.
-  if (ctx.key !== undefined && OP_AUTHZ[op]?.object && /existingobjecttag/i.test(b.policy?.v?.text ?? '')) {
+  if (ctx.key !== undefined && opAuthz(op)?.object && /existingobjecttag/i.test(b.policy?.v?.text ?? '')) {
     const v = await addressedVersion(ctx, b, ctx.key);
     for (const [k, val] of v?.tags?.v ?? []) context[`s3:existingobjecttag/${k.toLowerCase()}`] = [val];
   }

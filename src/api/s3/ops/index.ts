@@ -1,5 +1,7 @@
-// The operation registry: S3 operation name → handler.
+// The operation registry: each S3 operation (authz/actions.ts S3Op) → its handler. The table must
+// name every S3Op and nothing else (compiler-checked), so a routed operation always has one.
 import type { Handler } from '../context.ts';
+import type { S3Op } from '../authz/actions.ts';
 import * as bucket from './bucket.ts';
 import * as object from './object.ts';
 import * as list from './list.ts';
@@ -13,17 +15,62 @@ import * as attributes from './attributes.ts';
 import * as objectLock from './object-lock.ts';
 import * as lifecycle from './lifecycle.ts';
 
-export const HANDLERS: Record<string, Handler> = {
-  ...bucket,
-  ...object,
-  ...list,
-  ...config,
-  ...multipart,
-  ...post,
-  ...acl,
-  ...policy,
-  ...tagging,
-  ...attributes,
-  ...objectLock,
-  ...lifecycle,
-} as unknown as Record<string, Handler>;
+export const HANDLERS: Readonly<Record<string, Handler>> = {
+  ListBuckets: bucket.ListBuckets,
+  CreateBucket: bucket.CreateBucket,
+  PostObject: post.PostObject,
+  HeadBucket: bucket.HeadBucket,
+  GetBucketLocation: bucket.GetBucketLocation,
+  ListObjects: list.ListObjects,
+  ListObjectsV2: list.ListObjectsV2,
+  ListObjectVersions: list.ListObjectVersions,
+  ListMultipartUploads: multipart.ListMultipartUploads,
+  GetObject: object.GetObject,
+  HeadObject: object.HeadObject,
+  ListParts: multipart.ListParts,
+  PutObject: object.PutObject,
+  CopyObject: object.CopyObject,
+  CreateMultipartUpload: multipart.CreateMultipartUpload,
+  UploadPart: multipart.UploadPart,
+  UploadPartCopy: multipart.UploadPartCopy,
+  CompleteMultipartUpload: multipart.CompleteMultipartUpload,
+  AbortMultipartUpload: multipart.AbortMultipartUpload,
+  DeleteObject: object.DeleteObject,
+  DeleteObjects: object.DeleteObjects,
+  DeleteBucket: bucket.DeleteBucket,
+  GetBucketVersioning: bucket.GetBucketVersioning,
+  PutBucketVersioning: bucket.PutBucketVersioning,
+  GetBucketCors: config.GetBucketCors,
+  PutBucketCors: config.PutBucketCors,
+  DeleteBucketCors: config.DeleteBucketCors,
+  GetBucketWebsite: config.GetBucketWebsite,
+  PutBucketWebsite: config.PutBucketWebsite,
+  DeleteBucketWebsite: config.DeleteBucketWebsite,
+  GetBucketAcl: acl.GetBucketAcl,
+  PutBucketAcl: acl.PutBucketAcl,
+  GetObjectAcl: acl.GetObjectAcl,
+  PutObjectAcl: acl.PutObjectAcl,
+  GetBucketPolicy: policy.GetBucketPolicy,
+  PutBucketPolicy: policy.PutBucketPolicy,
+  DeleteBucketPolicy: policy.DeleteBucketPolicy,
+  GetBucketPolicyStatus: policy.GetBucketPolicyStatus,
+  GetPublicAccessBlock: policy.GetPublicAccessBlock,
+  PutPublicAccessBlock: policy.PutPublicAccessBlock,
+  DeletePublicAccessBlock: policy.DeletePublicAccessBlock,
+  GetBucketTagging: tagging.GetBucketTagging,
+  PutBucketTagging: tagging.PutBucketTagging,
+  DeleteBucketTagging: tagging.DeleteBucketTagging,
+  GetObjectLockConfiguration: objectLock.GetObjectLockConfiguration,
+  PutObjectLockConfiguration: objectLock.PutObjectLockConfiguration,
+  GetBucketLifecycleConfiguration: lifecycle.GetBucketLifecycleConfiguration,
+  PutBucketLifecycleConfiguration: lifecycle.PutBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: lifecycle.DeleteBucketLifecycle,
+  GetObjectTagging: tagging.GetObjectTagging,
+  PutObjectTagging: tagging.PutObjectTagging,
+  DeleteObjectTagging: tagging.DeleteObjectTagging,
+  GetObjectAttributes: attributes.GetObjectAttributes,
+  GetObjectRetention: objectLock.GetObjectRetention,
+  PutObjectRetention: objectLock.PutObjectRetention,
+  GetObjectLegalHold: objectLock.GetObjectLegalHold,
+  PutObjectLegalHold: objectLock.PutObjectLegalHold,
+} satisfies Record<S3Op, Handler>;
