@@ -1,5 +1,6 @@
-// Host → site resolution: normalisation, the in-memory index (no table read per lookup, the same
-// answers as websiteForHost), and 50,000 sites resolving correctly at the same cost as 500.
+// Host → site resolution: normalisation, the host cache (nothing read at start, a few reads by key
+// on a host's first lookup, none after; the same answers as websiteForHost through every change),
+// and 50,000 sites resolving correctly at the same cost as 500.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -56,30 +57,44 @@ function expected(i: number): string | null {
   return i % 7 === 3 ? null : `bucket-${String(i).padStart(6, '0')}`;
 }
 
-test('a lookup reads no table, first visit or not: the index is built once and follows changes', async () => {
+/** Counts reads of the tables the resolver uses, by kind. */
+function countReads(env: WebTestEnv): { gets: number; ranges: number; restore: () => void } {
+  const out = { gets: 0, ranges: 0, restore: () => {} };
+  const tables = [env.store.aliases.local, env.store.buckets.local, env.store.sites.local, env.store.routes.local] as { get: (...a: any[]) => unknown; range: (...a: any[]) => unknown }[];
+  const restore = tables.map((t) => {
+    const { get, range } = t;
+    t.get = (...a) => (out.gets++, get.apply(t, a));
+    t.range = (...a) => (out.ranges++, range.apply(t, a));
+    return () => Object.assign(t, { get, range });
+  });
+  out.restore = () => restore.forEach((f) => f());
+  return out;
+}
+
+test('start-up reads nothing; a host\'s first lookup reads a few entries by key, repeated ones none; changes are seen at once', async () => {
   const env = await webTestEnv();
   try {
     populate(env, 50);
-    const r = new SiteResolver(env.store, { rootDomain: ROOT });
-    await r.built;
-    const reads = { n: 0 };
-    const tables = [env.store.aliases.local, env.store.buckets.local, env.store.sites.local, env.store.routes.local] as { get: (...a: any[]) => unknown; range: (...a: any[]) => unknown }[];
-    const restore = tables.map((t) => {
-      const { get, range } = t;
-      t.get = (...a) => (reads.n++, get.apply(t, a));
-      t.range = (...a) => (reads.n++, range.apply(t, a));
-      return () => Object.assign(t, { get, range });
-    });
+    const reads = countReads(env);
+    let r: SiteResolver;
     try {
+      r = new SiteResolver(env.store, { rootDomain: ROOT });
+      assert.deepEqual([reads.gets, reads.ranges], [0, 0], 'reads at start-up');
       for (let i = 0; i < 50; i++) assert.equal(r.resolve(`s${i}.${ROOT}`)?.bucketId ?? null, expected(i), `site ${i}`);
       assert.equal(r.resolve(`own20.example`)?.bucketId, expected(20));
       assert.equal(r.resolve(`own10.example`), null); // s10 has no website
       assert.equal(r.resolve(`nothing.${ROOT}`), null);
-      assert.equal(reads.n, 0, 'table reads during lookups');
+      assert.equal(reads.ranges, 0, 'no range read for <name>.<root> or an alias given as a host');
+      assert.ok(reads.gets <= 53 * 4, `${reads.gets} reads by key for 53 first lookups`);
+      const after = reads.gets;
+      for (let i = 0; i < 50; i++) r.resolve(`s${i}.${ROOT}`);
+      r.resolve(`own20.example`);
+      r.resolve(`nothing.${ROOT}`);
+      assert.equal(reads.gets, after, 'a cached host reads nothing');
     } finally {
-      for (const f of restore) f();
+      reads.restore();
     }
-    assert.equal(r.indexedBuckets, 50 - 7); // i % 7 === 3 has no website
+    assert.equal(r.cached, 53);
     // Changes are seen at once: a website switched off, one switched on, an alias moved.
     const b0 = (await env.store.bucketById(expected(0)!))!;
     await env.setWebsite(b0, null);
@@ -90,12 +105,36 @@ test('a lookup reads no table, first visit or not: the index is built once and f
     await env.store.aliases.insert({ name: 's1', bucket: { t, v: b0.id }, given: { t, v: b0.id } });
     assert.equal(r.resolve(`s1.${ROOT}`)?.bucketId, b0.id);
     assert.equal(r.resolve('s1')?.bucketId, b0.id, 'given bare host');
+    // A host nobody had: cached as none, then an alias gives it a bucket.
+    assert.equal(r.resolve(`s3.${ROOT}`), null);
+    await env.store.aliases.insert({ name: 's3', bucket: { t: t + 1, v: b0.id }, given: { t: t + 1, v: null } });
+    assert.equal(r.resolve(`s3.${ROOT}`)?.bucketId, b0.id);
+    // Deleting the bucket drops every host that named it.
+    await env.store.buckets.insert({ ...(await env.store.bucketById(b0.id))!, deleted: { t: env.store.ts(), v: true } });
+    for (const h of [`s0.${ROOT}`, `s1.${ROOT}`, 's1', `s3.${ROOT}`]) assert.equal(r.resolve(h), null, h);
   } finally {
     await env.close();
   }
 });
 
-test('property: the index answers as websiteForHost over random tables and changes', async () => {
+test('the cache is bounded: a host pushed out is read again, and its bucket index entry goes with it', async () => {
+  const env = await webTestEnv();
+  try {
+    populate(env, 300);
+    const r = new SiteResolver(env.store, { rootDomain: ROOT, hostsCachedMax: 100 });
+    for (let i = 0; i < 300; i++) assert.equal(r.resolve(`s${i}.${ROOT}`)?.bucketId ?? null, expected(i));
+    assert.equal(r.cached, 100);
+    assert.ok((r as unknown as { byBucket: Map<string, Set<string>> }).byBucket.size <= 100, 'the reverse index follows evictions');
+    // An evicted host still sees a change made after it left the cache.
+    const b5 = (await env.store.bucketById(expected(5)!))!;
+    await env.setWebsite(b5, null);
+    assert.equal(r.resolve(`s5.${ROOT}`), null);
+  } finally {
+    await env.close();
+  }
+});
+
+test('property: the cache answers as websiteForHost over random tables and changes', async () => {
   const env = await webTestEnv();
   try {
     const { store } = env;
@@ -108,9 +147,10 @@ test('property: the index answers as websiteForHost over random tables and chang
       fc.record({ kind: fc.constant('site' as const), id: fc.constantFrom(...ids), domain: fc.constantFrom(...names), deleted: fc.boolean() }),
       fc.record({ kind: fc.constant('route' as const), host: fc.constantFrom(...names), site: fc.option(fc.constantFrom(...names)), on: fc.boolean() }),
     );
-    // One resolver lives through every run (built before), plus one built from scratch at the end of each.
+    // Resolvers live through every run, plus a new one at the end of each.
+    // A small cache too, so evictions happen between changes.
     const live = new SiteResolver(store, { rootDomain: ROOT });
-    await live.built;
+    const tiny = new SiteResolver(store, { rootDomain: ROOT, hostsCachedMax: 3 });
     const same = (r: SiteResolver, what: string) => {
       for (const h of hosts) {
         const want = websiteForHost(store, h, `.${ROOT}`).site;
@@ -137,11 +177,10 @@ test('property: the index answers as websiteForHost over random tables and chang
           }
           else if (o.kind === 'site') store.sites.local.insert({ bucket: o.id, domain: o.domain, created: t, deleted: { t, v: o.deleted }, deploys: { t, v: { current: null, previous: null } } });
           else store.routes.local.insert({ host: o.host, path: '/', created: t, target: { t, v: o.on ? { kind: 'website', ...(o.site ? { site: o.site } : {}) } : null } });
-          same(live, 'live index');
+          same(live, 'live cache');
+          same(tiny, 'cache of 3 hosts');
         }
-        const fresh = new SiteResolver(store, { rootDomain: ROOT });
-        await fresh.built;
-        same(fresh, 'index built from the tables');
+        same(new SiteResolver(store, { rootDomain: ROOT }), 'new resolver');
       }),
       { numRuns: 60 },
     );
@@ -150,26 +189,27 @@ test('property: the index answers as websiteForHost over random tables and chang
   }
 });
 
-test('changes made while the index is built (in chunks, between event-loop turns) are all in it', async () => {
+test('changes to cached hosts, as replication merges them into the local tables, are all seen', async () => {
   const env = await webTestEnv();
   try {
     const ids = populate(env, 7000);
-    const r = new SiteResolver(env.store, { rootDomain: ROOT });
+    const r = new SiteResolver(env.store, { rootDomain: ROOT, hostsCachedMax: 2000 });
     const hosts: string[] = [];
     for (let k = 0; k < 7000; k += 97) hosts.push(`s${k}.${ROOT}`, `own${k - (k % 5)}.example`);
+    for (let k = 0; k < 7000; k++) r.resolve(`s${k}.${ROOT}`);
+    for (const h of hosts) r.resolve(h);
     // Between chunks: websites switched off and on, aliases moved, a bucket deleted.
     for (let step = 0; step < 8; step++) {
       const t = env.store.ts();
       for (let k = step; k < 7000; k += 211) {
         const b = env.store.buckets.local.get('bucket', ids[k]!)!;
         if (k % 3 === 0) env.store.buckets.local.insert({ ...b, website: { t, v: b.website.v ? null : { indexDocument: 'x.html' } } });
-        else if (k % 3 === 1) env.store.aliases.local.insert({ name: `s${k}`, bucket: { t, v: ids[(k + 1) % 7000]! }, given: { t, v: null } });
-        else env.store.buckets.local.insert({ ...b, deleted: { t, v: true } });
+        else if (k % 3 === 1) env.store.aliases.local.insertMany([{ name: `s${k}`, bucket: { t, v: ids[(k + 1) % 7000]! }, given: { t, v: null } }]);
+        else env.store.db.transaction(() => env.store.buckets.local.mergeIn({ ...b, deleted: { t, v: true } }));
         hosts.push(`s${k}.${ROOT}`, `s${k}`);
       }
-      await new Promise((res) => setImmediate(res));
+      for (const h of hosts) assert.equal(r.resolve(h)?.bucketId ?? null, websiteForHost(env.store, h, `.${ROOT}`).site?.bucketId ?? null, `step ${step}: ${h}`);
     }
-    await r.built;
     for (const h of hosts) assert.equal(r.resolve(h)?.bucketId ?? null, websiteForHost(env.store, h, `.${ROOT}`).site?.bucketId ?? null, h);
   } finally {
     await env.close();
@@ -201,11 +241,8 @@ test('50,000 sites: correct answers over HTTP and directly, bounded cache, same 
       await srv.close();
     }
 
-    // Directly: many distinct hosts, every answer right, while the index is built (lookups read
-    // the tables) and once it is.
-    const r = new SiteResolver(big.store, { rootDomain: ROOT });
-    assert.equal(r.resolve(`s1.${ROOT}`)?.bucketId, expected(1), 'before the index is complete');
-    await r.built;
+    // Directly: many distinct hosts, every answer right, more hosts than the cache holds.
+    const r = new SiteResolver(big.store, { rootDomain: ROOT, hostsCachedMax: 2000 });
     let seed = 42;
     const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % N);
     for (let k = 0; k < 6000; k++) {
@@ -216,15 +253,15 @@ test('50,000 sites: correct answers over HTTP and directly, bounded cache, same 
       if (site) assert.equal(site.website.indexDocument, `i${i}.html`);
     }
 
-    // Cost: per-lookup time, a host's first lookup and repeated ones, 50,000 vs 500 sites.
+    // Cost: per-lookup time, a host's first lookup (reads by key) and repeated ones (cached), 50,000 vs 500 sites.
     const resolvers = new Map<WebTestEnv, SiteResolver>([
       [big, r],
       [small, new SiteResolver(small.store, { rootDomain: ROOT })],
     ]);
-    await resolvers.get(small)!.built;
     let round = 0;
     const time = (store: WebTestEnv, n: number, hot: boolean): number => {
-      const res = resolvers.get(store)!;
+      // Cold: a new resolver, so every lookup reads the tables, on both sides alike.
+      const res = hot ? resolvers.get(store)! : new SiteResolver(store.store, { rootDomain: ROOT });
       const off = round++ * 501;
       const hosts = Array.from({ length: 500 }, (_, k) => `s${(off + k * 7919) % n}.${ROOT}`);
       if (hot) for (const h of hosts) res.resolve(h);
@@ -240,7 +277,7 @@ test('50,000 sites: correct answers over HTTP and directly, bounded cache, same 
       const tBig = median(() => time(big, N, hot));
       const tSmall = median(() => time(small, 500, hot));
       // Generous bounds: the point is "no scan" (a scan of 50,000 entries costs milliseconds), not
-      // micro-timing; a lookup is a Map access either way.
+      // micro-timing; a lookup is a few B-tree reads or a Map access either way.
       assert.ok(tBig < tSmall * (hot ? 5 : 10) + 0.01, `${hot ? 'hot' : 'cold'} lookup: ${tBig.toFixed(5)} ms with 50k sites vs ${tSmall.toFixed(5)} ms with 500`);
     }
   } finally {

@@ -1,15 +1,11 @@
-// Host → website resolution from a compact in-memory index of the website buckets and the
-// aliases that name them, built once from the local copies of the "everywhere" alias, bucket,
-// site and route tables and kept in step by their update hooks (same transaction): a lookup,
-// first visit or not, is a Map access whatever the number of sites, and touches no LMDB page.
-// The rule is model/hosts.ts's websiteForHost (the one /check and ACME follow); the index answers
-// the same (sites.test.ts checks it against websiteForHost over random tables and changes).
+// Host → website resolution: each host is looked up by key in the local copies of the
+// "everywhere" alias, bucket and site tables (model/hosts.ts's websiteForHost, the rule /check and
+// ACME follow) and the answer kept in a bounded LRU. Start-up reads nothing and memory grows with
+// the hosts requested, not with the number of sites. The tables' update hooks (same transaction,
+// local and replicated writes alike) drop every cached answer a change can affect.
 import type { Store } from '../model/store.ts';
-import type { Bucket, WebsiteConfig } from '../model/bucket.ts';
-import type { Alias } from '../model/alias.ts';
-import type { SiteEntry } from '../model/site.ts';
+import type { WebsiteConfig } from '../model/bucket.ts';
 import { rootSuffix, websiteForHost } from '../model/hosts.ts';
-import type { LocalTable } from '../table/local.ts';
 import { Lru } from '../util/lru.ts';
 
 export interface Site {
@@ -43,158 +39,91 @@ export function normalizeHost(raw: string | undefined): string | undefined {
   return h;
 }
 
-/** A website bucket (not deleted, website config set) and the alias names that point at it
- *  (an array: usually one). Its id string is the one Site objects share. */
-interface WebBucket {
-  id: string;
-  website: WebsiteConfig;
-  names: string[];
+/** A cached answer and the buckets it read: an update to any of them, or to the alias of the
+ *  host's names, may change it. */
+interface Cached {
+  site: Site | null;
+  buckets: string[];
 }
 
-/** The answer for an alias that points at a website bucket, with whether an admin gave the name
- *  (alias.given) for the bare-host rule. */
-interface Named extends Site {
-  given: boolean;
-}
-
-/** Table entries read per event-loop turn while building the index. */
-const BUILD_CHUNK = 2000;
-
-/** Most distinct website configs shared between buckets (most sites use the same few). */
-const SHARED_CONFIGS_MAX = 1000;
+/** Hosts whose answers are kept. An answer is a few hundred bytes; a miss costs a few LMDB reads
+ *  by key, the same with 500 sites or 50,000. */
+export const HOSTS_CACHED_MAX = 20_000;
 
 export class SiteResolver {
   private readonly store: Store;
   private readonly suffix: string | undefined;
-  private readonly buckets = new Map<string, WebBucket>();
-  private readonly names = new Map<string, Named>();
-  /** Equal website configs share one object (JSON → config): 50,000 copies of the same few
-   *  fields would be most of the index. Callers never modify a Site's website. */
-  private readonly configs = new Lru<string, WebsiteConfig>({ maxEntries: SHARED_CONFIGS_MAX });
-  /** bucket id → the domain of its (not deleted) site entry: a site gives its domain as a host. */
-  private readonly siteDomains = new Map<string, string>();
-  /** Names that website routes serve (routes are few: rebuilt on any change). */
-  private routeSites = new Set<string>();
+  private readonly cache: Lru<string, Cached>;
+  /** bucket id → hosts whose cached answer read that bucket (kept in step with the LRU). */
+  private readonly byBucket = new Map<string, Set<string>>();
 
-  constructor(store: Store, opts: SiteResolverOptions = {}) {
+  constructor(store: Store, opts: SiteResolverOptions & { hostsCachedMax?: number } = {}) {
     this.store = store;
     this.suffix = rootSuffix(opts.rootDomain);
-    // Hooks first: every change from now on is applied, during the build too (each reads the
-    // tables as they are then, so the build's later reads cannot undo a newer change).
-    store.buckets.local.onUpdate((_before, after) => this.updateBucket(after));
-    store.aliases.local.onUpdate((_before, after) => this.updateAlias(after));
-    store.sites.local.onUpdate((_before, after) => this.updateSite(after));
-    store.routes.local.onUpdate(() => this.updateRoutes());
-    this.built = this.build();
-  }
-
-  /** Set once the index holds every table entry: until then lookups read the tables. */
-  private ready = false;
-  /** Resolves when the index is complete (synchronously done, inside the constructor, when every
-   *  table fits in one chunk). */
-  readonly built: Promise<void>;
-
-  /** Reads the tables in chunks of BUILD_CHUNK entries, yielding to the event loop between them:
-   *  50,000 sites take a second or more, which must not hold up the node's start. */
-  private async build(): Promise<void> {
-    const scan = async <E>(t: LocalTable<E>, pk: string, each: (e: E) => void): Promise<void> => {
-      let after: string | undefined;
-      for (;;) {
-        const page = [...t.range(pk, { after, limit: BUILD_CHUNK })];
-        for (const e of page) each(e);
-        if (page.length < BUILD_CHUNK) return;
-        after = t.schema.sortKey(page.at(-1)!);
-        await new Promise((r) => setImmediate(r));
-      }
-    };
-    // A bucket already indexed was put there by its hook, from a read at least as recent.
-    await scan(this.store.buckets.local, 'bucket', (b) => {
-      if (!this.buckets.has(b.id) && !b.deleted.v && b.website.v) this.buckets.set(b.id, { id: b.id, website: this.shared(b.website.v), names: [] });
+    this.cache = new Lru<string, Cached>({ maxEntries: opts.hostsCachedMax ?? HOSTS_CACHED_MAX, onEvict: (h, c) => this.unlink(h, c) });
+    store.buckets.local.onUpdate((_before, after) => this.dropBucket(after.id));
+    // The answer for `name` and for `name<suffix>` read the alias `name`.
+    store.aliases.local.onUpdate((_before, after) => this.dropName(after.name));
+    // A site's domain is a host an admin gave its bucket (websiteForHost's adminGaveHost).
+    store.sites.local.onUpdate((before, after) => {
+      this.dropBucket(after.bucket);
+      if (before && before.bucket !== after.bucket) this.dropBucket(before.bucket);
     });
-    await scan(this.store.aliases.local, 'alias', (a) => this.updateAlias(a));
-    await scan(this.store.sites.local, 'site', (e) => this.updateSite(e));
-    this.updateRoutes();
-    this.ready = true;
+    // Website routes give the names they serve as hosts: routes are few and change rarely.
+    store.routes.local.onUpdate(() => this.clear());
   }
 
-  /** Hosts indexed (alias names of website buckets). */
-  get size(): number {
-    return this.names.size;
-  }
-
-  /** Website buckets indexed. */
-  get indexedBuckets(): number {
-    return this.buckets.size;
+  /** Hosts whose answer is cached. */
+  get cached(): number {
+    return this.cache.size;
   }
 
   /** The site a (normalized) host serves, or null when none does: the bucket an admin gave that
    *  bare host, else, for `<name><suffix>`, the bucket named `name`. Synchronous. */
   resolve(host: string): Site | null {
-    if (!this.ready) return websiteForHost(this.store, host, this.suffix).site;
-    const bare = this.names.get(host);
-    if (bare && (bare.given || this.siteDomains.get(bare.bucketId) === host || this.routeSites.has(host))) return bare;
-    const suffix = this.suffix;
-    if (suffix && host.length > suffix.length && host.endsWith(suffix)) {
-      const sub = this.names.get(host.slice(0, -suffix.length));
-      if (sub) return sub;
+    const hit = this.cache.get(host);
+    if (hit) return hit.site;
+    const r = websiteForHost(this.store, host, this.suffix);
+    const c: Cached = { site: r.site, buckets: [...new Set(r.buckets)] };
+    this.drop(host);
+    this.cache.set(host, c);
+    for (const id of c.buckets) {
+      let hosts = this.byBucket.get(id);
+      if (!hosts) this.byBucket.set(id, (hosts = new Set()));
+      hosts.add(host);
     }
-    return null;
+    return c.site;
   }
 
-  private updateAlias(a: Alias): void {
-    const old = this.names.get(a.name);
-    if (old) {
-      this.names.delete(a.name);
-      const b = this.buckets.get(old.bucketId);
-      if (b) b.names = b.names.filter((n) => n !== a.name);
-    }
-    const id = a.bucket.v;
-    const b = id ? this.buckets.get(id) : undefined;
-    if (!id || !b) return;
-    this.names.set(a.name, { bucketId: b.id, name: a.name, website: b.website, given: a.given?.v === id });
-    b.names.push(a.name);
-  }
-
-  private shared(w: WebsiteConfig): WebsiteConfig {
-    const k = JSON.stringify(w);
-    const hit = this.configs.get(k);
-    if (hit) return hit;
-    this.configs.set(k, w);
-    return w;
-  }
-
-  private updateBucket(after: Bucket): void {
-    const id = after.id;
-    const cur = this.buckets.get(id);
-    if (after.deleted.v || !after.website.v) {
-      if (!cur) return;
-      this.buckets.delete(id);
-      for (const n of cur.names) this.names.delete(n);
-      return;
-    }
-    const b: WebBucket = { id, website: this.shared(after.website.v), names: [] };
-    this.buckets.set(id, b);
-    // The names that may point here: those it had, and those the bucket lists (the alias
-    // table decides, as in websiteForHost).
-    const candidates = new Set([...(cur?.names ?? []), ...Object.keys(after.aliases)]);
-    for (const n of candidates) {
-      const a = this.store.aliases.local.get('alias', n);
-      if (a) this.updateAlias(a);
-      else this.names.delete(n);
+  private unlink(host: string, c: Cached): void {
+    for (const id of c.buckets) {
+      const hosts = this.byBucket.get(id);
+      if (!hosts) continue;
+      hosts.delete(host);
+      if (hosts.size === 0) this.byBucket.delete(id);
     }
   }
 
-  private updateSite(e: SiteEntry): void {
-    if (e.deleted.v) this.siteDomains.delete(e.bucket);
-    else this.siteDomains.set(e.bucket, e.domain);
+  private drop(host: string): void {
+    const c = this.cache.peek(host);
+    if (!c) return;
+    this.cache.delete(host);
+    this.unlink(host, c);
   }
 
-  private updateRoutes(): void {
-    const out = new Set<string>();
-    for (const r of this.store.routes.local.range('route')) {
-      const t = r.target.v;
-      if (t?.kind === 'website') out.add(t.site ?? r.host);
-    }
-    this.routeSites = out;
+  private dropName(name: string): void {
+    this.drop(name);
+    if (this.suffix) this.drop(name + this.suffix);
+  }
+
+  private dropBucket(id: string): void {
+    const hosts = this.byBucket.get(id);
+    if (!hosts) return;
+    for (const h of [...hosts]) this.drop(h);
+  }
+
+  private clear(): void {
+    this.cache.clear();
+    this.byBucket.clear();
   }
 }
