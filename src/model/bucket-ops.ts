@@ -7,6 +7,7 @@ import { objectSchema } from './object.ts';
 import { abortUpload } from './uploads.ts';
 import { tenantBucketNameRefusal } from './hosts.ts';
 import { ModelError } from './errors.ts';
+import { countLocked, describeLocked, emptyLockedCount } from './locked-versions.ts';
 
 export interface CreateBucketOptions {
   /** Set when a tenant creates the bucket (S3 CreateBucket): the name must not be under these
@@ -36,24 +37,44 @@ export async function createBucket(store: Store, name: string, owner?: AccessKey
   return b;
 }
 
+/** Pages (of 1000 entries) a refused DeleteBucket reads to count locked versions. */
+const LOCK_COUNT_PAGES_MAX = 10;
+
 /** Deletes an empty bucket and frees its aliases. */
 export async function deleteBucket(store: Store, b: Bucket): Promise<void> {
   // Entries that are only tombstones (deleted objects awaiting GC) do not make a bucket non-empty,
   // nor do unfinished multipart uploads: as on AWS, they are aborted with the bucket.
   const uploads: { key: string; uploadId: string }[] = [];
   let after: string | undefined;
+  let notEmpty = false;
+  let partial = false;
+  // Counted to tell the caller when object lock is what keeps versions (they cannot just be deleted).
+  const locked = emptyLockedCount();
+  const now = Date.now();
   for (let page = 0; ; page++) {
     const objs = await store.objects.range(b.id, { limit: 1000, after });
     for (const o of objs) {
       if (objectSchema.isTombstone(o)) continue;
       const live = o.versions.filter((v) => !(v.state === 'aborted' || (v.state === 'complete' && v.deleteMarker && v.nullVersion)));
-      if (!live.every((v) => v.multipart && v.state === 'uploading'))
-        throw new ModelError('BucketNotEmpty', 'The bucket you tried to delete is not empty (objects or versions remain)');
-      for (const v of live) uploads.push({ key: o.key, uploadId: v.uuid });
+      if (!live.every((v) => v.multipart && v.state === 'uploading')) {
+        notEmpty = true;
+        for (const v of live) countLocked(locked, v, now);
+      }
+      if (!notEmpty) for (const v of live) uploads.push({ key: o.key, uploadId: v.uuid });
     }
-    if (objs.length < 1000) break;
+    // Without lock configuration no version can be locked: the first non-empty page decides;
+    // with it, the count looks at most LOCK_COUNT_PAGES_MAX pages (the answer then says "at least").
+    if (objs.length < 1000 || (notEmpty && (!b.objectLock?.v?.enabled || page + 1 >= LOCK_COUNT_PAGES_MAX))) {
+      partial = objs.length === 1000;
+      break;
+    }
     after = objs.at(-1)!.key;
   }
+  if (notEmpty)
+    throw new ModelError(
+      'BucketNotEmpty',
+      `The bucket you tried to delete is not empty (objects or versions remain${locked.total > 0 ? `; ${partial ? 'at least ' : ''}${describeLocked(locked)} cannot be deleted while locked` : ''})`,
+    );
   const t = store.ts();
   for (const [name, a] of Object.entries(b.aliases)) {
     if (!a.v) continue;

@@ -20,6 +20,7 @@ import type { AccessKey } from './key.ts';
 import { liveVersion, type ObjectEntry, type ObjectVersion } from './object.ts';
 import { createBucket, deleteBucket } from './bucket-ops.ts';
 import { ModelError } from './errors.ts';
+import { countLocked, describeLocked, emptyLockedCount, lockedVersions, type LockedCount } from './locked-versions.ts';
 import { DEFAULT_SITE_QUOTA, formatSize, quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
 import { capBytes, remainingQuota } from './write-cap.ts';
 
@@ -196,21 +197,36 @@ export async function createSite(store: Store, domain: string, owner: AccessKey,
   return { bucket, site };
 }
 
-/** Removes every object of the site (all versions, unfinished uploads), then the bucket and entry. */
+/** Removes every object of the site (all versions, unfinished uploads), then the bucket and entry.
+ *  Refused, before anything is removed, while object lock keeps any of its versions. */
 export async function deleteSite(store: Store, ref: SiteRef): Promise<void> {
+  const locked = await lockedVersions(store, ref.bucket.id);
+  if (locked.total > 0) throw siteLocked(ref, locked);
   let after: string | undefined;
+  // A version locked since the count is kept too (deleteBucket then refuses the non-empty bucket).
+  const late = emptyLockedCount();
+  const now = Date.now();
   for (;;) {
     const objs = await store.objects.range(ref.bucket.id, { limit: 1000, after });
     for (const o of objs) {
-      const gone = o.versions.filter((v) => v.state !== 'aborted').map((v) => ({ ...v, state: 'aborted' as const }));
+      const gone = o.versions.filter((v) => v.state !== 'aborted' && !countLocked(late, v, now)).map((v) => ({ ...v, state: 'aborted' as const }));
       if (gone.length) await store.objects.insert({ bucket: o.bucket, key: o.key, versions: gone });
     }
     if (objs.length < 1000) break;
     after = objs.at(-1)!.key;
   }
+  if (late.total > 0) throw siteLocked(ref, late, 'they were locked while the site was being deleted: the other versions are gone, these are kept');
   await deleteBucket(store, (await store.bucketById(ref.bucket.id)) ?? ref.bucket);
   const t = store.ts();
   await siteTables(store).sites.insert({ ...ref.site, deleted: { t: Math.max(t, ref.site.deleted.t + 1), v: true } });
+}
+
+function siteLocked(ref: SiteRef, c: LockedCount, what = 'nothing was deleted'): ModelError {
+  return new ModelError(
+    'ObjectLocked',
+    `site ${ref.site.domain} holds ${describeLocked(c)}: ${what}. Delete the site once their retention has ended ` +
+      '(legal holds and GOVERNANCE retention can be removed through S3 by a key allowed to: PutObjectLegalHold, PutObjectRetention with bypass)',
+  );
 }
 
 // ---- quota -----------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ const STATUS: Record<string, number> = {
   BadDigest: 400,
   IncompleteBody: 400,
   NoPreviousDeploy: 409,
+  ObjectLocked: 409,
 };
 
 async function manifests(store: Store, ref: SiteRef): Promise<{ current: Manifest | null; previous: Manifest | null }> {

@@ -7,6 +7,7 @@ import { S3Error } from '../errors.ts';
 import { toXml } from '../xml.ts';
 import { applyCors } from '../cors.ts';
 import { authorize } from '../authz/authorize.ts';
+import { requireUsableKey } from '../auth/key-usable.ts';
 import { checkHeaderValue, checkObjectKey } from '../input-limits.ts';
 import { checkQuota, keySecret, newVersion, prefetchObject, putVersion, storedHeaders } from './common.ts';
 import { overLimitError } from './object.ts';
@@ -85,8 +86,8 @@ async function authorizeAndStore(ctx: S3Ctx, b: Bucket, form: PostForm): Promise
   const name = ctx.bucketName!;
   const auth = verifyPostForm(form.fields, (id) => keySecret(ctx.store, id), ctx.settings.region, Date.now(), { bucket: name, filename: form.filename });
   checkObjectKey(auth.key);
-  const accessKey = auth.accessKeyId === undefined ? undefined : await ctx.store.key(auth.accessKeyId);
-  if (auth.accessKeyId !== undefined && !accessKey) throw new S3Error('InvalidAccessKeyId', 'The AWS access key Id you provided does not exist in our records.');
+  // The same check as a signed request's: a deleted or expired key's form is refused.
+  const accessKey = auth.accessKeyId === undefined ? undefined : requireUsableKey(await ctx.store.key(auth.accessKeyId), Date.now());
   const headers = formHeaders(form);
   // The form's fields stand for PutObject's headers: the same decision (authz/decide.ts) and the
   // same ACL, tag and lock registers, read from them.
