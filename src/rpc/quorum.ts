@@ -9,6 +9,8 @@ export interface NodeFailure {
   node: NodeId;
   message: string;
   code?: string;
+  /** What the call rejected with. */
+  error: unknown;
 }
 
 /** A reply that answered but does not count as an ack (e.g. put-after: "I hold something newer"). */
@@ -136,7 +138,7 @@ export function quorumOverSets<T>(q: SetQuorum<T>): Promise<SetQuorumResult<T>> 
           finishOne();
           failed.add(n);
           const err = e as { message?: unknown; code?: unknown } | null;
-          failures.push({ node: n, message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined });
+          failures.push({ node: n, message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined, error: e });
           q.onFailure?.(n, e);
           check();
         },

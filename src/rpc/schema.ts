@@ -2,6 +2,7 @@
 // endpoint expects (with sizes and counts bounded) and throw a BadRequest naming the path of the
 // first problem, so a peer's message is validated like a client's before any handler sees it.
 import { GrenierError } from '../util/errors.ts';
+import type { CallOptions, NodeId } from './transport.ts';
 
 /** Validates `x` (found at `path`) and returns it typed; throws PayloadError otherwise. */
 export type Check<T> = (x: unknown, path: string) => T;
@@ -92,3 +93,35 @@ export const plain: Check<Record<string, unknown>> = (x, path) => {
   if (!isPlain(x)) throw new PayloadError(path, 'expected an object');
   return x;
 };
+
+/** What a typed endpoint needs from the RPC layer (rpc.ts's Rpc). */
+export interface EndpointHost {
+  endpoint<T>(endpoint: string, check: Check<T>, handle: (from: NodeId, msg: T) => Promise<unknown>): void;
+  call<T>(to: NodeId, endpoint: string, msg: unknown, opts?: CallOptions): Promise<T>;
+}
+
+/** An RPC endpoint typed once: its request (checked by `check` when a peer sends it) and its
+ *  answer. The handler is registered with the checker; callers get the answer's type. Answers are
+ *  the peer's word: a caller that stores them checks them (see Table.entriesCheck). */
+export class Endpoint<Req, Res> {
+  readonly name: string;
+  readonly check: Check<Req>;
+  private readonly rpc: EndpointHost;
+  constructor(rpc: EndpointHost, name: string, check: Check<Req>) {
+    this.rpc = rpc;
+    this.name = name;
+    this.check = check;
+  }
+  /** Registers the handler: it only ever sees requests that passed the check. */
+  serve(handle: (from: NodeId, req: Req) => Promise<Res>): this {
+    this.rpc.endpoint(this.name, this.check, handle);
+    return this;
+  }
+  call(node: NodeId, req: Req, opts?: CallOptions): Promise<Res> {
+    return this.rpc.call<Res>(node, this.name, req, opts);
+  }
+}
+
+export function endpoint<Req, Res>(rpc: EndpointHost, name: string, check: Check<Req>): Endpoint<Req, Res> {
+  return new Endpoint<Req, Res>(rpc, name, check);
+}

@@ -1,11 +1,11 @@
-// Anti-entropy and tombstone GC for one replicated table: per partition, compare Merkle roots
+// Anti-entropy and tombstone GC for one replicated table: per partition its strategy names (the
+// shared ones for a sharded table, the one partition of an everywhere table), compare Merkle roots
 // with the other replicas, then bucket hashes, then exchange only the entries that differ;
 // tombstones are removed once every replica holds exactly the same one.
 import type { Table } from './table.ts';
 import type { ReplicationContext } from './replication.ts';
 import type { NodeId } from '../rpc/transport.ts';
 import { valueHash } from './merkle.ts';
-import { PARTITION_COUNT } from './partitions.ts';
 
 export interface SyncStats {
   partitions: number;
@@ -17,33 +17,13 @@ export interface SyncStats {
   skipped: NodeId[];
 }
 
-/** The partitions this node replicates for a table, with the other replicas of each. */
-function partitionsOf<E>(t: Table<E>, ctx: ReplicationContext): { p: number; peers: NodeId[] }[] {
-  const me = ctx.rpc.id;
-  const out: { p: number; peers: NodeId[] }[] = [];
-  if (t.schema.replication === 'everywhere') {
-    const peers = ctx.placement.allNodes().filter((n) => n !== me);
-    if (peers.length === 0) return out;
-    // Only one partition holds anything for an everywhere table (constant pk), but any could.
-    for (let p = 0; p < PARTITION_COUNT; p++) out.push({ p, peers });
-    return out;
-  }
-  for (let p = 0; p < PARTITION_COUNT; p++) {
-    const nodes = new Set(ctx.placement.writeSets(p).flat());
-    if (!nodes.has(me)) continue;
-    nodes.delete(me);
-    if (nodes.size > 0) out.push({ p, peers: [...nodes] });
-  }
-  return out;
-}
-
 /** One full anti-entropy pass over every partition this node holds (with `only`: those it shares
- *  with that one peer, e.g. one that just came up). */
+ *  with that one peer, e.g. one that just came up). Where the partitions live is the table's
+ *  strategy's word; `ctx` gives the deadline of each call. */
 export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (n: NodeId) => boolean, only?: NodeId): Promise<SyncStats> {
   const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0, skipped: [] };
-  const ep = (op: string) => `table/${t.name}/${op}`;
-  const call = <T>(n: NodeId, op: string, m: unknown) => ctx.rpc.call<T>(n, ep(op), m, { timeoutMs: ctx.timeoutMs, priority: 'background' });
-  let parts = partitionsOf(t, ctx);
+  const opts = { timeoutMs: ctx.timeoutMs, priority: 'background' } as const;
+  let parts = t.strategy.partitionsToSync();
   if (only) parts = parts.filter((x) => x.peers.includes(only)).map((x) => ({ p: x.p, peers: [only] }));
   // One call per peer fetches the roots of every partition shared with it.
   const rootsOf = new Map<NodeId, Map<number, Buffer>>();
@@ -56,7 +36,7 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
         return;
       }
       try {
-        const roots = await call<Buffer[]>(n, 'roots', ps);
+        const roots = await t.eps.roots.call(n, ps, opts);
         rootsOf.set(n, new Map(ps.map((p, i) => [p, Buffer.from(roots[i]!)])));
       } catch {
         stats.errors++;
@@ -71,12 +51,12 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
       if (!theirRoot) continue;
       try {
         if (theirRoot.equals(myRoot)) continue;
-        const theirs = (await call<Buffer[]>(peer, 'buckets', p)).map((b) => Buffer.from(b));
+        const theirs = (await t.eps.buckets.call(peer, p, opts)).map((b) => Buffer.from(b));
         const mine = t.merkle.buckets(p);
         for (let b = 0; b < 256; b++) {
           if (mine[b]!.equals(theirs[b]!)) continue;
           stats.bucketsDiffering++;
-          const remote = new Map((await call<[Buffer, Buffer][]>(peer, 'items', { p, b })).map(([k, h]) => [Buffer.from(k).toString('hex'), Buffer.from(h)]));
+          const remote = new Map((await t.eps.items.call(peer, { p, b }, opts)).map(([k, h]) => [Buffer.from(k).toString('hex'), Buffer.from(h)]));
           const local = new Map(t.merkle.items(p, b).map(([k, h]) => [k.toString('hex'), h]));
           const push: E[] = [];
           const pull: Buffer[] = [];
@@ -87,16 +67,16 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
           }
           for (const k of remote.keys()) if (!local.has(k)) pull.push(Buffer.from(k, 'hex'));
           if (pull.length) {
-            const answer = await call<unknown>(peer, 'fetch', pull);
+            const answer = await t.eps.fetch.call(peer, pull, opts);
             // A peer's entries are checked like a put's before they are stored (throws: counted as an error).
-            const got = t.entriesCheck(Array.isArray(answer) ? answer.filter((e) => e !== null) : answer, `${ep('fetch')} answer`);
+            const got = t.entriesCheck(Array.isArray(answer) ? answer.filter((e) => e !== null) : answer, `${t.eps.fetch.name} answer`);
             if (got.length) t.local.insertMany(got);
             stats.pulled += got.length;
           }
           if (push.length) {
             // Send the merged versions, so both sides converge in one round.
             const merged = push.map((e) => t.local.get(t.schema.partitionKey(e), t.schema.sortKey(e)) ?? e);
-            await call(peer, 'put', merged);
+            await t.eps.put.call(peer, merged, opts);
             stats.pushed += merged.length;
           }
         }
@@ -108,11 +88,13 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
   return stats;
 }
 
-/** Removes tombstones that every replica holds identically; returns how many were removed here.
- *  Walks the table's tombstone index, not the table. */
+/** Removes tombstones that every replica holds identically (the table's strategy names them; a
+ *  node alone is every replica); returns how many were removed here. Walks the table's tombstone
+ *  index, not the table. `ctx` gives the deadline of each call. */
 export async function gcTombstones<E>(t: Table<E>, ctx: ReplicationContext | undefined, limit = 1000): Promise<number> {
   let removed = 0;
-  const me = ctx?.rpc.id;
+  const me = t.strategy.self;
+  const timeoutMs = ctx?.timeoutMs ?? 30_000;
   const keys: Buffer[] = [];
   for (const { key } of t.tombstones.range({ limit })) keys.push(Buffer.from(key));
   for (const k of keys) {
@@ -122,16 +104,12 @@ export async function gcTombstones<E>(t: Table<E>, ctx: ReplicationContext | und
       continue;
     }
     const tb = { k, h: valueHash(value) };
-    if (ctx) {
-      const nodes = t.schema.replication === 'everywhere' ? ctx.placement.allNodes() : [...new Set(ctx.placement.writeSets(k[0]!).flat())];
-      if (!nodes.includes(me!)) continue;
-      const others = nodes.filter((n) => n !== me);
-      const checks = await Promise.all(
-        others.map((n) => ctx.rpc.call<boolean>(n, `table/${t.name}/gc-check`, tb, { timeoutMs: ctx.timeoutMs, priority: 'background' }).catch(() => false)),
-      );
-      if (!checks.every(Boolean)) continue;
-      await Promise.all(others.map((n) => ctx.rpc.call(n, `table/${t.name}/gc-delete`, tb, { timeoutMs: ctx.timeoutMs }).catch(() => false)));
-    }
+    const nodes = t.strategy.tombstoneHolders(k[0]!);
+    if (!nodes.includes(me)) continue;
+    const others = nodes.filter((n) => n !== me);
+    const checks = await Promise.all(others.map((n) => t.eps.gcCheck.call(n, tb, { timeoutMs, priority: 'background' }).catch(() => false)));
+    if (!checks.every(Boolean)) continue;
+    await Promise.all(others.map((n) => t.eps.gcDelete.call(n, tb, { timeoutMs }).catch(() => false)));
     if (t.removeTombstone(tb.k, tb.h)) removed++;
   }
   return removed;

@@ -1,16 +1,21 @@
-// The table the rest of the program uses. Without a cluster it is the local store; with one,
-// reads ask R replicas and merge (repairing stale ones), writes wait for W acks in every active
-// layout version's node set, and replicas that missed a write get it from a persistent queue.
+// The table the rest of the program uses: one code path behind a replication strategy (a node
+// alone, sharded, everywhere): reads ask the strategy's replicas and merge (repairing stale ones),
+// writes wait for a quorum in every write set, and replicas that missed a write get it from a
+// persistent queue.
 import { pack } from 'msgpackr';
 import { DB_KEY_BYTES_MAX, checkKeyBytes, type Db, type Tree } from '../db/db.ts';
 import { LocalTable, type RangeQuery } from './local.ts';
 import type { TableSchema } from './schema.ts';
-import type { ReplicationContext } from './replication.ts';
+import { Everywhere, Sharded, SingleNode, type ReplicationContext, type ReplicationStrategy } from './replication.ts';
+import { Rpc } from '../rpc/rpc.ts';
+import { LocalTransport } from '../rpc/local-transport.ts';
+import { systemClock } from '../util/time.ts';
+import { invariant } from '../util/assert.ts';
 import type { NodeId } from '../rpc/transport.ts';
 import { MerkleCache, valueHash } from './merkle.ts';
 import { log } from '../util/log.ts';
 import { QuorumError, quorumOverSets } from '../rpc/quorum.ts';
-import { PayloadError, arr, bool, bytes, int, obj, opt, str, type Check } from '../rpc/schema.ts';
+import { Endpoint, PayloadError, arr, bool, bytes, int, obj, opt, str, type Check } from '../rpc/schema.ts';
 
 export type { RangeQuery };
 
@@ -45,6 +50,31 @@ const rangeMsg = obj({
   q: obj({ start: opt(keyStr), after: opt(keyStr), prefix: opt(keyStr), limit: opt(int(0, TABLE_RPC_LIMITS.rangeLimitMax)), reverse: opt(bool) }),
 });
 const tombstoneMsg = obj({ k: storageKey, h: bytes(16, 16) });
+const itemsMsg = obj({ p: partition, b: partition });
+
+type GetReq = ReturnType<typeof getMsg>;
+type RangeReq = ReturnType<typeof rangeMsg>;
+type TombstoneReq = ReturnType<typeof tombstoneMsg>;
+
+/** A table's RPC endpoints, typed once (requests checked where they arrive, answers typed). */
+export interface TableEndpoints<E> {
+  get: Endpoint<GetReq, E | null>;
+  range: Endpoint<RangeReq, E[]>;
+  put: Endpoint<E[], boolean>;
+  /** Merges, answering for each entry the newest timestamp it must follow (null: none). */
+  putAfter: Endpoint<E[], (number | null)[]>;
+  root: Endpoint<number, Buffer>;
+  roots: Endpoint<number[], Buffer[]>;
+  buckets: Endpoint<number, Buffer[]>;
+  items: Endpoint<{ p: number; b: number }, [Buffer, Buffer][]>;
+  /** Entries by storage key (null: absent); a caller checks the answer before storing it. */
+  fetch: Endpoint<Buffer[], unknown>;
+  gcCheck: Endpoint<TombstoneReq, boolean>;
+  gcDelete: Endpoint<TombstoneReq, boolean>;
+}
+
+/** Deadline of a call to itself by a node alone (it never waits on a network). */
+const LOCAL_TIMEOUT_MS = 30_000;
 
 /** Entries per read-repair put of a range (well under the put endpoint's entry limit). */
 const RANGE_REPAIR_BATCH = 500;
@@ -57,7 +87,16 @@ export class Table<E> {
   readonly local: LocalTable<E>;
   readonly schema: TableSchema<E>;
   readonly merkle: MerkleCache;
-  private repl?: ReplicationContext;
+  /** The RPC layer (a node alone has one with no peers: its calls are to itself). */
+  private rpc: Rpc;
+  /** Deadline of one replica call. */
+  private timeoutMs = LOCAL_TIMEOUT_MS;
+  /** Where entries live and what a quorum is (SingleNode until replicate()). */
+  strategy: ReplicationStrategy;
+  /** This table's endpoints on `rpc`. */
+  eps: TableEndpoints<E>;
+  /** For an "everywhere" table: the one partition its constant partition key hashes to. */
+  private readonly home?: number;
   private readonly db: Db;
   /** Entries some replica still lacks: key = node id (32 bytes) ‖ storage key, value = the entry
    *  (merged with what was already queued), so non-replica nodes keep nothing in the table itself. */
@@ -79,6 +118,12 @@ export class Table<E> {
     this.merkle = new MerkleCache(this.local);
     this.pending = db.tree<E>(`pending:${schema.name}`);
     this.tombstones = db.tree<1>(`tombstones:${schema.name}`);
+    // An everywhere table keeps every entry under one constant partition key (checked on every
+    // write and every peer's entry): anti-entropy compares that partition only.
+    if (schema.replication === 'everywhere') this.home = this.local.partitionOf(schema.partitionKey({} as E));
+    this.rpc = new Rpc(new LocalTransport(), systemClock);
+    this.strategy = new SingleNode(this.rpc.id);
+    this.eps = this.serve(this.rpc);
     this.local.onUpdate((_before, after) => {
       const k = this.local.storageKeyOf(after);
       if (schema.isTombstone(after)) this.tombstones.put(k, 1);
@@ -94,28 +139,50 @@ export class Table<E> {
     return `table/${this.schema.name}/${op}`;
   }
 
-  /** Turns on replication; registers this table's RPC endpoints. */
+  /** Turns on replication: the strategy of the schema over the cluster's placement; registers
+   *  this table's RPC endpoints on the cluster's RPC layer. */
   replicate(ctx: ReplicationContext): void {
-    this.repl = ctx;
-    const rpc = ctx.rpc;
-    // One declaration per endpoint: the payload check runs before the handler (rpc/schema.ts).
-    rpc.endpoint(this.ep('get'), getMsg, async (_f, { pk, sk }) => this.local.get(pk, sk) ?? null);
-    rpc.endpoint(this.ep('range'), rangeMsg, async (_f, { pk, q }) => [...this.local.range(pk, q as RangeQuery)]);
-    rpc.endpoint(this.ep('put'), this.entriesCheck, async (_f, es) => {
+    const self = ctx.rpc.id;
+    this.strategy = this.home !== undefined ? new Everywhere(self, ctx.placement, this.home) : new Sharded(self, ctx.placement, ctx.quorums);
+    this.rpc = ctx.rpc;
+    this.timeoutMs = ctx.timeoutMs;
+    this.eps = this.serve(ctx.rpc);
+  }
+
+  /** Declares and serves the endpoints on `rpc`: each payload check runs before its handler (rpc/schema.ts). */
+  private serve(rpc: Rpc): TableEndpoints<E> {
+    const ep = <Req, Res>(op: string, check: Check<Req>) => new Endpoint<Req, Res>(rpc, this.ep(op), check);
+    const eps: TableEndpoints<E> = {
+      get: ep('get', getMsg),
+      range: ep('range', rangeMsg),
+      put: ep('put', this.entriesCheck),
+      putAfter: ep('put-after', this.entriesCheck),
+      root: ep('root', partition),
+      roots: ep('roots', arr(partition, 256)),
+      buckets: ep('buckets', partition),
+      items: ep('items', itemsMsg),
+      fetch: ep('fetch', arr(storageKey, TABLE_RPC_LIMITS.keysPerFetch)),
+      gcCheck: ep('gc-check', tombstoneMsg),
+      gcDelete: ep('gc-delete', tombstoneMsg),
+    };
+    eps.get.serve(async (_f, { pk, sk }) => this.local.get(pk, sk) ?? null);
+    eps.range.serve(async (_f, { pk, q }) => [...this.local.range(pk, q as RangeQuery)]);
+    eps.put.serve(async (_f, es) => {
       this.local.insertMany(es);
       return true;
     });
-    rpc.endpoint(this.ep('put-after'), this.entriesCheck, async (_f, es) => this.mergeReporting(es));
-    rpc.endpoint(this.ep('root'), partition, async (_f, p) => this.merkle.root(p));
-    rpc.endpoint(this.ep('roots'), arr(partition, 256), async (_f, ps) => ps.map((p) => this.merkle.root(p)));
-    rpc.endpoint(this.ep('buckets'), partition, async (_f, p) => this.merkle.buckets(p));
-    rpc.endpoint(this.ep('items'), obj({ p: partition, b: partition }), async (_f, { p, b }) => this.merkle.items(p, b));
-    rpc.endpoint(this.ep('fetch'), arr(storageKey, TABLE_RPC_LIMITS.keysPerFetch), async (_f, ks) => ks.map((k) => this.local.getByStorageKey(k) ?? null));
-    rpc.endpoint(this.ep('gc-check'), tombstoneMsg, async (_f, { k, h }) => {
+    eps.putAfter.serve(async (_f, es) => this.mergeReporting(es));
+    eps.root.serve(async (_f, p) => this.merkle.root(p));
+    eps.roots.serve(async (_f, ps) => ps.map((p) => this.merkle.root(p)));
+    eps.buckets.serve(async (_f, p) => this.merkle.buckets(p));
+    eps.items.serve(async (_f, { p, b }) => this.merkle.items(p, b));
+    eps.fetch.serve(async (_f, ks) => ks.map((k) => this.local.getByStorageKey(k) ?? null));
+    eps.gcCheck.serve(async (_f, { k, h }) => {
       const cur = this.local.getByStorageKey(k);
       return cur !== undefined && valueHash(cur).equals(h);
     });
-    rpc.endpoint(this.ep('gc-delete'), tombstoneMsg, async (_f, { k, h }) => this.removeTombstone(k, h));
+    eps.gcDelete.serve(async (_f, { k, h }) => this.removeTombstone(k, h));
+    return eps;
   }
 
   /** Entries from a peer (a put, or an anti-entropy fetch answer): a bounded array of plain objects
@@ -134,7 +201,9 @@ export class Table<E> {
       const pk = this.schema.partitionKey(e);
       const sk = this.schema.sortKey(e);
       if (typeof pk !== 'string' || typeof sk !== 'string') throw new Error('keys are not strings');
-      checkKeyBytes(this.pending.name, NODE_ID_BYTES + this.local.storageKeyOf(e).length);
+      const k = this.local.storageKeyOf(e);
+      checkKeyBytes(this.pending.name, NODE_ID_BYTES + k.length);
+      if (this.home !== undefined && k[0] !== this.home) throw new Error(`an everywhere table's entries live in partition ${this.home}, not ${k[0]}`);
       if (typeof this.schema.isTombstone(e) !== 'boolean') throw new Error('tombstone flag is not a boolean');
       this.schema.merge(e, e);
     } catch (err) {
@@ -157,41 +226,21 @@ export class Table<E> {
     });
   }
 
+  /** True once the table replicates in a cluster. */
   get replicated(): boolean {
-    return this.repl !== undefined;
-  }
-
-  private everywhere(): boolean {
-    return this.schema.replication === 'everywhere';
+    return this.strategy.kind !== 'single-node';
   }
 
   /** Node sets and per-set quorum for writing a partition. */
   private writePlan(partition: number): { sets: NodeId[][]; quorum: (set: NodeId[]) => number } {
-    const r = this.repl!;
-    if (this.everywhere()) {
-      const all = r.placement.allNodes();
-      return { sets: [all.length ? all : [r.rpc.id]], quorum: (s) => Math.floor(s.length / 2) + 1 };
-    }
-    return { sets: r.placement.writeSets(partition), quorum: (s) => Math.min(r.quorums.write, s.length) };
-  }
-
-  private readPlan(partition: number): NodeId[] {
-    return this.repl!.placement.readNodes(partition);
-  }
-
-  /** True when this node must answer reads alone (no cluster, or an "everywhere" table). */
-  private readsLocal(partition: number): boolean {
-    if (!this.repl || this.everywhere()) return true;
-    const nodes = this.readPlan(partition);
-    return nodes.length === 1 && nodes[0] === this.repl.rpc.id;
+    return { sets: this.strategy.writeSets(partition), quorum: (s) => this.strategy.writeQuorum(s) };
   }
 
   async get(pk: string, sk: string): Promise<E | undefined> {
     const p = this.local.partitionOf(pk);
-    if (this.readsLocal(p)) return this.local.get(pk, sk);
-    const r = this.repl!;
-    const nodes = r.rpc.preferred(this.readPlan(p));
-    const replies = await r.rpc.quorum<E | null>(nodes, this.ep('get'), { pk, sk }, { quorum: r.quorums.read, timeoutMs: r.timeoutMs });
+    if (this.strategy.readsLocal(p)) return this.local.get(pk, sk);
+    const nodes = this.rpc.preferred(this.strategy.readNodes(p));
+    const replies = await this.rpc.quorum<E | null>(nodes, this.eps.get.name, { pk, sk }, { quorum: this.strategy.readQuorum, timeoutMs: this.timeoutMs });
     let merged: E | undefined;
     for (const x of replies) if (x.value !== null) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
     if (merged !== undefined) this.repair(replies, merged);
@@ -203,11 +252,10 @@ export class Table<E> {
    *  on another node a moment ago, or while this one was cut off). Misses cost one round trip. */
   async getFresh(pk: string, sk: string): Promise<E | undefined> {
     const local = await this.get(pk, sk);
-    if (local !== undefined || !this.repl || !this.everywhere()) return local;
-    const r = this.repl;
-    const nodes = r.placement.allNodes().filter((n) => n !== r.rpc.id);
+    if (local !== undefined) return local;
+    const nodes = this.strategy.freshReadNodes();
     if (nodes.length === 0) return undefined;
-    const replies = await r.rpc.all<E | null>(nodes, this.ep('get'), { pk, sk }, { timeoutMs: Math.min(r.timeoutMs, 5000) });
+    const replies = await this.rpc.all<E | null>(nodes, this.eps.get.name, { pk, sk }, { timeoutMs: Math.min(this.timeoutMs, 5000) });
     let merged: E | undefined;
     for (const x of replies) if (x.value) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
     if (merged !== undefined) this.local.insert(merged);
@@ -220,7 +268,7 @@ export class Table<E> {
     const stale = replies.filter((x) => x.value === null || !sameBytes(x.value, merged)).map((x) => x.node);
     if (stale.length === 0) return;
     for (const n of stale) {
-      this.repl!.rpc.call(n, this.ep('put'), [merged], { timeoutMs: this.repl!.timeoutMs, priority: 'background' }).catch(() => {
+      this.eps.put.call(n, [merged], { timeoutMs: this.timeoutMs, priority: 'background' }).catch(() => {
         this.queueSafely(n, [merged], 'read repair');
       });
     }
@@ -228,10 +276,9 @@ export class Table<E> {
 
   async range(pk: string, q: RangeQuery = {}): Promise<E[]> {
     const p = this.local.partitionOf(pk);
-    if (this.readsLocal(p)) return [...this.local.range(pk, q)];
-    const r = this.repl!;
-    const nodes = r.rpc.preferred(this.readPlan(p));
-    const replies = await r.rpc.quorum<E[]>(nodes, this.ep('range'), { pk, q }, { quorum: r.quorums.read, timeoutMs: r.timeoutMs });
+    if (this.strategy.readsLocal(p)) return [...this.local.range(pk, q)];
+    const nodes = this.rpc.preferred(this.strategy.readNodes(p));
+    const replies = await this.rpc.quorum<E[]>(nodes, this.eps.range.name, { pk, q }, { quorum: this.strategy.readQuorum, timeoutMs: this.timeoutMs });
     // Each replica returned its first `limit` entries; the union's first `limit` are all among them.
     const bySk = new Map<string, E>();
     for (const x of replies) {
@@ -270,7 +317,7 @@ export class Table<E> {
       }
       for (let i = 0; i < stale.length; i += RANGE_REPAIR_BATCH) {
         const batch = stale.slice(i, i + RANGE_REPAIR_BATCH);
-        this.repl!.rpc.call(x.node, this.ep('put'), batch, { timeoutMs: this.repl!.timeoutMs, priority: 'background' }).catch(() => {
+        this.eps.put.call(x.node, batch, { timeoutMs: this.timeoutMs, priority: 'background' }).catch(() => {
           this.queueSafely(x.node, batch, 'read repair');
         });
       }
@@ -280,14 +327,20 @@ export class Table<E> {
   /** Refuses, before anything is written or sent, an entry whose key could not be stored here or
    *  queued for a replica (the queue key is node id ‖ storage key): DbKeyTooLongError. */
   private checkKeys(es: E[]): void {
-    for (const e of es) checkKeyBytes(this.pending.name, NODE_ID_BYTES + this.local.storageKeyOf(e).length);
+    for (const e of es) {
+      const k = this.local.storageKeyOf(e);
+      checkKeyBytes(this.pending.name, NODE_ID_BYTES + k.length);
+      invariant(this.home === undefined || k[0] === this.home, `${this.name}: an everywhere table's entries live in one partition`, { table: this.name, partition: k[0], home: this.home });
+    }
+  }
+
+  /** True when this node alone holds the partition (reads and writes are this node's). */
+  private alone(partition: number): boolean {
+    const sets = this.strategy.writeSets(partition);
+    return this.strategy.readsLocal(partition) && sets.length === 1 && sets[0]!.length === 1 && sets[0]![0] === this.strategy.self;
   }
 
   async insert(e: E): Promise<E> {
-    if (!this.repl) {
-      this.checkKeys([e]);
-      return this.local.insert(e);
-    }
     await this.insertMany([e]);
     return this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e)) ?? e;
   }
@@ -304,8 +357,10 @@ export class Table<E> {
   async insertAfter(ts: number, make: (ts: number) => E): Promise<number> {
     const newestOther = this.schema.newestOther;
     if (!newestOther) throw new Error(`${this.name}: insertAfter needs schema.newestOther`);
-    if (!this.repl) {
-      const e = make(ts);
+    const first = make(ts);
+    if (this.alone(this.local.storageKeyOf(first)[0]!)) {
+      // Its copy is the only one: read it, then write once after what it holds.
+      const e = first;
       this.checkKeys([e]);
       const cur = this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e));
       const newest = cur === undefined ? undefined : newestOther(cur, e);
@@ -316,7 +371,7 @@ export class Table<E> {
     for (let attempt = 0; attempt < INSERT_AFTER_ATTEMPTS; attempt++) {
       const e = make(ts);
       this.checkKeys([e]);
-      const r = await this.write(this.local.storageKeyOf(e)[0]!, [e], 'put-after', (v) => {
+      const r = await this.write(this.local.storageKeyOf(e)[0]!, [e], 'putAfter', (v) => {
         const n = (v as (number | null)[] | undefined)?.[0];
         return n === null || (typeof n === 'number' && n < ts) ? undefined : typeof n === 'number' ? n : Infinity;
       });
@@ -349,7 +404,6 @@ export class Table<E> {
 
   async insertMany(es: E[]): Promise<E[]> {
     this.checkKeys(es);
-    if (!this.repl) return this.local.insertMany(es);
     const byPartition = new Map<number, E[]>();
     for (const e of es) {
       const p = this.local.storageKeyOf(e)[0]!;
@@ -364,9 +418,9 @@ export class Table<E> {
   /** Sends entries to every node of every write set; resolves once each set has its quorum. With
    *  `newer` (put-after), an answer for which it returns a timestamp is not an ack: it resolves
    *  with the highest such timestamp once some set can no longer reach its quorum without them. */
-  private async write(partition: number, es: E[], op: 'put' | 'put-after' = 'put', newer?: (reply: unknown) => number | undefined): Promise<{ newest?: number }> {
-    const r = this.repl!;
+  private async write(partition: number, es: E[], op: 'put' | 'putAfter' = 'put', newer?: (reply: unknown) => number | undefined): Promise<{ newest?: number }> {
     const { sets, quorum } = this.writePlan(partition);
+    const self = this.strategy.self;
     /** A node of an older release lacks put-after: it cannot tell what it holds (Infinity). */
     const NO_HANDLER = Symbol('no handler');
     try {
@@ -375,10 +429,10 @@ export class Table<E> {
         sets,
         quorum,
         call: (n) =>
-          r.rpc.call(n, this.ep(op), es, { timeoutMs: r.timeoutMs }).catch((err: unknown) => {
+          (this.eps[op] as Endpoint<E[], unknown>).call(n, es, { timeoutMs: this.timeoutMs }).catch((err: unknown) => {
             // A replica that missed the write gets it later from the queue (even if the write failed
             // overall: what was written on some nodes must converge everywhere).
-            if (this.queueSafely(n, es, 'replica write'))
+            if ((n !== self || this.strategy.queuesOwnFailures) && this.queueSafely(n, es, 'replica write'))
               log.debug({ table: this.name, node: n.slice(0, 8), err: (err as Error)?.message }, 'replica write failed; queued');
             if (newer && (err as { code?: unknown })?.code === 'NoHandler') return NO_HANDLER;
             throw err;
@@ -387,6 +441,8 @@ export class Table<E> {
       });
       return {};
     } catch (e) {
+      // Asked of this node alone, its own error is the answer (a full disk, a broken invariant).
+      if (e instanceof QuorumError && e.failures.length === 1 && e.failures[0]!.node === self && sets.length === 1 && sets[0]!.length === 1) throw e.failures[0]!.error;
       if (!(e instanceof QuorumError) || e.declined.length === 0) throw e;
       let newest = -Infinity;
       for (const d of e.declined) {
@@ -414,7 +470,7 @@ export class Table<E> {
   /** Keeps entries for a replica that missed them (e.g. block references whose block put failed
    *  there); the queue worker delivers them when it is up. Never throws. */
   queueFor(node: NodeId, es: E[], why: string): boolean {
-    if (!this.repl || node === this.repl.rpc.id) return false;
+    if (node === this.strategy.self) return false;
     return this.queueSafely(node, es, why);
   }
 
@@ -463,28 +519,23 @@ export class Table<E> {
   /** Inserts from inside another table's update hook (same transaction): merged locally when this
    *  node holds the partition, queued for the other replicas (the queue worker sends them). */
   queueInsert(e: E): void {
-    if (!this.repl) {
-      this.local.mergeIn(e);
-      return;
-    }
+    const self = this.strategy.self;
     const nodes = new Set(this.writePlan(this.local.storageKeyOf(e)[0]!).sets.flat());
-    if (nodes.has(this.repl.rpc.id)) this.local.mergeIn(e);
-    for (const n of nodes) if (n !== this.repl.rpc.id) this.enqueue(n, e);
+    if (nodes.has(self)) this.local.mergeIn(e);
+    for (const n of nodes) if (n !== self) this.enqueue(n, e);
   }
 
   /** Sends queued entries to replicas that are reachable, up to `limit` per node and call, each
    *  node from its own part of the queue (a long queue for a node that is down never delays the
    *  others); with `only`, to that node alone (it just came up). Returns how many were delivered. */
   async drainQueue(limit = 1000, only?: NodeId): Promise<number> {
-    if (!this.repl) return 0;
-    const r = this.repl;
     const byNode = new Map<NodeId, { k: Buffer; e: E }[]>();
     let n = 0;
     const nodes = only ? [only] : [...this.queuedNodes()];
     // The tree is the truth: a count left by a rolled-back enqueue is dropped here.
     if (!only && this.perNode) for (const k of [...this.perNode.keys()]) if (!nodes.includes(k)) this.perNode.delete(k);
     for (const node of nodes) {
-      if (!r.rpc.isUp(node)) continue;
+      if (!this.rpc.isUp(node)) continue;
       const l: { k: Buffer; e: E }[] = [];
       for (const { key, value } of this.pending.range({ start: Buffer.from(node, 'hex'), end: nodeEnd(node), limit })) l.push({ k: Buffer.from(key), e: value });
       if (l.length === 0) continue;
@@ -495,7 +546,7 @@ export class Table<E> {
     await Promise.all(
       [...byNode].map(async ([node, items]) => {
         try {
-          await r.rpc.call(node, this.ep('put'), items.map((x) => x.e), { timeoutMs: r.timeoutMs, priority: 'background' });
+          await this.eps.put.call(node, items.map((x) => x.e), { timeoutMs: this.timeoutMs, priority: 'background' });
           // Remove only what was sent: an entry re-queued meanwhile (merged, so different) stays.
           this.db.transaction(() => {
             for (const x of items) {
