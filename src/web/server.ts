@@ -31,6 +31,8 @@ const VARIANTS: [coding: string, suffix: string][] = [
 
 /** Stored object headers a website visitor gets back as they are. */
 const PASSED = new Set(['content-language', 'content-disposition', 'expires']);
+/** The error page a site's deploy brings when no error document is set. */
+const DEPLOY_404 = '404.html';
 
 interface Ctx {
   req: IncomingMessage;
@@ -235,7 +237,8 @@ export class WebHandler {
 
   private async notFound(ctx: Ctx, site: Site): Promise<void> {
     ctx.op = 'NotFound';
-    const doc = site.website.errorDocument;
+    // Without an error document set, a deploy's own 404.html is the error page (as static hosts do).
+    const doc = site.website.errorDocument ?? ((await this.deploys.lookup(site.bucketId, DEPLOY_404)).kind === 'file' ? DEPLOY_404 : undefined);
     const v = doc ? await this.live(site, doc.replace(/^\/+/, '')) : undefined;
     if (!v) return page(ctx, 404, 'Not found', 'There is no page at this address.');
     const stored = new Map(v.meta!.headers);

@@ -1,7 +1,7 @@
 // The admin API from the page: as an admin (bearer token) or as a site owner (each request signed
 // with the access key's secret in the page). The session lives in sessionStorage (gone with the
 // tab), never in a URL or a cookie.
-import { ownerHeaders } from './sign.js';
+import { ownerHeaders, ownerHeadersForHash } from './sign.js';
 
 const KEY = 'grenier.session';
 
@@ -98,6 +98,39 @@ export function s3(method, bucket, key, { accessKeyId, query = {}, body, onProgr
       fail(new ApiError(x.status, ...s3ErrorOf(x.status, text ?? '')));
     };
     x.send(body ?? null);
+  });
+}
+
+/** One blob upload may take this long (a large file on a slow home uplink). */
+const BLOB_TIMEOUT_MS = 30 * 60_000;
+
+/** PutSiteBlob: the file `body` as blob `sha256` of `site` (the CLI's upload, api/admin/site.ts),
+ *  signed over its hash for an owner; through XMLHttpRequest for the upload progress. */
+export async function putSiteBlob(site, sha256, body, { onProgress, session = getSession() } = {}) {
+  const target = `/v2/PutSiteBlob?${new URLSearchParams({ site, sha256 })}`;
+  const headers = { 'content-type': 'application/octet-stream' };
+  if (session?.kind === 'admin') headers.authorization = `Bearer ${session.token}`;
+  else if (session?.kind === 'owner') Object.assign(headers, await ownerHeadersForHash(session.keyId, session.secret, 'PUT', target, sha256));
+  return new Promise((ok, fail) => {
+    const x = new XMLHttpRequest();
+    x.open('PUT', target);
+    for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v);
+    if (onProgress) x.upload.onprogress = (e) => onProgress(e.loaded);
+    x.timeout = BLOB_TIMEOUT_MS;
+    x.ontimeout = () => fail(new ApiError(0, 'NetworkError', `PutSiteBlob: no answer within ${BLOB_TIMEOUT_MS / 60_000} min`));
+    x.onerror = () => fail(new ApiError(0, 'NetworkError', `PutSiteBlob: the node cannot be reached`));
+    x.onload = () => {
+      let json;
+      try {
+        json = x.responseText ? JSON.parse(x.responseText) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (x.status >= 200 && x.status < 300) return ok(json);
+      const code = typeof json?.code === 'string' ? json.code : String(x.status);
+      fail(new ApiError(x.status, code, explain(x.status, code, typeof json?.message === 'string' ? json.message : `HTTP ${x.status}`)));
+    };
+    x.send(body);
   });
 }
 

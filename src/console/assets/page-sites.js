@@ -1,7 +1,9 @@
-// Sites: usage against quota, the deploys kept (current and previous), rollback, the quota (owners
-// raise it up to 200 MB themselves, or ask for more), and for admins the pending requests.
+// Sites: usage against quota, the deploys kept (current and previous), deploy a folder from the
+// browser (page-deploy.js), rollback, the quota (owners raise it up to 200 MB themselves, or ask
+// for more), and for admins the pending requests.
 import { h, clear, say, action, bytes, when, usageBar, parseBytes } from './dom.js';
 import { get, post } from './api.js';
+import { deployForm } from './page-deploy.js';
 
 function deployLine(label, d) {
   return [h('dt', { text: label }), h('dd', { text: d ? `${d.id} — ${d.files} files, ${bytes(d.bytes)}, ${when(new Date(d.created).toISOString())}` : 'none' })];
@@ -63,6 +65,10 @@ export async function render(root, ctx) {
       h('h2', {}, h('a', { href: `https://${s.domain}/`, rel: 'noopener noreferrer', target: '_blank', text: s.domain })),
       usageBar(info.usage.bytes, info.quotas.maxSize),
       h('dl', { class: 'kv' }, deployLine('Current deploy', info.currentDeploy), deployLine('Previous deploy', info.previousDeploy), h('dt', { text: 'Owners' }), h('dd', { class: 'mono', text: info.owners.join(', ') || '—' }), h('dt', { text: 'Pending requests' }), h('dd', { text: String(info.pendingQuotaRequests) })),
+      deployForm(s.domain, s.bucketId, async (text) => {
+        await load();
+        say(msg, text, 'notice');
+      }),
       h('div', { class: 'row' }, rb),
       qForm,
       rForm,

@@ -99,8 +99,12 @@ export async function hmacHex(secret, text, opts) {
 
 /** The X-Grenier-* headers proving an access key for one request (see api/admin/site-auth.ts). */
 export async function ownerHeaders(keyId, secret, method, target, body, now = new Date(), opts) {
+  return ownerHeadersForHash(keyId, secret, method, target, await sha256Hex(body, opts), now, opts);
+}
+
+/** The same, for a body whose SHA-256 (hex) is already known: a site blob, hashed once when chosen. */
+export async function ownerHeadersForHash(keyId, secret, method, target, bodySha, now = new Date(), opts) {
   const date = now.toISOString();
-  const bodySha = await sha256Hex(body, opts);
   const sig = await hmacHex(secret, `${method.toUpperCase()}\n${target}\n${date}\n${bodySha}`, opts);
   return { 'x-grenier-key': keyId, 'x-grenier-date': date, 'x-grenier-content-sha256': bodySha, 'x-grenier-signature': sig };
 }
