@@ -58,6 +58,20 @@ test('adding a 4th node: every node syncs the new layout version and prunes the 
   t.diagnostic(`layout version 2 synced and version 1 pruned on all 4 nodes ${ms} ms after apply (limit ${SYNC_MS} ms)`);
   console.log(`layout-sync: version 2 synced on all 4 nodes in ${ms} ms (${last})`);
 
+  // GetClusterHealth (grenier status) gathers every node's replication debt, and it is 0.
+  await waitFor(
+    'every node\'s replication debt, all 0, in GetClusterHealth',
+    async () => {
+      const h = await a.admin('GetClusterHealth');
+      const by = h.replicationDebtByNode as Record<string, { entriesQueued: number; blocksQueued: number }>;
+      if (Object.keys(by).length !== 4 || h.replicationDebtUnknown.length) throw new Error(JSON.stringify(h));
+      if (Object.values(by).some((d) => d.entriesQueued || d.blocksQueued)) throw new Error(JSON.stringify(by));
+      return true;
+    },
+    10_000,
+    200,
+  );
+
   // Nothing lost in the move, read from every node (the new one included).
   const f = await checkWrites(cluster.nodes, acked);
   assert.equal(f.length, 0, describeFailures(f));
