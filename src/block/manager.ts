@@ -37,12 +37,34 @@ function slices(blocks: StoredBlock[], start: number, end: number): { b: StoredB
   return out;
 }
 
+/** Where blocks go and come from: this node alone (LocalBlocks) or the cluster's replicas
+ *  (BlockReplication). The manager calls it for every put and get. */
 export interface BlockRemote {
   /** Stores on the block's replicas; with `ref`, each replica also records the reference
    *  (version uuid) in the same round trip. */
   put(hash: Buffer, data: Buffer, ref?: string): Promise<void>;
   /** With `into`, a local copy is read into that buffer. */
   get(hash: Buffer, into?: Buffer): Promise<Buffer>;
+  /** False when a failed put certainly stored no reference anywhere (a node alone records it only
+   *  after the block is on disk); otherwise (the default) the failed block is reported among
+   *  those the write must release: it may have landed, reference included, on some replicas. */
+  readonly failedPutsMayLand?: boolean;
+}
+
+/** The blocks of a node alone: its disk, and the reference recorded here once the block is on it. */
+export class LocalBlocks implements BlockRemote {
+  readonly failedPutsMayLand = false;
+  private readonly mgr: BlockManager;
+  constructor(mgr: BlockManager) {
+    this.mgr = mgr;
+  }
+  async put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
+    await this.mgr.putLocal(hash, data);
+    if (ref) this.mgr.onLocalRef?.(hash, ref);
+  }
+  get(hash: Buffer, into?: Buffer): Promise<Buffer> {
+    return this.mgr.store.get(hash, into);
+  }
 }
 
 export interface BlockManagerOptions extends BlockStoreOptions {
@@ -77,8 +99,9 @@ export class BlockManager {
   readonly gcDelayMs: number;
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly pool = new BufferPool();
-  /** Set when the node is part of a cluster: puts go to the block's replicas, gets to the closest. */
-  remote?: BlockRemote;
+  /** Where puts and gets go: this disk alone (LocalBlocks), or in a cluster the block's replicas
+   *  for puts and the closest one for gets (BlockReplication). */
+  remote: BlockRemote = new LocalBlocks(this);
   /** Records a put's reference on this node when there is no cluster (as replicas do on remote puts). */
   onLocalRef?: (hash: Buffer, version: string) => void;
   /** Blocks a local put is storing (until its reference, recorded right after, is in): discard() spares them. */
@@ -124,16 +147,12 @@ export class BlockManager {
    *  the write that made it never commits (crash, aborted upload). */
   async putBlock(data: Buffer, ref?: string): Promise<StoredBlock> {
     const hash = sha256(data);
-    if (this.remote) {
+    const remote = this.remote;
+    await remote.put(hash, data, ref).catch((e: unknown) => {
       // A put that misses its quorum may still have left the block and its reference on some
       // replicas (and queued it for the others): the error names the block so it can be released.
-      await this.remote.put(hash, data, ref).catch((e: unknown) => {
-        throw Object.assign(e as object, { block: { hash, size: data.length } });
-      });
-      return { hash, size: data.length };
-    }
-    await this.putLocal(hash, data);
-    if (ref) this.onLocalRef?.(hash, ref);
+      throw remote.failedPutsMayLand === false ? e : Object.assign(e as object, { block: { hash, size: data.length } });
+    });
     return { hash, size: data.length };
   }
 
@@ -169,7 +188,7 @@ export class BlockManager {
 
   /** Reads a block: from this disk, or through the cluster (closest replica first) when replicated. */
   getBlock(hash: Buffer, into?: Buffer): Promise<Buffer> {
-    return this.remote ? this.remote.get(hash, into) : this.store.get(hash, into);
+    return this.remote.get(hash, into);
   }
 
   /** Writes bytes [start, end) of `blocks` to `out` (then ends it), one block read ahead, into

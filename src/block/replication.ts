@@ -7,12 +7,19 @@ import type { BlockManager, BlockRemote } from './manager.ts';
 import { BlockCorrupted, BlockMissing } from './store.ts';
 import { sha256 } from '../util/hash.ts';
 import { log } from '../util/log.ts';
-import { arr, bytes, obj, opt, str } from '../rpc/schema.ts';
+import { Endpoint, arr, bytes, obj, opt, str } from '../rpc/schema.ts';
 import { quorumOverSets } from '../rpc/quorum.ts';
 
 /** Hashes in one block/has (a resync batch). */
 const HASHES_PER_CALL_MAX = 10_000;
 const hash32 = bytes(32, 32);
+
+/** A block put: the block, and the reference (version uuid) the replica records with it. */
+export interface BlockPutReq {
+  hash: Buffer;
+  data: Buffer;
+  ref?: string;
+}
 
 export interface BlockPlacement {
   readNodes(partition: number): NodeId[];
@@ -32,6 +39,8 @@ export class BlockReplication implements BlockRemote {
   readonly placement: BlockPlacement;
   private readonly opts: BlockReplicationOptions;
   private bgBytes = 0;
+  /** The block endpoints, typed once (requests checked where they arrive). */
+  private readonly eps: { put: Endpoint<BlockPutReq, boolean>; get: Endpoint<Buffer, Buffer>; has: Endpoint<Buffer[], boolean[]> };
   /** Records a block reference on this node (set by the store: block_ref lives with the block). */
   onRef: (hash: Buffer, version: string) => void = () => {};
   /** Called when a replica could not get a block (with the put's reference, if any): the store
@@ -45,7 +54,12 @@ export class BlockReplication implements BlockRemote {
     this.opts = opts;
     // A block is at most block_size; twice that leaves room for a peer configured differently.
     const putMsg = obj({ hash: hash32, data: bytes(2 * mgr.blockSize), ref: opt(str(256)) });
-    rpc.endpoint('block/put', putMsg, async (_f, m) => {
+    this.eps = {
+      put: new Endpoint<BlockPutReq, boolean>(rpc, 'block/put', putMsg),
+      get: new Endpoint<Buffer, Buffer>(rpc, 'block/get', hash32),
+      has: new Endpoint<Buffer[], boolean[]>(rpc, 'block/has', arr(hash32, HASHES_PER_CALL_MAX)),
+    };
+    this.eps.put.serve(async (_f, m) => {
       // Copies: the block outlives the message buffer it was decoded from.
       const h = Buffer.from(m.hash);
       const d = Buffer.from(m.data);
@@ -55,7 +69,7 @@ export class BlockReplication implements BlockRemote {
       if (ref) this.onRef(h, ref);
       return true;
     });
-    rpc.endpoint('block/get', hash32, async (_f, h) => {
+    this.eps.get.serve(async (_f, h) => {
       try {
         return await mgr.store.get(h);
       } catch (e) {
@@ -63,7 +77,7 @@ export class BlockReplication implements BlockRemote {
         throw e;
       }
     });
-    rpc.endpoint('block/has', arr(hash32, HASHES_PER_CALL_MAX), async (_f, hs) => hs.map((h) => mgr.store.has(h)));
+    this.eps.has.serve(async (_f, hs) => hs.map((h) => mgr.store.has(h)));
   }
 
   /** Every node that should hold a block's partition (all active layout versions). */
@@ -83,7 +97,7 @@ export class BlockReplication implements BlockRemote {
       call: (n) =>
         n === this.rpc.id
           ? this.mgr.putLocal(hash, data).then(() => ref && this.onRef(hash, ref))
-          : this.rpc.call(n, 'block/put', { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' }),
+          : this.eps.put.call(n, { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' }),
       onFailure: (n, e) => {
         try {
           this.onMissedReplica(n, hash, ref);
@@ -127,7 +141,7 @@ export class BlockReplication implements BlockRemote {
     const errors: string[] = [];
     for (const n of this.rpc.preferred(candidates)) {
       try {
-        const d = Buffer.from(await this.rpc.call<Buffer>(n, 'block/get', hash, { timeoutMs: this.opts.timeoutMs }));
+        const d = Buffer.from(await this.eps.get.call(n, hash, { timeoutMs: this.opts.timeoutMs }));
         if (!sha256(d).equals(hash)) {
           errors.push(`${n.slice(0, 8)}: corrupted`);
           continue;
@@ -143,13 +157,13 @@ export class BlockReplication implements BlockRemote {
   /** Which of `hashes` a node has. */
   async has(node: NodeId, hashes: Buffer[]): Promise<boolean[]> {
     if (node === this.rpc.id) return hashes.map((h) => this.mgr.store.has(h));
-    return this.rpc.call<boolean[]>(node, 'block/has', hashes, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
+    return this.eps.has.call(node, hashes, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
   }
 
   /** Sends a block to one node (resync hand-over). */
   async pushTo(node: NodeId, hash: Buffer, data: Buffer): Promise<void> {
     if (node === this.rpc.id) await this.mgr.putLocal(hash, data);
-    else await this.rpc.call(node, 'block/put', { hash, data }, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
+    else await this.eps.put.call(node, { hash, data }, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
   }
 
   backgroundBytes(): number {
