@@ -43,9 +43,9 @@ export function rpcMessageMax(config: Config): number {
 /** How long the first anti-entropy pass waits for the layout's nodes to connect. */
 const FIRST_SYNC_WAIT_MS = 30_000;
 /** Back-off of a layout-sync pass that could have proved the new version but failed (errors,
- *  blocks not fetched yet): 1 s doubling up to 60 s, instead of anti_entropy_interval_secs. */
+ *  blocks not fetched yet): 1 s doubling, up to anti_entropy_interval_secs (the worker's period),
+ *  so a version that cannot be proved (a block lost everywhere) costs no more than before. */
 const LAYOUT_SYNC_RETRY_MIN_MS = 1000;
-const LAYOUT_SYNC_RETRY_MAX_MS = 60_000;
 
 export class Cluster {
   readonly net: NetApp;
@@ -60,6 +60,8 @@ export class Cluster {
   private readonly version: string;
   /** Failed attempts at proving layout `version` synced here (for the back-off). */
   private layoutSyncFailures = { version: -1, n: 0 };
+  /** The layout version whose block sweep has run here (once per version). */
+  private sweptForVersion = -1;
 
   constructor(config: Config, store: Store, nodeKeyPem: string, version: string) {
     this.config = config;
@@ -271,8 +273,12 @@ export class Cluster {
             if (st.pulled || st.pushed) log.info({ table: t.name, ...st }, 'anti-entropy repaired entries');
           }
           if (provesTarget && errors === 0) {
-            // Every block of the new layout here: queue the sweep's findings and fetch them now.
-            await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+            // Every block of the new layout here: queue the sweep's findings and fetch them now. One
+            // sweep per version: on a retry the queue already has them (and arriving refs add theirs).
+            if (this.sweptForVersion !== target) {
+              await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
+              this.sweptForVersion = target;
+            }
             await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
             if (missingBlocks(this.store.blocks, this.blockRepl, this.rpc.id, 1) === 0) {
               this.layout.markSynced(target);
@@ -284,7 +290,7 @@ export class Cluster {
           if (provesTarget && (this.layout.history().syncMap[this.rpc.id] ?? 0) < target) {
             const f = this.layoutSyncFailures;
             if (f.version !== target) this.layoutSyncFailures = { version: target, n: 0 };
-            const ms = Math.min(LAYOUT_SYNC_RETRY_MAX_MS, LAYOUT_SYNC_RETRY_MIN_MS * 2 ** Math.min(this.layoutSyncFailures.n++, 16));
+            const ms = LAYOUT_SYNC_RETRY_MIN_MS * 2 ** Math.min(this.layoutSyncFailures.n++, 20);
             w.retryIn(ms);
             log.info({ version: target, errors, retryInMs: ms }, 'layout: new version not proved synced here yet; retrying');
           }

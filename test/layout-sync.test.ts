@@ -15,7 +15,8 @@ after(async () => cluster?.stop());
 const SYNC_MS = 30_000;
 
 test('adding a 4th node: every node syncs the new layout version and prunes the old one within seconds', { timeout: 240_000 }, async (t) => {
-  cluster = await startCluster({ extraConfig: 'anti_entropy_interval_secs = 600\nresync_interval_secs = 60' });
+  // Info logs: the test reports when each node proved the version and how many passes retried.
+  cluster = await startCluster({ extraConfig: 'anti_entropy_interval_secs = 600\nresync_interval_secs = 60', envFor: () => ({ GRENIER_LOG: 'info' }) });
   const [a, b] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
   await a.s3.send(new CreateBucketCommand({ Bucket: 'layout' }));
   for (const n of cluster.nodes)
@@ -57,6 +58,13 @@ test('adding a 4th node: every node syncs the new layout version and prunes the 
   const ms = Date.now() - t0;
   t.diagnostic(`layout version 2 synced and version 1 pruned on all 4 nodes ${ms} ms after apply (limit ${SYNC_MS} ms)`);
   console.log(`layout-sync: version 2 synced on all 4 nodes in ${ms} ms (${last})`);
+  // When each node proved it, relative to the apply, and how many passes had to retry.
+  for (const n of cluster.nodes) {
+    const lines = n.output().split('\n');
+    const at = lines.map((l) => /"time":(\d+).*"version":2,.*this node has synced the new version/.exec(l)?.[1]).find(Boolean);
+    const retries = lines.filter((l) => l.includes('not proved synced here yet') && l.includes('"version":2,')).length;
+    t.diagnostic(`node ${n.index}: synced ${at ? `${Number(at) - t0} ms` : '?'} after apply, ${retries} retried pass(es)`);
+  }
 
   // GetClusterHealth (grenier status) gathers every node's replication debt, and it is 0.
   await waitFor(
