@@ -90,12 +90,13 @@ async function scan<E>(
 
 const SCAN_CHUNK = 1000;
 
-/** One page of buckets. `search` matches a global alias containing it, or an id starting with it. */
-export async function listBucketPage(store: Store, query: URLSearchParams): Promise<BucketPage> {
+/** One page of buckets. `search` matches a global alias containing it, or an id starting with it.
+ *  `budget`: table entries read at most (smaller in tests, to stop pages on it). */
+export async function listBucketPage(store: Store, query: URLSearchParams, budget = LIST_BUCKETS_SCAN_MAX): Promise<BucketPage> {
   const limit = parseLimit(query.get('limit'));
   const search = parseSearch(query.get('search'));
   const start = parseStart(query.get('start'), search);
-  const st = { after: start.after || undefined, budget: LIST_BUCKETS_SCAN_MAX, found: [] as Bucket[], limit };
+  const st = { after: start.after || undefined, budget, found: [] as Bucket[], limit };
   const idSearch = /^[0-9a-f]+$/.test(search) ? search : null;
   const phases: Phase[] = search === '' ? ['a', 'b'] : idSearch !== null ? ['p', 'a', 'b'] : ['p', 'a'];
   const prefixed = (b: Bucket) => bucketAliases(b).some((x) => x.startsWith(search));
