@@ -30,13 +30,13 @@ after(async () => {
 });
 
 /** GET on the web port with the site's Host (a fresh connection each time). */
-function web(path: string): Promise<{ status: number; text: string }> {
+function web(path: string): Promise<{ status: number; text: string; type: string | undefined }> {
   const u = new URL(node.webUrl);
   return new Promise((ok, fail) => {
     const req = request({ host: u.hostname, port: u.port, path, headers: { host: SITE }, agent: false, timeout: 5000 }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
-      res.once('end', () => ok({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+      res.once('end', () => ok({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), type: res.headers['content-type'] }));
     });
     req.once('error', fail);
     req.once('timeout', () => req.destroy(new Error('timed out')));
@@ -58,12 +58,10 @@ async function blobUploads(): Promise<number> {
   return r.events.filter((e) => e.op === 'PutSiteBlob' && e.status === 200).length;
 }
 
-test('an owner deploys a folder from the browser, redeploys one changed file, rolls back', { skip: browserSkip, timeout: 120_000 }, async () => {
-  const info = (await node.admin('CreateSite', { domain: SITE, owner: node.keyId })) as { bucketId: string };
-  const v1 = folder('v1', { 'index.html': '<h1>version one</h1>', 'css/style.css': 'h1 { color: teal }', '404.html': '<p>lost in the attic</p>' });
-  const v2 = folder('v2', { 'index.html': '<h1>version two</h1>', 'css/style.css': 'h1 { color: teal }', '404.html': '<p>lost in the attic</p>' });
-
+/** A page logged in as the site's owner, and a deploy through its Sites card. */
+async function ownerPage(bucketId: string, init?: () => void) {
   const page = await browser!.ctx.newPage();
+  if (init) await page.addInitScript(init);
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('dialog', (d) => void d.accept());
@@ -78,9 +76,8 @@ test('an owner deploys a folder from the browser, redeploys one changed file, ro
   await page.click('button[type=submit]');
   const card = page.locator(`section[data-site="${SITE}"]`);
   await card.waitFor();
-
   const deployFrom = async (dir: string) => {
-    await page.setInputFiles(`#deploy-${info.bucketId}`, dir);
+    await page.setInputFiles(`#deploy-${bucketId}`, dir);
     const prev = await page.locator('main p.notice').textContent({ timeout: 100 }).catch(() => null);
     await card.locator('button:has-text("Deploy folder")').click();
     // Polled from the test: the page's CSP refuses waitForFunction's string predicates.
@@ -93,13 +90,24 @@ test('an owner deploys a folder from the browser, redeploys one changed file, ro
     }
     throw new Error('no deploy notice within 20 s');
   };
+  return { page, card, problems, sent, deployFrom };
+}
 
+test('an owner deploys a folder from the browser, redeploys one changed file, rolls back', { skip: browserSkip, timeout: 120_000 }, async () => {
+  const info = (await node.admin('CreateSite', { domain: SITE, owner: node.keyId })) as { bucketId: string };
+  const v1 = folder('v1', { 'index.html': '<h1>version one</h1>', 'css/style.css': 'h1 { color: teal }', '404.html': '<p>lost in the attic</p>' });
+  const v2 = folder('v2', { 'index.html': '<h1>version two</h1>', 'css/style.css': 'h1 { color: teal }', '404.html': '<p>lost in the attic</p>' });
+
+  const { page, card, problems, sent, deployFrom } = await ownerPage(info.bucketId);
   const before1 = await blobUploads();
   await deployFrom(v1);
   assert.match((await page.textContent('main p.notice')) ?? '', /3 files, 3 sent/);
   assert.equal((await blobUploads()) - before1, 3, 'the first deploy sends its 3 files');
   assert.equal((await web('/')).text, '<h1>version one</h1>');
   assert.equal((await web('/css/style.css')).text, 'h1 { color: teal }');
+  // The page sends no type: the web server names it from the path, as for the CLI's deploys.
+  assert.equal((await web('/')).type, 'text/html; charset=utf-8');
+  assert.equal((await web('/css/style.css')).type, 'text/css; charset=utf-8');
   const first = (await node.admin('GetSiteInfo', undefined, `site=${SITE}`)) as { currentDeploy: { id: string } };
 
   const before2 = await blobUploads();
@@ -120,6 +128,23 @@ test('an owner deploys a folder from the browser, redeploys one changed file, ro
   assert.equal((await web('/')).text, '<h1>version one</h1>', 'rollback serves the first deploy again');
   assert.ok(sent.every((s) => !s.includes(node.secret)), 'the secret never leaves the page');
   assert.ok(sent.filter((s) => s.includes('PutSiteBlob')).every((s) => s.includes('x-grenier-signature')));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('over plain HTTP on a LAN address (no crypto.subtle) the page hashes and signs in JS', { skip: browserSkip, timeout: 60_000 }, async () => {
+  const info = (await node.admin('GetSiteInfo', undefined, `site=${SITE}`)) as { bucketId: string };
+  const v3 = folder('v3', { 'index.html': '<h1>version three</h1>', 'css/style.css': 'h1 { color: teal }', '404.html': '<p>lost in the attic</p>', 'new.txt': 'x'.repeat(70_000) });
+  const { page, problems, deployFrom } = await ownerPage(info.bucketId, () => {
+    Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined });
+  });
+  assert.equal(await page.evaluate(() => globalThis.crypto.subtle), undefined);
+  const before = await blobUploads();
+  await deployFrom(v3);
+  assert.match((await page.textContent('main p.notice')) ?? '', /4 files, 2 sent/);
+  assert.equal((await blobUploads()) - before, 2);
+  assert.equal((await web('/')).text, '<h1>version three</h1>');
+  assert.equal((await web('/new.txt')).text, 'x'.repeat(70_000), 'the JS hash names the blob right (the node checks it)');
   assert.deepEqual(problems, []);
   await page.close();
 });

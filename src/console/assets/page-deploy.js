@@ -1,14 +1,16 @@
-// Deploy from the browser: a chosen folder is hashed in the page (SubtleCrypto SHA-256), the node
+// Deploy from the browser: a chosen folder is hashed in the page (SHA-256, SubtleCrypto), the node
 // is asked which contents it lacks, only those are sent (with progress), then the new file list is
 // published in one atomic switch — the same protocol and order as `grenier site deploy`
 // (cli/deploy.ts: GetSiteDeploy, CheckSiteBlobs, PutSiteBlob, PublishSiteDeploy).
 import { h, say, bytes } from './dom.js';
 import { get, post, putSiteBlob, ApiError } from './api.js';
+import { sha256Bytes } from './sign.js';
 
 /** Files in one deploy; the manifest must also fit the node's manifest_body_bytes_max (16 MiB by default). */
 export const DEPLOY_FILES_MAX = 50_000;
-/** One file at most: SubtleCrypto hashes a whole file held in memory, one file at a time. */
-export const DEPLOY_FILE_BYTES_MAX = 512 * 1024 * 1024;
+/** One file at most: it is hashed whole in memory (SubtleCrypto has no streaming digest; the
+ *  plain-JS fallback, over HTTP on a LAN address, holds a padded copy too), one file at a time. */
+export const DEPLOY_FILE_BYTES_MAX = 256 * 1024 * 1024;
 const MANIFEST_BYTES_MAX = 16 * 1024 * 1024;
 /** Hashes per CheckSiteBlobs request, as the CLI. */
 const CHECK_BATCH = 5000;
@@ -25,7 +27,14 @@ export function pathError(p) {
 }
 
 function hex(buf) {
-  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** SHA-256 (hex) of a file: WebCrypto where the page has it (HTTPS, localhost), else sign.js's. */
+async function sha256File(file) {
+  const data = await file.arrayBuffer();
+  const subtle = globalThis.crypto?.subtle;
+  return hex(subtle ? await subtle.digest('SHA-256', data) : sha256Bytes(new Uint8Array(data)));
 }
 
 /** The chosen folder's files as site paths (the folder's own name dropped), bad ones as warnings. */
@@ -72,7 +81,7 @@ export async function deployFiles(site, chosen, report) {
   // One file in memory at a time: a folder of large files must not exhaust the tab.
   for (const c of chosen) {
     report(`Hashing ${c.path}`, hashed, hashBytes);
-    const sha = hex(await crypto.subtle.digest('SHA-256', await c.file.arrayBuffer()));
+    const sha = await sha256File(c.file);
     // An empty type: the web server picks it from the name as for the CLI's deploys (web/mime.ts).
     files[c.path] = { sha256: sha, size: c.file.size, type: '' };
     if (!bySha.has(sha)) bySha.set(sha, c);
