@@ -72,8 +72,10 @@ test("the page's signature is the node's: WebCrypto and the plain-JS fallback ag
   for (const key of [secret, long]) assert.equal(await hmacHex(key, 'message', { forceJs: true }), await hmacHex(key, 'message'));
   const date = new Date('2030-01-02T03:04:05.000Z');
   for (const opts of [undefined, { forceJs: true }]) {
-    const h = await ownerHeaders('GKabc', secret, 'post', '/v2/RollbackSite?site=a.org', '{}', date, opts);
-    assert.equal(h['x-grenier-signature'], sign(secret, 'POST', '/v2/RollbackSite?site=a.org', date.toISOString(), nodeSha256('{}')));
+    const node = 'd'.repeat(64);
+    const h = await ownerHeaders('GKabc', secret, 'post', '/v2/RollbackSite?site=a.org', '{}', node, date, opts);
+    assert.equal(h['x-grenier-signature'], sign(secret, 'POST', '/v2/RollbackSite?site=a.org', date.toISOString(), nodeSha256('{}'), node));
+    assert.equal(h['x-grenier-node'], node);
     assert.equal(h['x-grenier-content-sha256'], nodeSha256('{}'));
   }
 });

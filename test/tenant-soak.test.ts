@@ -136,7 +136,9 @@ test('every known tenant attack at once: the node keeps serving another tenant, 
       body.write('{"blobs":[', 0);
       const target = '/v2/CheckSiteBlobs?site=x';
       const sha = createHash('sha256').update(body).digest('hex');
-      const headers = authHeaders({ kind: 'owner', keyId: attacker.id, secret: attacker.secret }, 'POST', target, sha);
+      // Signed for this node (every admin answer names it), so the refusal is the ownership check's.
+      const nodeId = (await fetch(`${node.adminUrl}/health/live`)).headers.get('x-grenier-node') ?? '';
+      const headers = authHeaders({ kind: 'owner', keyId: attacker.id, secret: attacker.secret }, 'POST', target, sha, nodeId);
       statuses.bigJson = await new Promise<number>((resolve) => {
         const req = request({ host: adminU.hostname, port: adminU.port, method: 'POST', path: target, headers: { ...headers, 'content-length': body.length } }, (res) => {
           res.resume();

@@ -31,12 +31,13 @@ export function resolveAuth(o: AuthOpts, target: Target, env = process.env): Aut
   );
 }
 
-/** The headers proving `auth` for one request (empty body: the hash of ""). */
-export function authHeaders(auth: Auth, method: string, target: string, bodySha256: string, now = new Date()): Record<string, string> {
+/** The headers proving `auth` for one request (empty body: the hash of "") sent to node `node`
+ *  (a signature is valid on that node only). */
+export function authHeaders(auth: Auth, method: string, target: string, bodySha256: string, node: string, now = new Date()): Record<string, string> {
   if (auth.kind === 'admin') return { authorization: `Bearer ${auth.token}` };
   const date = now.toISOString();
-  const sig = createHmac('sha256', auth.secret).update(`${method}\n${target}\n${date}\n${bodySha256}`).digest('hex');
-  return { 'x-grenier-key': auth.keyId, 'x-grenier-date': date, 'x-grenier-content-sha256': bodySha256, 'x-grenier-signature': sig };
+  const sig = createHmac('sha256', auth.secret).update(`${method}\n${target}\n${date}\n${bodySha256}\n${node}`).digest('hex');
+  return { 'x-grenier-key': auth.keyId, 'x-grenier-date': date, 'x-grenier-content-sha256': bodySha256, 'x-grenier-node': node, 'x-grenier-signature': sig };
 }
 
 export class ApiError extends CliError {
@@ -52,6 +53,8 @@ export class ApiError extends CliError {
 interface Reply {
   status: number;
   text: string;
+  /** X-Grenier-Node: the id of the node that answered. */
+  node?: string;
 }
 
 export class SiteClient {
@@ -79,18 +82,40 @@ export class SiteClient {
     return `/v2/${op}${q.size ? `?${q}` : ''}`;
   }
 
+  /** The id of the node at target.url, asked once (every admin answer carries it): an owner's
+   *  signature is valid on that node only. */
+  private node?: Promise<string>;
+
+  private nodeId(): Promise<string> {
+    if (this.auth.kind === 'admin') return Promise.resolve('');
+    this.node ??= this.send('GET', '/health/live', {}).then((r) => {
+      if (r.node && /^[0-9a-f]{64}$/.test(r.node)) return r.node;
+      throw new CliError(`the admin API at ${this.target.url} did not give its node id (X-Grenier-Node): is the node older than this command?`);
+    });
+    // A failed ask is asked again next time.
+    this.node.catch(() => (this.node = undefined));
+    return this.node;
+  }
+
   private async call(method: string, op: string, query: Record<string, string | undefined>, body?: Buffer): Promise<unknown> {
     const path = this.path(op, query);
-    const headers = authHeaders(this.auth, method, path, sha256Hex(body ?? ''));
-    if (body) headers['content-type'] = 'application/json';
-    const r = await this.send(method, path, headers, body);
-    return this.result(r);
+    for (let attempt = 0; ; attempt++) {
+      const headers = authHeaders(this.auth, method, path, sha256Hex(body ?? ''), await this.nodeId());
+      if (body) headers['content-type'] = 'application/json';
+      const r = await this.send(method, path, headers, body);
+      // Behind a load balancer another node may answer: sign again for the one that did.
+      if (r.status === 403 && attempt === 0 && r.node && this.auth.kind === 'owner' && /"WrongNode"/.test(r.text)) {
+        this.node = Promise.resolve(r.node);
+        continue;
+      }
+      return this.result(r);
+    }
   }
 
   /** Streams a file as blob `sha256` of `site`; `onBytes` sees each chunk as it is sent. */
   async putBlob(site: string, sha256: string, file: string, size: number, onBytes: (n: number) => void): Promise<{ stored: boolean }> {
     const path = this.path('PutSiteBlob', { site, sha256 });
-    const headers = { ...authHeaders(this.auth, 'PUT', path, sha256), 'content-type': 'application/octet-stream', 'content-length': String(size) };
+    const headers = { ...authHeaders(this.auth, 'PUT', path, sha256, await this.nodeId()), 'content-type': 'application/octet-stream', 'content-length': String(size) };
     const r = await this.send('PUT', path, headers, { file, onBytes });
     return this.result(r) as { stored: boolean };
   }
@@ -124,7 +149,8 @@ export class SiteClient {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
         res.once('error', fail);
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+        const node = res.headers['x-grenier-node'];
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8'), ...(typeof node === 'string' ? { node } : {}) }));
       });
       if (body === undefined) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);

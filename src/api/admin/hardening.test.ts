@@ -66,7 +66,7 @@ function raw(method: string, target: string, headers: Record<string, string>, bo
 }
 
 const signed = (key: AccessKey, method: string, target: string, bodySha = sha256Hex('')) =>
-  authHeaders({ kind: 'owner', keyId: key.id, secret: key.secret }, method, target, bodySha);
+  authHeaders({ kind: 'owner', keyId: key.id, secret: key.secret }, method, target, bodySha, 'a'.repeat(64) /* testkit's node id */);
 
 const jsonOf = (r: RawReply): any => JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4));
 

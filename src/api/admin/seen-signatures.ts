@@ -1,6 +1,8 @@
 // Owner signatures this node has accepted, kept while they are still within their 15-minute
-// window, so a captured signed request is accepted once. Bounded: when full, new signatures are
-// refused (503) rather than old ones forgotten, since forgetting one would reopen it to replay.
+// window, so a captured signed request is accepted once; and the node id they must be signed for,
+// so the cache, being per node, is never the only guard against a replay on another node.
+// Bounded: when full, new signatures are refused (503) rather than old ones forgotten, since
+// forgetting one would reopen it to replay.
 import { AdminError } from './http.ts';
 
 /** Signatures remembered at once (~100 bytes each: ~20 MB at the bound). Reached only by more
@@ -13,8 +15,11 @@ export class SeenSignatures {
   private readonly until = new Map<string, number>();
   private nextSweep = 0;
   readonly max: number;
+  /** This node's id: owner signatures cover it (site-auth.ts). */
+  readonly node: string;
 
-  constructor(max = SEEN_SIGNATURES_MAX) {
+  constructor(node: string, max = SEEN_SIGNATURES_MAX) {
+    this.node = node;
     this.max = max;
   }
 

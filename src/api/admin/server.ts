@@ -84,7 +84,7 @@ export function operationTable(): { name: string; methods: string[] }[] {
 
 export function createAdminServer(deps: AdminDeps): Server {
   // Per server (per node): owner signatures this node has accepted, for replay refusal.
-  const seen = new SeenSignatures();
+  const seen = new SeenSignatures(deps.nodeId);
   const bodies = new BodyBudget(deps.config.limits.json_bodies_in_flight_bytes_max);
   registerLocalEndpoint(deps);
   return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
@@ -156,6 +156,8 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
   let body: Record<string, unknown> | undefined;
   // The body (and what is parsed from it) counts against the budget until the answer is given.
   const hold = bodies.hold();
+  // Public (the node's public key): owner-signed requests sign it, so clients learn it here.
+  res.setHeader('x-grenier-node', deps.nodeId);
   try {
     checkQuery(query);
     if (HEALTH_PATHS.has(path)) {

@@ -3,14 +3,15 @@
 //   X-Grenier-Key: <access key id>
 //   X-Grenier-Date: <ISO 8601 date, within 15 minutes of the node's clock>
 //   X-Grenier-Content-SHA256: <hex SHA-256 of the body (of the empty string when none)>
-//   X-Grenier-Signature: hex(HMAC-SHA256(secret, METHOD \n target \n date \n body-sha256))
+//   X-Grenier-Node: <id of the node the request is sent to; every admin answer carries it>
+//   X-Grenier-Signature: hex(HMAC-SHA256(secret, METHOD \n target \n date \n body-sha256 \n node))
 // where target is the request target exactly as sent (path and query string). The body hash is
 // a header so that streamed bodies are authenticated before any byte is stored, then verified.
 //
-// Replays: each node accepts a signature once (SeenSignatures) while its date is within the
-// window. Not covered: the same captured request sent once to each OTHER node of the cluster, or
-// once to a node that restarted, within those 15 minutes; the cache is per process, not
-// replicated. Use HTTPS to the admin API so requests cannot be captured on the way.
+// Replays: a signature covers the node it is sent to, so a capture is refused by every other
+// node; that node accepts it once (SeenSignatures) while its date is within the window. Not
+// covered: the capture sent again to the same node after it restarted, within those 15 minutes
+// (the cache is per process). Use HTTPS to the admin API so requests cannot be captured.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../../model/store.ts';
@@ -23,12 +24,15 @@ export const MAX_SKEW_MS = 15 * 60_000;
 /** X-Grenier-Key: access key ids are 26 characters; imported ones stay well under this. */
 export const KEY_ID_CHARS_MAX = 128;
 
-export function canonical(method: string, target: string, date: string, bodySha256: string): string {
-  return `${method.toUpperCase()}\n${target}\n${date}\n${bodySha256}`;
+/** Node ids are 64 hex characters (the node's public key). */
+const NODE_ID = /^[0-9a-f]{64}$/;
+
+export function canonical(method: string, target: string, date: string, bodySha256: string, node: string): string {
+  return `${method.toUpperCase()}\n${target}\n${date}\n${bodySha256}\n${node}`;
 }
 
-export function sign(secret: string, method: string, target: string, date: string, bodySha256: string): string {
-  return createHmac('sha256', secret).update(canonical(method, target, date, bodySha256)).digest('hex');
+export function sign(secret: string, method: string, target: string, date: string, bodySha256: string, node: string): string {
+  return createHmac('sha256', secret).update(canonical(method, target, date, bodySha256, node)).digest('hex');
 }
 
 function same(a: string, b: string): boolean {
@@ -65,14 +69,19 @@ export function authenticate(
   const date = header(req, 'x-grenier-date');
   const bodySha = header(req, 'x-grenier-content-sha256');
   const sig = header(req, 'x-grenier-signature');
-  if (!date || !bodySha || !sig) throw new AdminError(401, 'Unauthorized', 'X-Grenier-Key needs X-Grenier-Date, X-Grenier-Content-SHA256 and X-Grenier-Signature');
+  const node = header(req, 'x-grenier-node');
+  if (!date || !bodySha || !sig || !node)
+    throw new AdminError(401, 'Unauthorized', `X-Grenier-Key needs X-Grenier-Date, X-Grenier-Content-SHA256, X-Grenier-Node (this node's id, ${seen.node}, also sent in every answer's X-Grenier-Node) and X-Grenier-Signature`);
+  // Checked before the signature, for a clear answer; the signature covers this node's id either way.
+  if (node !== seen.node)
+    throw new AdminError(403, 'WrongNode', `this request was signed for node ${NODE_ID.test(node) ? node.slice(0, 16) : 'another'}…, this is node ${seen.node.slice(0, 16)}…: a signed request is valid on the node it names only`);
   const t = Date.parse(date);
   if (Number.isNaN(t)) throw new AdminError(401, 'Unauthorized', `X-Grenier-Date "${date}" is not a date (use ISO 8601, e.g. ${new Date(now).toISOString()})`);
   if (Math.abs(now - t) > MAX_SKEW_MS) throw new AdminError(403, 'RequestTimeTooSkewed', `X-Grenier-Date is more than 15 minutes away from this node's clock (${new Date(now).toISOString()})`);
   if (!/^[0-9a-f]{64}$/.test(bodySha)) throw new AdminError(400, 'InvalidRequest', 'X-Grenier-Content-SHA256 must be 64 lowercase hex characters');
   const k = store.keys.local.get('key', keyId);
   // Same answer for an unknown key and a bad signature: no key enumeration.
-  const expected = k && !k.deleted.v ? sign(k.secret, req.method ?? 'GET', req.url ?? '/', date, bodySha) : undefined;
+  const expected = k && !k.deleted.v ? sign(k.secret, req.method ?? 'GET', req.url ?? '/', date, bodySha, seen.node) : undefined;
   if (!expected || !same(expected, sig.toLowerCase())) throw new AdminError(403, 'Forbidden', 'the access key or its signature is not valid');
   if (!seen.admit(expected, t + MAX_SKEW_MS, now))
     throw new AdminError(403, 'RequestReplayed', 'this signed request was already accepted once: sign it again (a new X-Grenier-Date) to send it again');

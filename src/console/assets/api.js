@@ -43,6 +43,17 @@ function explain(status, code, message) {
 
 const TIMEOUT_MS = 15_000;
 
+/** This node's id (every admin answer carries it): an owner's signature names it. Asked once. */
+let nodeId;
+async function thisNode() {
+  nodeId ??= fetch('/health/live', { cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(TIMEOUT_MS) })
+    .then((r) => r.headers.get('x-grenier-node') ?? '')
+    .catch(() => '');
+  const id = await nodeId;
+  if (!id) nodeId = undefined;
+  return id;
+}
+
 /** One admin API call; resolves to the JSON answer (undefined when empty), throws ApiError. */
 export async function call(method, op, query = {}, body, session = getSession()) {
   const q = new URLSearchParams();
@@ -53,7 +64,7 @@ export async function call(method, op, query = {}, body, session = getSession())
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (session?.kind === 'admin') headers.authorization = `Bearer ${session.token}`;
-  else if (session?.kind === 'owner') Object.assign(headers, await ownerHeaders(session.keyId, session.secret, method, target, text));
+  else if (session?.kind === 'owner') Object.assign(headers, await ownerHeaders(session.keyId, session.secret, method, target, text, await thisNode()));
   let res;
   try {
     res = await fetch(target, { method, headers, body: body === undefined ? undefined : text, cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -110,7 +121,7 @@ export async function putSiteBlob(site, sha256, body, { onProgress, session = ge
   const target = `/v2/PutSiteBlob?${new URLSearchParams({ site, sha256 })}`;
   const headers = { 'content-type': 'application/octet-stream' };
   if (session?.kind === 'admin') headers.authorization = `Bearer ${session.token}`;
-  else if (session?.kind === 'owner') Object.assign(headers, await ownerHeadersForHash(session.keyId, session.secret, 'PUT', target, sha256));
+  else if (session?.kind === 'owner') Object.assign(headers, await ownerHeadersForHash(session.keyId, session.secret, 'PUT', target, sha256, await thisNode()));
   return new Promise((ok, fail) => {
     const x = new XMLHttpRequest();
     x.open('PUT', target);

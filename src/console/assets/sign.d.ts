@@ -7,4 +7,4 @@ export function sha256Bytes(data: Uint8Array): Uint8Array;
 export function hmacBytes(key: Uint8Array, msg: Uint8Array): Uint8Array;
 export function sha256Hex(text: string, opts?: SignOpts): Promise<string>;
 export function hmacHex(secret: string, text: string, opts?: SignOpts): Promise<string>;
-export function ownerHeaders(keyId: string, secret: string, method: string, target: string, body: string, now?: Date, opts?: SignOpts): Promise<Record<string, string>>;
+export function ownerHeaders(keyId: string, secret: string, method: string, target: string, body: string, node: string, now?: Date, opts?: SignOpts): Promise<Record<string, string>>;

@@ -97,14 +97,15 @@ export async function hmacHex(secret, text, opts) {
   return hex(await s.sign('HMAC', k, msg));
 }
 
-/** The X-Grenier-* headers proving an access key for one request (see api/admin/site-auth.ts). */
-export async function ownerHeaders(keyId, secret, method, target, body, now = new Date(), opts) {
-  return ownerHeadersForHash(keyId, secret, method, target, await sha256Hex(body, opts), now, opts);
+/** The X-Grenier-* headers proving an access key for one request to node `node` (its id: a
+ *  signature is valid on that node only; see api/admin/site-auth.ts). */
+export async function ownerHeaders(keyId, secret, method, target, body, node, now = new Date(), opts) {
+  return ownerHeadersForHash(keyId, secret, method, target, await sha256Hex(body, opts), node, now, opts);
 }
 
 /** The same, for a body whose SHA-256 (hex) is already known: a site blob, hashed once when chosen. */
-export async function ownerHeadersForHash(keyId, secret, method, target, bodySha, now = new Date(), opts) {
+export async function ownerHeadersForHash(keyId, secret, method, target, bodySha, node, now = new Date(), opts) {
   const date = now.toISOString();
-  const sig = await hmacHex(secret, `${method.toUpperCase()}\n${target}\n${date}\n${bodySha}`, opts);
-  return { 'x-grenier-key': keyId, 'x-grenier-date': date, 'x-grenier-content-sha256': bodySha, 'x-grenier-signature': sig };
+  const sig = await hmacHex(secret, `${method.toUpperCase()}\n${target}\n${date}\n${bodySha}\n${node}`, opts);
+  return { 'x-grenier-key': keyId, 'x-grenier-date': date, 'x-grenier-content-sha256': bodySha, 'x-grenier-node': node, 'x-grenier-signature': sig };
 }
