@@ -121,3 +121,18 @@ test('quorum over sets: no sets, or a zero quorum, resolve at once', async () =>
   assert.deepEqual(r.acks, []);
   await r.settled;
 });
+
+test('quorum over sets: a fatal failure rejects at once with that very error, whatever the others answer', async () => {
+  const c = controlled();
+  class Broken extends Error {}
+  const p = quorumOverSets({ what: 'w', sets: [['a', 'b', 'c']], quorum: () => 2, call: c.call, fatal: (_n, e) => e instanceof Broken });
+  await tick();
+  c.ctl.get('b')!.resolve(1);
+  c.ctl.get('a')!.reject(new Broken('invariant'));
+  c.ctl.get('c')!.resolve(1);
+  const err = await p.then(
+    () => assert.fail('must reject'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof Broken);
+});

@@ -65,6 +65,9 @@ export interface SetQuorum<T> {
   onFailure?: (node: NodeId, err: unknown) => void;
   /** Resolve only once every call settled, the quorum reached (a memory budget that is spent). */
   waitAll?: boolean;
+  /** A failure for which this returns true ends the call at once, rejecting with that very error
+   *  (e.g. this node's own broken invariant: a bug, answered 500, whatever the other nodes say). */
+  fatal?: (node: NodeId, err: unknown) => boolean;
 }
 
 export interface SetQuorumResult<T> {
@@ -140,6 +143,11 @@ export function quorumOverSets<T>(q: SetQuorum<T>): Promise<SetQuorumResult<T>> 
           const err = e as { message?: unknown; code?: unknown } | null;
           failures.push({ node: n, message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined, error: e });
           q.onFailure?.(n, e);
+          if (!done && q.fatal?.(n, e)) {
+            done = true;
+            reject(e);
+            return;
+          }
           check();
         },
       );

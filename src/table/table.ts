@@ -10,7 +10,7 @@ import { Everywhere, Sharded, SingleNode, type ReplicationContext, type Replicat
 import { Rpc } from '../rpc/rpc.ts';
 import { LocalTransport } from '../rpc/local-transport.ts';
 import { systemClock } from '../util/time.ts';
-import { invariant } from '../util/assert.ts';
+import { InvariantError, assertInTransaction, invariant } from '../util/assert.ts';
 import type { NodeId } from '../rpc/transport.ts';
 import { MerkleCache, valueHash } from './merkle.ts';
 import { log } from '../util/log.ts';
@@ -432,12 +432,16 @@ export class Table<E> {
           (this.eps[op] as Endpoint<E[], unknown>).call(n, es, { timeoutMs: this.timeoutMs }).catch((err: unknown) => {
             // A replica that missed the write gets it later from the queue (even if the write failed
             // overall: what was written on some nodes must converge everywhere).
-            if ((n !== self || this.strategy.queuesOwnFailures) && this.queueSafely(n, es, 'replica write'))
+            // This node's own broken invariant is a bug, not a missed write: retrying it from the
+            // queue would break it again (the write fails, 500, and nothing is queued).
+            const broken = n === self && err instanceof InvariantError;
+            if (!broken && (n !== self || this.strategy.queuesOwnFailures) && this.queueSafely(n, es, 'replica write'))
               log.debug({ table: this.name, node: n.slice(0, 8), err: (err as Error)?.message }, 'replica write failed; queued');
             if (newer && (err as { code?: unknown })?.code === 'NoHandler') return NO_HANDLER;
             throw err;
           }),
         accept: (_n, reply) => reply !== NO_HANDLER && newer?.(reply) === undefined,
+        fatal: (n, err) => n === self && err instanceof InvariantError,
       });
       return {};
     } catch (e) {
@@ -496,8 +500,9 @@ export class Table<E> {
     }
   }
 
-  /** Must run inside a Db transaction. */
+  /** Must run inside a Db transaction (the entry and its count change together). */
   private enqueue(node: NodeId, e: E): void {
+    assertInTransaction(this.db, `${this.name}: Table.enqueue`);
     const k = Buffer.concat([Buffer.from(node, 'hex'), this.local.storageKeyOf(e)]);
     const cur = this.pending.get(k);
     if (cur === undefined) {
@@ -519,6 +524,9 @@ export class Table<E> {
   /** Inserts from inside another table's update hook (same transaction): merged locally when this
    *  node holds the partition, queued for the other replicas (the queue worker sends them). */
   queueInsert(e: E): void {
+    // Called outside a transaction, the local merge and the queued copies would not be atomic
+    // with the write that caused them (a crash in between loses the derived entry for good).
+    assertInTransaction(this.db, `${this.name}: Table.queueInsert`);
     const self = this.strategy.self;
     const nodes = new Set(this.writePlan(this.local.storageKeyOf(e)[0]!).sets.flat());
     if (nodes.has(self)) this.local.mergeIn(e);
