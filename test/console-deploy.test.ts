@@ -58,8 +58,8 @@ async function blobUploads(): Promise<number> {
   return r.events.filter((e) => e.op === 'PutSiteBlob' && e.status === 200).length;
 }
 
-/** A page logged in as the site's owner, and a deploy through its Sites card. */
-async function ownerPage(bucketId: string, init?: () => void) {
+/** A page logged in as the site's owner (or an admin), and a deploy through its Sites card. */
+async function ownerPage(bucketId: string, init?: () => void, as: 'owner' | 'admin' = 'owner') {
   const page = await browser!.ctx.newPage();
   if (init) await page.addInitScript(init);
   const problems: string[] = [];
@@ -70,10 +70,16 @@ async function ownerPage(bucketId: string, init?: () => void) {
     if (r.url().includes('/v2/')) sent.push(JSON.stringify(r.headers()) + r.url());
   });
   await page.goto(node.adminUrl + '/#/login');
-  await page.click('button[aria-pressed="false"]');
-  await page.fill('#key-id', node.keyId);
-  await page.fill('#key-secret', node.secret);
-  await page.click('button[type=submit]');
+  if (as === 'admin') {
+    await page.fill('#token', node.adminToken);
+    await page.click('button[type=submit]');
+    await page.click('a[href="#/sites"]');
+  } else {
+    await page.click('button[aria-pressed="false"]');
+    await page.fill('#key-id', node.keyId);
+    await page.fill('#key-secret', node.secret);
+    await page.click('button[type=submit]');
+  }
   const card = page.locator(`section[data-site="${SITE}"]`);
   await card.waitFor();
   const deployFrom = async (dir: string) => {
@@ -145,6 +151,18 @@ test('over plain HTTP on a LAN address (no crypto.subtle) the page hashes and si
   assert.equal((await blobUploads()) - before, 2);
   assert.equal((await web('/')).text, '<h1>version three</h1>');
   assert.equal((await web('/new.txt')).text, 'x'.repeat(70_000), 'the JS hash names the blob right (the node checks it)');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('an admin deploys to any site from the Sites page', { skip: browserSkip, timeout: 60_000 }, async () => {
+  const info = (await node.admin('GetSiteInfo', undefined, `site=${SITE}`)) as { bucketId: string };
+  const v4 = folder('v4', { 'index.html': '<h1>by the admins</h1>' });
+  const { page, problems, deployFrom } = await ownerPage(info.bucketId, undefined, 'admin');
+  await deployFrom(v4);
+  assert.match((await page.textContent('main p.notice')) ?? '', /1 file, 1 sent/);
+  assert.equal((await web('/')).text, '<h1>by the admins</h1>');
+  assert.equal((await web('/css/style.css')).status, 404, 'files of the old deploy are gone from the new one');
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -154,7 +154,7 @@ export function deployForm(site, bucketId, done) {
         bar.value = total ? n : 1;
       });
       status.textContent = '';
-      await done(`Deployed ${r.id} to ${site}: ${r.files} files, ${r.uploaded} sent (${bytes(r.bytes)}).`);
+      await done(`Deployed ${r.id} to ${site}: ${r.files} file${r.files === 1 ? '' : 's'}, ${r.uploaded} sent (${bytes(r.bytes)}).`);
     } catch (e) {
       say(out, e?.message ?? String(e));
       go.disabled = input.disabled = false;
