@@ -76,7 +76,7 @@ export class GrenierNode {
   async start(): Promise<void> {
     const c = this.config;
     await this.cluster.start();
-    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, webRootDomain: c.s3_web.root_domain });
+    const s3 = createS3Server(this.store, { region: c.s3_api.s3_region, rootDomain: c.s3_api.root_domain, webRootDomain: c.s3_web.root_domain, sseCOverHttp: c.s3_api.sse_c_over_http });
     // One website handler for the web listener and the front: one set of caches and settings.
     this.web = new WebHandler(this.store, { rootDomain: c.s3_web.root_domain, index: c.s3_web.index, microCacheMs: c.s3_web.micro_cache_secs * 1000 });
     if (c.front) this.front = new Front({ store: this.store, config: c, nodeId: this.nodeId, web: this.web.handle, s3: (req, res) => s3.emit('request', req, res) });

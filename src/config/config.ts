@@ -40,7 +40,7 @@ export interface Config {
   rpc_ping_interval_secs: number;
   rpc_timeout_secs: number;
   block_ram_buffer_max: number;
-  s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string };
+  s3_api: { api_bind_addr: string; s3_region: string; root_domain?: string; sse_c_over_http: boolean };
   s3_web: { bind_addr: string; root_domain?: string; index: string; micro_cache_secs: number };
   admin: { api_bind_addr: string; admin_token?: string; metrics_token?: string; admin_token_file?: string; metrics_token_file?: string };
   /** Limits on what clients and peers may send (SECURITY.md lists each with its default). */
@@ -156,6 +156,7 @@ const SECTIONS: Record<string, Spec> = {
     api_bind_addr: { type: 'string', default: '[::]:3900' },
     s3_region: { type: 'string', default: 'garage' },
     root_domain: { type: 'string' },
+    sse_c_over_http: { type: 'bool', default: false },
   },
   s3_web: {
     bind_addr: { type: 'string', default: '[::]:3902' },

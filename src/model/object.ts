@@ -6,6 +6,7 @@ import type { TableSchema } from '../table/schema.ts';
 import type { Lww } from '../table/crdt.ts';
 import { newerObjectAcl, type ObjectAcl } from './acl.ts';
 import { newerTags, type TagSet } from './tags.ts';
+import type { SseCRecord } from './version.ts';
 import { everLocked, mergeLock, type VersionLock } from './object-lock.ts';
 
 export type VersionState = 'uploading' | 'complete' | 'aborted';
@@ -27,6 +28,8 @@ export interface ObjectVersion extends VersionLock {
   deleteMarker: boolean;
   multipart: boolean;
   meta?: ObjectMeta;
+  /** SSE-C: the data (inline or blocks) is encrypted with the customer's key (model/version.ts). */
+  ssec?: SseCRecord;
   /** Inline bytes for small objects; otherwise the data is in the version table under uuid. */
   inline?: Buffer;
   /** The block list itself for objects of a few blocks: a GET then needs no version-table read. */

@@ -1,7 +1,8 @@
 // The domain store: every table of the model, the block manager, and the hooks that keep
 // derived data (refcounts, counters, version cleanup) atomic with the entries that drive them.
 import { randomUUID } from 'node:crypto';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, pipeline as pipelineCb, type Writable } from 'node:stream';
+import { once } from 'node:events';
 import { Db } from '../db/db.ts';
 import { Table } from '../table/table.ts';
 import { BlockManager, type StoredBlock } from '../block/manager.ts';
@@ -25,6 +26,7 @@ import { auditSchema, type AuditEvent } from './audit.ts';
 import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
+import { cryptSlice, decryptBlocks } from './sse-c-cipher.ts';
 
 /** Objects of up to this many blocks carry their block list in the object entry. */
 export const EMBED_MAX_BLOCKS = 4;
@@ -300,8 +302,22 @@ export class Store {
     return best;
   }
 
-  /** Sends [start, end) of a version's data to `out` and ends it (reusing pooled buffers). */
-  async sendData(v: ObjectVersion, start: number, end: number, out: Writable): Promise<void> {
+  /** Sends [start, end) of a version's data to `out` and ends it (reusing pooled buffers). An
+   *  SSE-C version needs the customer's key (checked by the caller) and is decrypted on the way. */
+  async sendData(v: ObjectVersion, start: number, end: number, out: Writable, key?: Buffer): Promise<void> {
+    if (v.ssec) {
+      const src = await this.readData(v, start, end, key);
+      const closed = new Promise<never>((_, rej) => out.once('close', () => rej(new Error('client went away'))));
+      closed.catch(() => {});
+      try {
+        for await (const c of src) if (!out.write(c)) await Promise.race([once(out, 'drain'), closed]);
+      } catch (e) {
+        src.destroy();
+        throw e;
+      }
+      out.end();
+      return;
+    }
     if (v.inline) {
       out.end(v.inline.subarray(start, end));
       return;
@@ -316,8 +332,18 @@ export class Store {
     return ve.blocks;
   }
 
-  /** Reads [start, end) of a version's data. */
-  async readData(v: ObjectVersion, start: number, end: number): Promise<Readable> {
+  /** Reads [start, end) of a version's data (an SSE-C version's decrypted with `key`, which the
+   *  caller has checked against it: without one the ciphertext is never handed out). */
+  async readData(v: ObjectVersion, start: number, end: number, key?: Buffer): Promise<Readable> {
+    if (v.ssec) {
+      if (!key) throw new Error(`version ${v.uuid} is SSE-C encrypted: reading it needs the customer's key`);
+      if (v.inline) return Readable.from([cryptSlice(v.inline, start, end, key, v.ssec.iv!)]);
+      const blocks = v.blocks ?? (await this.versionBlocks(v.uuid));
+      // pipeline, not pipe: a failed block read must reach the reader as an error, not an early end.
+      const plain = decryptBlocks(blocks, start, key, v.ssec.iv);
+      pipelineCb(this.blocks.readRange(blocks, start, end), plain, () => {});
+      return plain;
+    }
     if (v.inline) return Readable.from([v.inline.subarray(start, end)]);
     return this.blocks.readRange(v.blocks ?? (await this.versionBlocks(v.uuid)), start, end);
   }

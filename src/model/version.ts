@@ -8,6 +8,19 @@ export interface BlockRef {
   offset: number;
   hash: Buffer;
   size: number;
+  /** SSE-C: the nonce of the stream this block belongs to, when it is not the version's own
+   *  (each upload of a multipart part has its own); `offset` is then the place in that part. */
+  iv?: Buffer;
+}
+
+/** What an SSE-C version keeps to check the customer's key (never the key: a salted
+ *  HMAC-SHA256 of it) and, for a single-stream body, the nonce it was encrypted with
+ *  (model/sse-c-cipher.ts). Set once when the version is made, like its data. */
+export interface SseCRecord {
+  alg: 'AES256';
+  salt: Buffer;
+  mac: Buffer;
+  iv?: Buffer;
 }
 
 /** Which multipart Complete wrote a completed upload's block list (its object version's timestamp

@@ -14,6 +14,8 @@ export interface S3Settings {
   rootDomain?: string;
   /** s3_web.root_domain: tenants may not create buckets under it (model/hosts.ts). */
   webRootDomain?: string;
+  /** s3_api.sse_c_over_http: SSE-C requests accepted without TLS (sse-c.ts). */
+  sseCOverHttp?: boolean;
 }
 
 export interface S3Ctx {

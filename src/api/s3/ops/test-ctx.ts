@@ -78,6 +78,10 @@ export class FakeRes {
   getHeader(k: string): string | number | string[] | undefined {
     return this.headers[k.toLowerCase()];
   }
+  /** Never closes early (handlers race their writes against 'close'). */
+  once(_event: string, _f: () => void): this {
+    return this;
+  }
   removeHeader(k: string): void {
     delete this.headers[k.toLowerCase()];
   }
@@ -88,9 +92,11 @@ export class FakeRes {
     this.headersSent = true;
     return this;
   }
-  write(c: Buffer | string): boolean {
+  write(c: Buffer | string, cb?: (e?: Error | null) => void): boolean {
     if (!this.headersSent) this.writeHead(this.status || 200);
-    this.chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+    // A copy: Store.sendData reuses a pooled buffer once the callback says it was written.
+    this.chunks.push(Buffer.from(c));
+    if (cb) queueMicrotask(() => cb(null));
     return true;
   }
   end(c?: Buffer | string | (() => void)): this {
