@@ -39,23 +39,33 @@ export function normalizeHost(raw: string | undefined): string | undefined {
   return h;
 }
 
-/** A cached answer and the buckets it read: an update to any of them, or to the alias of the
- *  host's names, may change it. */
+/** A cached answer and the buckets it read (one id, or several): an update to any of them, or
+ *  to the alias of the host's names, may change it. */
 interface Cached {
   site: Site | null;
-  buckets: string[];
+  buckets: string | string[];
 }
 
-/** Hosts whose answers are kept. An answer is a few hundred bytes; a miss costs a few LMDB reads
- *  by key, the same with 500 sites or 50,000. */
-export const HOSTS_CACHED_MAX = 20_000;
+/** Hosts whose answers are kept: about 550 bytes each (measured: 50,000 hosts = 26 MiB of heap),
+ *  so every host of a large home cluster stays cached. A miss costs a few LMDB reads by key (the
+ *  same with 500 sites or 50,000), tens of times a hit: a cache that cannot hold every host
+ *  requested in turn would make the request rate depend on the number of sites after all. */
+export const HOSTS_CACHED_MAX = 100_000;
+
+/** Most distinct website configs shared between cached answers (most sites use the same few). */
+const SHARED_CONFIGS_MAX = 1000;
+
+const ids = (b: string | string[]): string[] => (typeof b === 'string' ? [b] : b);
 
 export class SiteResolver {
   private readonly store: Store;
   private readonly suffix: string | undefined;
   private readonly cache: Lru<string, Cached>;
-  /** bucket id → hosts whose cached answer read that bucket (kept in step with the LRU). */
-  private readonly byBucket = new Map<string, Set<string>>();
+  /** bucket id → hosts whose cached answer read that bucket (kept in step with the LRU); one host
+   *  (the usual case) as a string, to keep an entry small. */
+  private readonly byBucket = new Map<string, string | Set<string>>();
+  /** Equal website configs share one object (JSON → config). Callers never modify a Site's website. */
+  private readonly configs = new Lru<string, WebsiteConfig>({ maxEntries: SHARED_CONFIGS_MAX });
 
   constructor(store: Store, opts: SiteResolverOptions & { hostsCachedMax?: number } = {}) {
     this.store = store;
@@ -84,23 +94,39 @@ export class SiteResolver {
     const hit = this.cache.get(host);
     if (hit) return hit.site;
     const r = websiteForHost(this.store, host, this.suffix);
-    const c: Cached = { site: r.site, buckets: [...new Set(r.buckets)] };
+    const read = [...new Set(r.buckets)];
+    const site = r.site && { bucketId: read.find((id) => id === r.site!.bucketId) ?? r.site.bucketId, name: r.site.name, website: this.shared(r.site.website) };
+    const c: Cached = { site, buckets: read.length === 1 ? read[0]! : read };
     this.drop(host);
     this.cache.set(host, c);
-    for (const id of c.buckets) {
-      let hosts = this.byBucket.get(id);
-      if (!hosts) this.byBucket.set(id, (hosts = new Set()));
-      hosts.add(host);
+    for (const id of read) {
+      const hosts = this.byBucket.get(id);
+      if (hosts === undefined) this.byBucket.set(id, host);
+      else if (typeof hosts === 'string') {
+        if (hosts !== host) this.byBucket.set(id, new Set([hosts, host]));
+      } else hosts.add(host);
     }
-    return c.site;
+    return site;
+  }
+
+  private shared(w: WebsiteConfig): WebsiteConfig {
+    const k = JSON.stringify(w);
+    const hit = this.configs.get(k);
+    if (hit) return hit;
+    this.configs.set(k, w);
+    return w;
   }
 
   private unlink(host: string, c: Cached): void {
-    for (const id of c.buckets) {
+    for (const id of ids(c.buckets)) {
       const hosts = this.byBucket.get(id);
-      if (!hosts) continue;
+      if (hosts === undefined) continue;
+      if (typeof hosts === 'string') {
+        if (hosts === host) this.byBucket.delete(id);
+        continue;
+      }
       hosts.delete(host);
-      if (hosts.size === 0) this.byBucket.delete(id);
+      if (hosts.size === 1) this.byBucket.set(id, hosts.values().next().value!);
     }
   }
 
@@ -118,8 +144,8 @@ export class SiteResolver {
 
   private dropBucket(id: string): void {
     const hosts = this.byBucket.get(id);
-    if (!hosts) return;
-    for (const h of [...hosts]) this.drop(h);
+    if (hosts === undefined) return;
+    for (const h of typeof hosts === 'string' ? [hosts] : [...hosts]) this.drop(h);
   }
 
   private clear(): void {
