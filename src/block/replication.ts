@@ -9,6 +9,7 @@ import { sha256 } from '../util/hash.ts';
 import { log } from '../util/log.ts';
 import { Endpoint, arr, bytes, obj, opt, str } from '../rpc/schema.ts';
 import { quorumOverSets } from '../rpc/quorum.ts';
+import { invariant } from '../util/assert.ts';
 
 /** Hashes in one block/has (a resync batch). */
 const HASHES_PER_CALL_MAX = 10_000;
@@ -87,13 +88,20 @@ export class BlockReplication implements BlockRemote {
 
   async put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
     const sets = this.placement.writeSets(hash[0]!);
-    // Over the background budget, wait for every replica: memory stays bounded under load.
-    const waitAll = this.bgBytes + data.length > this.opts.backgroundBytes;
+    let reserved = false;
     const r = await quorumOverSets<unknown>({
       what: `block ${hash.toString('hex').slice(0, 16)}: write`,
       sets,
       quorum: (s) => Math.min(this.opts.writeQuorum, s.length),
-      waitAll,
+      // Return before the last replicas only if their bytes fit the background budget, taken at
+      // that moment (concurrent puts cannot all fit in what one saw free): memory stays bounded.
+      returnEarly: () => {
+        if (this.bgBytes + data.length > this.opts.backgroundBytes) return false;
+        this.bgBytes += data.length;
+        invariant(this.bgBytes <= this.opts.backgroundBytes, 'block background bytes within their budget', { bytes: this.bgBytes, max: this.opts.backgroundBytes });
+        reserved = true;
+        return true;
+      },
       call: (n) =>
         n === this.rpc.id
           ? this.mgr.putLocal(hash, data).then(() => ref && this.onRef(hash, ref))
@@ -107,11 +115,11 @@ export class BlockReplication implements BlockRemote {
         log.debug({ node: n.slice(0, 8), err: (e as Error)?.message }, 'block replica write failed');
       },
     });
-    if (r.outstanding > 0) {
+    if (reserved) {
       // The last replicas finish in the background: their bytes count against the budget until then.
-      this.bgBytes += data.length;
       void r.settled.then(() => {
         this.bgBytes -= data.length;
+        if (this.bgBytes < 0) log.error({ bytes: this.bgBytes }, 'block background bytes below zero: a put released more than it took');
       });
     }
   }

@@ -99,10 +99,11 @@ test('quorum over sets: declined answers neither ack nor fail; the error carries
   assert.deepEqual(err.declined.map((d) => d.value).sort(), [7, 9]);
 });
 
-test('quorum over sets: waitAll resolves only once every call settled', async () => {
+test('quorum over sets: returnEarly false resolves only once every call settled; asked again at each answer', async () => {
   const c = controlled();
   let resolved = false;
-  const p = quorumOverSets({ what: 'w', sets: [['a', 'b', 'c']], quorum: () => 2, call: c.call, waitAll: true }).then((r) => {
+  let asked = 0;
+  const p = quorumOverSets({ what: 'w', sets: [['a', 'b', 'c', 'd']], quorum: () => 2, call: c.call, returnEarly: () => ++asked > 1 && false }).then((r) => {
     resolved = true;
     return r;
   });
@@ -111,9 +112,14 @@ test('quorum over sets: waitAll resolves only once every call settled', async ()
   c.ctl.get('b')!.resolve(1);
   await tick();
   assert.equal(resolved, false);
-  c.ctl.get('c')!.reject(new Error('down'));
+  c.ctl.get('c')!.resolve(1);
+  await tick();
+  assert.equal(resolved, false);
+  assert.equal(asked, 2);
+  c.ctl.get('d')!.reject(new Error('down'));
   const r = await p;
   assert.equal(r.outstanding, 0);
+  assert.equal(asked, 2, 'not asked once nothing is outstanding');
 });
 
 test('quorum over sets: no sets, or a zero quorum, resolve at once', async () => {
@@ -135,4 +141,17 @@ test('quorum over sets: a fatal failure rejects at once with that very error, wh
     (e: unknown) => e,
   );
   assert.ok(err instanceof Broken);
+});
+
+test('quorum over sets: a throwing callback (a broken invariant in accept or quorum) rejects the call, never escapes as an unhandled rejection', async () => {
+  const boom = new Error('broken');
+  await assert.rejects(
+    quorumOverSets({ what: 'w', sets: [['a', 'b']], quorum: () => 2, call: async () => 1, accept: () => { throw boom; } }),
+    (e: unknown) => e === boom,
+  );
+  let n = 0;
+  await assert.rejects(
+    quorumOverSets({ what: 'w', sets: [['a']], quorum: () => { if (++n > 1) throw boom; return 1; }, call: async () => 1 }),
+    (e: unknown) => e === boom,
+  );
 });

@@ -2,7 +2,7 @@
 // set once, resolve as soon as each set has its quorum of acks, reject with ONE error class,
 // QuorumError (checked by instanceof), as soon as some set can no longer reach its quorum.
 import type { NodeId } from './transport.ts';
-import { invariant } from '../util/assert.ts';
+import { log } from '../util/log.ts';
 
 /** One node's failure, as carried by a QuorumError. */
 export interface NodeFailure {
@@ -63,8 +63,10 @@ export interface SetQuorum<T> {
   accept?: (node: NodeId, value: T) => boolean;
   /** Told of each failure as it happens (queueing for a replica, logging). Must not throw. */
   onFailure?: (node: NodeId, err: unknown) => void;
-  /** Resolve only once every call settled, the quorum reached (a memory budget that is spent). */
-  waitAll?: boolean;
+  /** Asked when the quorum is reached while calls are still running: true resolves now (the caller
+   *  takes, synchronously, what that costs: a share of a memory budget), false waits for every call.
+   *  Absent: resolve now. */
+  returnEarly?: () => boolean;
   /** A failure for which this returns true ends the call at once, rejecting with that very error
    *  (e.g. this node's own broken invariant: a bug, answered 500, whatever the other nodes say). */
   fatal?: (node: NodeId, err: unknown) => boolean;
@@ -95,10 +97,20 @@ export function quorumOverSets<T>(q: SetQuorum<T>): Promise<SetQuorumResult<T>> 
   if (outstanding === 0) allSettled();
   return new Promise((resolve, reject) => {
     let done = false;
+    // A throw in a caller's callback (quorum, accept, returnEarly: a broken invariant) rejects the
+    // call; inside a promise callback it would be an unhandled rejection, the end of the process.
     const check = () => {
+      try {
+        checkNow();
+      } catch (e) {
+        done = true;
+        reject(e);
+      }
+    };
+    const checkNow = () => {
       if (done) return;
       const ok = q.sets.every((s) => s.filter((n) => acked.has(n)).length >= q.quorum(s));
-      if (ok && (!q.waitAll || outstanding === 0)) {
+      if (ok && (outstanding === 0 || !q.returnEarly || q.returnEarly())) {
         done = true;
         resolve({ acks: [...acks], outstanding, settled });
         return;
@@ -115,7 +127,6 @@ export function quorumOverSets<T>(q: SetQuorum<T>): Promise<SetQuorumResult<T>> 
     };
     const finishOne = () => {
       outstanding--;
-      invariant(outstanding >= 0, 'quorum call settled more often than it was made', { what: q.what });
       if (outstanding === 0) allSettled();
     };
     for (const n of nodes) {
@@ -128,7 +139,15 @@ export function quorumOverSets<T>(q: SetQuorum<T>): Promise<SetQuorumResult<T>> 
       p.then(
         (value) => {
           finishOne();
-          if (q.accept && !q.accept(n, value)) {
+          let accepted: boolean;
+          try {
+            accepted = !q.accept || q.accept(n, value);
+          } catch (e) {
+            done = true;
+            reject(e);
+            return;
+          }
+          if (!accepted) {
             declinedNodes.add(n);
             declined.push({ node: n, value });
           } else {
@@ -142,8 +161,18 @@ export function quorumOverSets<T>(q: SetQuorum<T>): Promise<SetQuorumResult<T>> 
           failed.add(n);
           const err = e as { message?: unknown; code?: unknown } | null;
           failures.push({ node: n, message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined, error: e });
-          q.onFailure?.(n, e);
-          if (!done && q.fatal?.(n, e)) {
+          try {
+            q.onFailure?.(n, e);
+          } catch (err) {
+            log.error({ what: q.what, node: n.slice(0, 8), err }, 'quorum: failure callback threw');
+          }
+          let fatal = false;
+          try {
+            fatal = !done && q.fatal?.(n, e) === true;
+          } catch (err) {
+            log.error({ what: q.what, err }, 'quorum: fatal callback threw');
+          }
+          if (fatal) {
             done = true;
             reject(e);
             return;
