@@ -26,6 +26,10 @@ import { auditSchema, type AuditEvent } from './audit.ts';
 import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
+import { Endpoint, str } from '../rpc/schema.ts';
+
+/** Longest bucket id a peer may ask the counters of (ids are 64 hex characters). */
+const BUCKET_ID_BYTES_MAX = 256;
 import { cryptSlice, decryptBlocks } from './sse-c-cipher.ts';
 
 /** Objects of up to this many blocks carry their block list in the object entry. */
@@ -280,7 +284,7 @@ export class Store {
     repl.onMissedReplica = (node, hash, version) => {
       if (version) this.blockRefs.queueFor(node, [{ block: hash.toString('hex'), version, deleted: false }], 'missed block put');
     };
-    ctx.rpc.register('counters/get', async (_f, _e, m) => this.counters.get(m as string));
+    new Endpoint<string, Usage>(ctx.rpc, 'counters/get', str(BUCKET_ID_BYTES_MAX)).serve(async (_f, bucket) => this.counters.get(bucket));
     return repl;
   }
 
