@@ -28,6 +28,10 @@ test('systemd units pass systemd-analyze verify and keep their hardening', async
     assert.ok(unit.split('\n').includes(line), `grenier.service has ${line}`);
   assert.match(unit, /^ExecStartPost=.*\/health\/live/m, 'start waits for /health/live');
   assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=yes/m, 'V8 needs W+X pages');
+  // systemd keeps a ConfigurationDirectory owned by root and applies its mode: User=grenier gets
+  // only the "others" bits, and must be able to enter it to read grenier.toml.
+  const configMode = /^ConfigurationDirectoryMode=(\d+)$/m.exec(unit)?.[1];
+  if (/^ConfigurationDirectory=/m.test(unit)) assert.equal(parseInt(configMode ?? '0755', 8) & 0o005, 0o005, `ConfigurationDirectoryMode=${configMode} locks the grenier user out of /etc/grenier`);
   assert.match(read('systemd/front.conf'), /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
 
   const analyze = which('systemd-analyze');
