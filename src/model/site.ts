@@ -20,6 +20,7 @@ import type { AccessKey } from './key.ts';
 import { liveVersion, type ObjectEntry, type ObjectVersion } from './object.ts';
 import { createBucket, deleteBucket } from './bucket-ops.ts';
 import { ModelError } from './errors.ts';
+import { commitVersion, writtenData } from './commit.ts';
 import { countLocked, describeLocked, emptyLockedCount, lockedVersions, type LockedCount } from './locked-versions.ts';
 import { DEFAULT_SITE_QUOTA, formatSize, quotaRequestSchema, type QuotaRequest } from './quota-request.ts';
 import { capBytes, remainingQuota } from './write-cap.ts';
@@ -264,7 +265,8 @@ export async function missingBlobs(store: Store, bucketId: string, shas: string[
   return out.sort();
 }
 
-/** Commits a complete version at `key`, ordered after whatever the entry already holds. */
+/** Commits a complete version at `key`, ordered after whatever the entry already holds
+ *  (model/commit.ts: references first; released if the object entry is never sent). */
 async function commitObject(
   store: Store,
   b: Bucket,
@@ -273,23 +275,16 @@ async function commitObject(
   data: { inline?: Buffer; blocks: StoredBlock[] },
   meta: { size: number; etag: string; type: string },
 ): Promise<void> {
-  const embedded = data.inline ? undefined : await store.commitBlocks(uuid, data.blocks);
-  const cur: ObjectEntry | undefined = await store.objects.get(b.id, key);
-  let ts = store.ts();
-  for (const x of cur?.versions ?? []) if (x.ts >= ts) ts = x.ts + 1;
-  store.observeTs(ts);
   const v: ObjectVersion = {
     uuid,
-    ts,
+    ts: 0, // stamped when committed
     state: 'complete',
     nullVersion: b.versioning.v !== 'Enabled',
     deleteMarker: false,
     multipart: false,
     meta: { size: meta.size, etag: meta.etag, headers: [['content-type', meta.type]] },
-    inline: data.inline,
   };
-  if (embedded) v.blocks = embedded;
-  await store.objects.insert({ bucket: b.id, key, versions: [v] });
+  await commitVersion(store, { bucket: b, key, version: v, data: writtenData(data), existing: 'read', stamp: 'now' });
 }
 
 /** Removes an object's live version for good (its data and its share of the quota). */

@@ -24,34 +24,8 @@ export function newVersion(store: Store, b: Bucket, init: Partial<ObjectVersion>
   };
 }
 
-/** Whether a version may be written before its final timestamp is known (insertAfter): a form of
- *  it with an older timestamp, merged on some replica and pruned there, releases nothing (no
- *  blocks, version-table entry or multipart upload hangs on it). */
-function rewritable(v: ObjectVersion): boolean {
-  return v.state === 'complete' && !v.multipart && v.blocks === undefined && (v.inline !== undefined || v.deleteMarker);
-}
-
-/** Writes a version. Its timestamp is moved after every version already there, so a node whose
- *  clock lags still orders its write after what it replaces (the Jepsen-found bug class).
- *  Pass the entry read beforehand (or null if none) to save a round trip; without it an inline
- *  version or a delete marker is written at once and replicas holding a newer version make it
- *  written again after theirs (one round trip unless a clock lags). Returns the timestamp written. */
-export async function putVersion(store: Store, b: Bucket, key: string, v: ObjectVersion, existing?: ObjectEntry | null): Promise<number> {
-  if (existing === undefined && rewritable(v)) {
-    const ts = await store.objects.insertAfter(v.ts, (ts) => ({ bucket: b.id, key, versions: [ts === v.ts ? v : { ...v, ts }] }));
-    if (ts !== v.ts) store.observeTs(ts);
-    return ts;
-  }
-  const cur = existing === undefined ? await store.objects.get(b.id, key) : existing;
-  let ts = v.ts;
-  for (const x of cur?.versions ?? []) if (x.uuid !== v.uuid && x.ts >= ts) ts = x.ts + 1;
-  if (ts !== v.ts) {
-    store.observeTs(ts);
-    v = { ...v, ts };
-  }
-  await store.objects.insert({ bucket: b.id, key, versions: [v] });
-  return ts;
-}
+// putVersion (the object entry's ordering) is the model's commit (model/commit.ts).
+export { putVersion } from '../../../model/commit.ts';
 
 /** Starts reading an object entry now, for putVersion later (runs alongside the data upload). */
 export function prefetchObject(store: Store, b: Bucket, key: string): Promise<ObjectEntry | null> {

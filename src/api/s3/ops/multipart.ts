@@ -6,7 +6,7 @@ import type { Bucket } from '../../../model/bucket.ts';
 import { latestParts, type MpuEntry, type PartInfo } from '../../../model/mpu.ts';
 import { versionIdOf, type ObjectVersion } from '../../../model/object.ts';
 import { isoDate } from '../../../util/time.ts';
-import { sortBlocks, type BlockRef, type Completion } from '../../../model/version.ts';
+import type { BlockRef, Completion } from '../../../model/version.ts';
 import type { StoredBlock } from '../../../block/manager.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml, type S3Ctx } from '../context.ts';
 import { S3Error } from '../errors.ts';
@@ -17,6 +17,7 @@ import { newVersionRegisters } from './object-lock.ts';
 import { checkCopyConditions, parseCopyRange, resolveCopySource } from './copy-source.ts';
 import { Store } from '../../../model/store.ts';
 import { abortUploadLocked, withUploadLock } from '../../../model/uploads.ts';
+import { commitVersion } from '../../../model/commit.ts';
 import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { overLimitError } from './object.ts';
 import { log } from '../../../util/log.ts';
@@ -354,14 +355,9 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
     // orders version-table entries as the object merge orders the two completed forms.
     const done: ObjectVersion = { ...v, state: 'complete', uploaded: undefined, meta: { size, etag, headers: v.meta?.headers ?? [] } };
     const completion: Completion = { ts: done.ts, etag };
-    // Not for a client that has gone (late-write.ts); after this the completion is written whole.
-    await requireClientWaiting(ctx, 'CompleteMultipartUpload');
-    // The final version references the blocks before the parts release theirs: refcounts never dip to 0.
-    await Promise.all([
-      store.versions.insert({ uuid: uploadId, deleted: false, blocks: sortBlocks([...blocks]), completion }),
-      store.addRefs(uploadId, blocks),
-    ]);
-    await store.objects.insert({ bucket: b.id, key, versions: [done] });
+    // Not for a client that has gone (late-write.ts); after this the completion is written whole
+    // (model/commit.ts), the object entry at the upload's timestamp.
+    await commitVersion(store, { bucket: b, key, version: done, data: { completion, blocks }, stamp: 'kept', mayCommit: () => requireClientWaiting(ctx, 'CompleteMultipartUpload') });
     await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
     return { done, etag };
   });

@@ -7,11 +7,11 @@ import type { Bucket } from '../../../model/bucket.ts';
 import type { ObjectEntry, ObjectVersion } from '../../../model/object.ts';
 import { findVersion, currentVersion, versionIdOf } from '../../../model/object.ts';
 import { checkQuota, checkWritePreconditions, newVersion, prefetchObject, putVersion, storedHeaders } from './common.ts';
+import { commitVersion, writtenData, type CommitData } from '../../../model/commit.ts';
 import { checkConditions, objectHeaders, parseRange, selectVersion } from './object-read.ts';
 import { parsePartNumber, partRange } from './part-number.ts';
 import { checkCopyConditions, resolveCopySource } from './copy-source.ts';
 import { isoDate } from '../../../util/time.ts';
-import type { StoredBlock } from '../../../block/manager.ts';
 import { Store } from '../../../model/store.ts';
 import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
 import { formatSize } from '../../../util/size.ts';
@@ -61,36 +61,6 @@ function versionHeader(_b: Bucket, v: ObjectVersion): Record<string, string> {
   return v.nullVersion ? {} : { 'x-amz-version-id': versionIdOf(v) };
 }
 
-/** Commits a version whose data is inline or already in blocks: version table, refs, then the
- *  object entry, only while the client still waits (late-write.ts). `committing` is called just
- *  before the object entry is sent: from then on the version may appear. */
-async function commitData(
-  ctx: S3Ctx,
-  b: Bucket,
-  key: string,
-  v: ObjectVersion,
-  data: { inline?: Buffer; blocks: StoredBlock[] },
-  existing: ObjectEntry | null | undefined,
-  committing: () => void,
-): Promise<void> {
-  await requireClientWaiting(ctx, 'PutObject');
-  const blocks = data.inline ? undefined : await ctx.store.commitBlocks(v.uuid, data.blocks);
-  if (!data.inline) {
-    // commitBlocks may have waited on replicas: check again right before the object entry.
-    try {
-      await requireClientWaiting(ctx, 'PutObject');
-    } catch (e) {
-      // A version entry was written (no embedded list): delete it so nothing keeps its blocks.
-      if (blocks === undefined) await ctx.store.versions.insert({ uuid: v.uuid, deleted: true, blocks: [] }).catch(() => {});
-      throw e;
-    }
-  }
-  committing();
-  // Stamped now, not when the upload began: of two overlapping PUTs the one that finishes last
-  // wins, as on S3 (putVersion still orders it after every version it read).
-  await putVersion(ctx.store, b, key, { ...v, ts: ctx.store.ts(), state: 'complete', inline: data.inline, blocks }, existing);
-}
-
 export async function PutObject(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
@@ -113,7 +83,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   Object.assign(v, newVersionRegisters(ctx, b));
   const body = ctx.body();
   let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
-  let committing = false;
+  let prev: ObjectEntry | null | undefined;
   try {
     const capped = capBytes(body.stream, { quota: room, size: maxBytes }, (which) => overLimitError(b, maxBytes, which));
     data = await ctx.store.writeData(capped, v.uuid);
@@ -122,15 +92,15 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
     await checkQuota(ctx.store, b, r.size, 1);
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
     v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
-    const prev = data.inline ? undefined : await (existing ?? prefetchObject(ctx.store, b, key));
-    await commitData(ctx, b, key, v, data, prev, () => (committing = true));
+    prev = data.inline ? undefined : await (existing ?? prefetchObject(ctx.store, b, key));
   } catch (e) {
-    // Once the object entry may have reached a replica it may still appear: keep its references.
-    if (committing) throw e;
+    // Nothing points at these blocks yet: give the space back now.
     const landed = data?.blocks ?? Store.landedBlocks(e);
     await ctx.store.releaseRefs(v.uuid, landed).catch(() => {});
     throw e;
   }
+  // Only while the client still waits (late-write.ts); it releases what it wrote if it fails first.
+  await commitVersion(ctx.store, { bucket: b, key, version: v, data: writtenData(data), existing: prev, stamp: 'now', mayCommit: () => requireClientWaiting(ctx, 'PutObject') });
   const checksumHeaders = Object.entries(body.result().checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
   sendEmpty(ctx, 200, { etag: `"${v.meta!.etag}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders) });
 }
@@ -308,30 +278,18 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   Object.assign(v, newVersionRegisters(ctx, b, tagging === 'REPLACE' ? requestTags(ctx) : srcTags));
   v.meta = { size: meta.size, etag: meta.etag, headers };
   // Only while the client waits (late-write.ts), checked right before the object entry.
-  const commit = async (done: ObjectVersion, undo?: () => Promise<unknown>) => {
-    const existing = await ctx.store.objects.get(b.id, key);
-    try {
-      await requireClientWaiting(ctx, 'CopyObject');
-    } catch (e) {
-      await undo?.().catch(() => {});
-      throw e;
-    }
-    await putVersion(ctx.store, b, key, done, existing ?? null);
-  };
+  const mayCommit = () => requireClientWaiting(ctx, 'CopyObject');
+  const commit = (data: CommitData) => commitVersion(ctx.store, { bucket: b, key, version: v, data, existing: 'read', stamp: 'kept', mayCommit });
   await requireClientWaiting(ctx, 'CopyObject');
   if (sv.inline) {
-    await commit({ ...v, state: 'complete', inline: sv.inline });
-  } else {
+    await commit({ inline: sv.inline });
+  } else if (sv.blocks) {
     // Same content, same blocks: the copy only adds references.
-    if (sv.blocks) {
-      await ctx.store.addRefs(v.uuid, sv.blocks);
-      await commit({ ...v, state: 'complete', blocks: sv.blocks }, () => ctx.store.releaseRefs(v.uuid, sv.blocks!));
-    } else {
-      const ve = await ctx.store.versions.get(sv.uuid, '');
-      if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
-      await ctx.store.saveVersionBlocks(v.uuid, ve.blocks);
-      await commit({ ...v, state: 'complete' }, () => ctx.store.versions.insert({ uuid: v.uuid, deleted: true, blocks: [] }));
-    }
+    await commit({ shared: sv.blocks });
+  } else {
+    const ve = await ctx.store.versions.get(sv.uuid, '');
+    if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
+    await commit({ listed: ve.blocks });
   }
   const h: Record<string, string> = { ...versionHeader(b, v) };
   if (src.bucket.versioning.v !== null) h['x-amz-copy-source-version-id'] = versionIdOf(sv);

@@ -9,7 +9,7 @@ import { applyCors } from '../cors.ts';
 import { authorize } from '../authz/authorize.ts';
 import { requireUsableKey } from '../auth/key-usable.ts';
 import { checkHeaderValue, checkObjectKey } from '../input-limits.ts';
-import { checkQuota, keySecret, newVersion, prefetchObject, putVersion, storedHeaders } from './common.ts';
+import { checkQuota, keySecret, newVersion, prefetchObject, storedHeaders } from './common.ts';
 import { overLimitError } from './object.ts';
 import { newObjectAcl } from './acl.ts';
 import { newVersionRegisters } from './object-lock.ts';
@@ -21,7 +21,8 @@ import { closeAfterAnswer } from '../../../util/lingering-close.ts';
 import { Store } from '../../../model/store.ts';
 import type { Bucket, Perm } from '../../../model/bucket.ts';
 import { capBytes, remainingQuota } from '../../../model/write-cap.ts';
-import { versionIdOf } from '../../../model/object.ts';
+import { versionIdOf, type ObjectEntry } from '../../../model/object.ts';
+import { commitVersion, writtenData } from '../../../model/commit.ts';
 import { OBJECT_TAGS_MAX } from '../../../model/tags.ts';
 
 const NO_PERM: Perm = { read: false, write: false, owner: false };
@@ -118,7 +119,7 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
       ? new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(limit) })
       : overLimitError(b, maxBytes, which);
   let data: Awaited<ReturnType<Store['writeData']>> | undefined;
-  let committing = false;
+  let prev: ObjectEntry | null;
   try {
     data = await ctx.store.writeData(capBytes(measured(form.file, md5, counted), { quota: room, size: limit }, over), v.uuid);
     checkContentLengthRange(range, counted.size);
@@ -127,26 +128,14 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
     // client still sending when the connection closes would see a reset, not the answer.
     if (!(await form.finish())) closeAfterAnswer(ctx.req, ctx.res);
     v.meta = { size: counted.size, etag: md5.digest('hex'), headers: stored };
-    const prev = await existing;
-    // As PutObject's commit: only while the client still waits (late-write.ts).
-    await requireClientWaiting(ctx, 'PostObject');
-    const blocks = data.inline ? undefined : await ctx.store.commitBlocks(v.uuid, data.blocks);
-    if (!data.inline) {
-      try {
-        await requireClientWaiting(ctx, 'PostObject');
-      } catch (e) {
-        if (blocks === undefined) await ctx.store.versions.insert({ uuid: v.uuid, deleted: true, blocks: [] }).catch(() => {});
-        throw e;
-      }
-    }
-    committing = true;
-    await putVersion(ctx.store, b, key, { ...v, state: 'complete', inline: data.inline, blocks }, prev);
+    prev = await existing;
   } catch (e) {
-    // Once the object entry may have reached a replica it may still appear: keep its references.
-    if (committing) throw e;
+    // Nothing points at these blocks yet: give the space back now.
     await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
     throw e;
   }
+  // As PutObject's commit (model/commit.ts): only while the client still waits (late-write.ts).
+  await commitVersion(ctx.store, { bucket: b, key, version: v, data: writtenData(data), existing: prev, stamp: 'kept', mayCommit: () => requireClientWaiting(ctx, 'PostObject') });
   answer(ctx, b, key, form, v.meta.etag, versionIdOf(v));
 }
 
