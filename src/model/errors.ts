@@ -3,3 +3,7 @@
 import { GrenierError } from '../util/errors.ts';
 
 export class ModelError extends GrenierError {}
+
+/** Not enough replicas reachable for a read or write (rpc/quorum.ts), re-exported so the API layers
+ *  can map it to 503 without importing rpc/ (test/layers.test.ts). */
+export { QuorumError } from '../rpc/quorum.ts';
