@@ -1,6 +1,6 @@
 // The access key table (replicated everywhere). The secret never changes after creation, so
-// it needs no register; name, deletion, the create-bucket right and the expiration are LWW, and
-// the key's local bucket aliases (names only this key sees) an LWW map.
+// it needs no register; name, deletion, the create-bucket right, the expiration and the self-service site
+// allowance are LWW; the key's local bucket aliases (names only this key sees) and its own sites LWW maps.
 import { mergeLww, mergeLwwMap, type Lww, type LwwMap } from '../table/crdt.ts';
 import type { TableSchema } from '../table/schema.ts';
 import { randomBytes } from 'node:crypto';
@@ -17,9 +17,16 @@ export interface AccessKey {
   expiration?: Lww<number | null>;
   /** Local aliases (Garage's): a bucket name only this key resolves → bucket id (null: removed). */
   localAliases?: LwwMap<string | null>;
+  /** Self-service sites (Guichet's): how many sites the key may create itself under the root
+   *  domain (or ask for at a custom domain). Absent in older entries: none, like { t: 0, v: 0 }. */
+  sitesMax?: Lww<number>;
+  /** The sites this key created itself (bucket id → true), counted against sitesMax while the
+   *  site lives; only the key's own creations, so the count is bounded by its allowance. */
+  ownSites?: LwwMap<boolean | null>;
 }
 
 const NEVER: Lww<number | null> = { t: 0, v: null };
+const NO_SITES: Lww<number> = { t: 0, v: 0 };
 
 /** Whether the key has expired at `now`. */
 export function keyExpired(k: AccessKey, now: number): boolean {
@@ -47,6 +54,8 @@ export const keySchema: TableSchema<AccessKey> = {
     allowCreateBucket: mergeLww(a.allowCreateBucket, b.allowCreateBucket),
     ...(a.expiration || b.expiration ? { expiration: mergeLww(a.expiration ?? NEVER, b.expiration ?? NEVER) } : {}),
     ...(a.localAliases || b.localAliases ? { localAliases: mergeLwwMap(a.localAliases ?? {}, b.localAliases ?? {}) } : {}),
+    ...(a.sitesMax || b.sitesMax ? { sitesMax: mergeLww(a.sitesMax ?? NO_SITES, b.sitesMax ?? NO_SITES) } : {}),
+    ...(a.ownSites || b.ownSites ? { ownSites: mergeLwwMap(a.ownSites ?? {}, b.ownSites ?? {}) } : {}),
   }),
   isTombstone: (k) => k.deleted.v,
 };

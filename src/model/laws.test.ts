@@ -80,6 +80,8 @@ const keyLaws: LawOptions<AccessKey> = {
       // Registers older entries lack: absent must merge like the unset register / empty map.
       expiration: lww(orNull(fc.constantFrom(5, 9))),
       localAliases: lwwMap(orNull(fc.constantFrom('b1', 'b2'))),
+      sitesMax: lww(fc.constantFrom(0, 2, 5)),
+      ownSites: lwwMap(orNull(fc.boolean())),
     }, { requiredKeys: ['id', 'secret', 'created', 'name', 'deleted', 'allowCreateBucket'] }),
   ),
   tombstoneAbsorbs: (t, x) => t.deleted.t > x.deleted.t,

@@ -87,6 +87,9 @@ export interface QuotaRequest {
   reason: string;
   created: number;
   decision: Lww<Decision>;
+  /** 'site': the requester asks for a site at the custom domain `site` (bucket is '' until an
+   *  admin approves, which creates it). Absent: a quota request for `bytes`. */
+  kind?: 'site';
 }
 
 /** A decided request never goes back to pending whatever the timestamps say; between two
@@ -124,6 +127,11 @@ export function newQuotaRequest(o: { id: string; bucket: string; site: string; r
     created: o.now,
     decision: { t: o.now, v: { state: 'pending', by: null, reason: null, at: o.now } },
   };
+}
+
+/** A key's request for a site at a custom domain (validated by the caller: model/site-self.ts). */
+export function newSiteRequest(o: { id: string; domain: string; requester: string; reason: string; now: number }): QuotaRequest {
+  return { ...newQuotaRequest({ ...o, bucket: '', site: o.domain, bytes: DEFAULT_SITE_QUOTA }), kind: 'site' };
 }
 
 /** The transition pending → approved | denied; anything else is refused with the current state. */

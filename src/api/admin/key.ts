@@ -1,7 +1,9 @@
 // Access key operations (ListKeys, GetKeyInfo, CreateKey, ImportKey, UpdateKey, DeleteKey) with
-// Garage admin API v2 request and response shapes, expiration (`expiration`, `neverExpires`) included.
+// Garage admin API v2 request and response shapes, expiration (`expiration`, `neverExpires`) included,
+// and Grenier's self-service site allowance (`sitesMax`).
 import type { Store } from '../../model/store.ts';
 import { keyExpired, type AccessKey } from '../../model/key.ts';
+import { ownLiveSites, SITES_MAX_LIMIT } from '../../model/site-self.ts';
 import { localAliasesByBucket } from './local-alias.ts';
 import { bucketAliases, createKey, deleteKey, findKey, importKey } from '../../model/bucket-ops.ts';
 import { AdminError, badRequest, bool, obj, str } from './http.ts';
@@ -46,6 +48,9 @@ export async function keyInfo(store: Store, k: AccessKey, showSecret: boolean): 
     ...expiry(k),
     ...(showSecret ? { secretAccessKey: k.secret } : {}),
     permissions: { createBucket: k.allowCreateBucket.v },
+    // Grenier's: Garage's `permissions` keeps its shape.
+    sitesMax: k.sitesMax?.v ?? 0,
+    ownSites: ownLiveSites(store, k).length,
     buckets,
   };
 }
@@ -78,13 +83,23 @@ function createBucketFlag(body: Record<string, unknown>, field: 'allow' | 'deny'
   return o ? bool(o, 'createBucket', `${field}.`) : undefined;
 }
 
+/** `sitesMax`: how many sites the key may create itself (0: none); undefined: unchanged. */
+function sitesMaxOf(body: Record<string, unknown>): number | undefined {
+  const v = body.sitesMax;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > SITES_MAX_LIMIT) throw badRequest(`field "sitesMax" must be a whole number from 0 to ${SITES_MAX_LIMIT}`);
+  return v;
+}
+
 const createKeyOp: Handler = async (ctx) => {
   const name = str(ctx.body, 'name') ?? 'Unnamed key';
   const allow = createBucketFlag(ctx.body, 'allow');
   const expiration = expirationOf(ctx.body);
+  const sitesMax = sitesMaxOf(ctx.body);
   const store = ctx.deps.store;
   let k = await createKey(store, name, { allowCreateBucket: allow ?? false });
   if (expiration !== undefined && expiration !== null) k = await store.keys.insert({ ...k, expiration: { t: store.ts(), v: expiration } });
+  if (sitesMax) k = await store.keys.insert({ ...k, sitesMax: { t: store.ts(), v: sitesMax } });
   return keyInfo(store, k, true);
 };
 
@@ -103,6 +118,7 @@ const updateKey: Handler = async (ctx) => {
   const deny = createBucketFlag(ctx.body, 'deny');
   if (allow && deny) throw badRequest('"allow.createBucket" and "deny.createBucket" cannot both be true');
   const expiration = expirationOf(ctx.body);
+  const sitesMax = sitesMaxOf(ctx.body);
   const store = ctx.deps.store;
   const t = store.ts();
   const next: AccessKey = { ...k };
@@ -110,6 +126,7 @@ const updateKey: Handler = async (ctx) => {
   if (expiration !== undefined) next.expiration = { t, v: expiration };
   if (allow) next.allowCreateBucket = { t, v: true };
   if (deny) next.allowCreateBucket = { t, v: false };
+  if (sitesMax !== undefined) next.sitesMax = { t: Math.max(t, (k.sitesMax?.t ?? 0) + 1), v: sitesMax };
   return keyInfo(store, await store.keys.insert(next), false);
 };
 

@@ -79,7 +79,8 @@ export const OPERATIONS: Record<string, OpDoc> = {
   IssueCertificate: { method: 'POST', tag: 'Front', summary: 'Order (or renew) a certificate now' },
   // Sites (owners sign with their key; admins use the bearer token)
   ListSites: { method: 'GET', tag: 'Site', summary: 'Static sites' },
-  CreateSite: { method: 'POST', tag: 'Site', summary: 'Create a site for an owner key' },
+  CreateSite: { method: 'POST', tag: 'Site', summary: 'Create a site for an owner key (or, signed by a key with sitesMax, its own site under the root domain)' },
+  CreateSiteRequest: { method: 'POST', tag: 'Site', summary: 'Ask an admin for a site at a custom domain (approved with ApproveQuotaRequest)' },
   GetSiteInfo: { method: 'GET', tag: 'Site', summary: 'One site', query: ['site'] },
   DeleteSite: { method: 'POST', tag: 'Site', summary: 'Delete a site', query: ['site'] },
   CheckSiteBlobs: { method: 'POST', tag: 'Site', summary: 'Which blobs of a deploy are missing', query: ['site'] },

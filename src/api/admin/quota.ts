@@ -13,6 +13,7 @@ import {
   type RequestState,
 } from '../../model/quota-request.ts';
 import { siteTables } from '../../model/site.ts';
+import { createOwnSite } from '../../model/site-self.ts';
 import { AdminError, badRequest, str } from './http.ts';
 import { siteFor, type SiteOp } from './site-context.ts';
 
@@ -27,6 +28,7 @@ export function requestView(r: QuotaRequest): Record<string, unknown> {
   const d = r.decision.v;
   return {
     id: r.id,
+    kind: r.kind ?? 'quota',
     site: r.site,
     bucketId: r.bucket,
     requester: r.requester,
@@ -112,7 +114,10 @@ const decideOp =
       const r = await requestById(store, c.principal, c.query.get('id'));
       const reason = str(c.body, 'reason') ?? null;
       const next = decide(r, action, 'admin', reason, store.ts());
-      if (action === 'approve') {
+      if (action === 'approve' && r.kind === 'site') {
+        // Created first: if it fails (name taken, allowance full) the request stays pending.
+        await createOwnSite(store, r.requester, r.site, { indexDocument: c.deps.config.s3_web.index || 'index.html' });
+      } else if (action === 'approve') {
         const b = await store.bucketById(r.bucket);
         if (!b) throw new AdminError(409, 'NoSuchSite', `the site of request ${r.id} (${r.site}) no longer exists; deny the request instead`);
         // Quota first: if it fails the request stays pending and can be approved again.

@@ -26,6 +26,8 @@ export interface SiteOp {
   site?: boolean;
   /** The body is a deploy manifest (limits.manifest_body_bytes_max instead of json_body_bytes_max). */
   manifest?: boolean;
+  /** A check of the caller's rights that needs no body, run before the body is read. */
+  before?(c: SiteCtx): Promise<void>;
   run(c: SiteCtx): Promise<unknown>;
 }
 

@@ -1,11 +1,13 @@
 // Site endpoints of the admin API (create, list, info, delete, blob upload, publish, rollback),
 // callable by admins and, for their own sites, by owners signing with their access key
-// (site-auth.ts). They have their own dispatcher because the blob upload streams a raw body.
+// (site-auth.ts); a key an admin allowed creates its own sites (model/site-self.ts). They have their own dispatcher because the blob upload streams a raw body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sha256Hex } from '../../util/hash.ts';
 import { findKey } from '../../model/bucket-ops.ts';
 import { ModelError } from '../../model/errors.ts';
-import { mayManage, parseSize } from '../../model/quota-request.ts';
+import { mayManage, newSiteRequest, parseSize } from '../../model/quota-request.ts';
+import { allowanceRefusal, classifySiteName, createOwnSite } from '../../model/site-self.ts';
+import { requestView } from './quota.ts';
 import {
   blobExists,
   createSite,
@@ -45,6 +47,8 @@ const STATUS: Record<string, number> = {
   IncompleteBody: 400,
   NoPreviousDeploy: 409,
   ObjectLocked: 409,
+  InvalidSiteName: 400,
+  SiteAllowanceExceeded: 403,
 };
 
 async function manifests(store: Store, ref: SiteRef): Promise<{ current: Manifest | null; previous: Manifest | null }> {
@@ -95,21 +99,57 @@ const listSitesOp: SiteOp = {
   },
 };
 
+function siteOptions(c: SiteCtx): { indexDocument: string; errorDocument?: string; maxSize?: number } {
+  const maxSizeRaw = c.body.maxSize;
+  if (maxSizeRaw !== undefined && typeof maxSizeRaw !== 'number' && typeof maxSizeRaw !== 'string') throw badRequest('field "maxSize" must be bytes or a size like "50MB"');
+  return {
+    indexDocument: str(c.body, 'indexDocument') || c.deps.config.s3_web.index || 'index.html',
+    errorDocument: str(c.body, 'errorDocument') || undefined,
+    maxSize: maxSizeRaw === undefined ? undefined : parseSize(maxSizeRaw as string | number),
+  };
+}
+
+const roots = (c: SiteCtx): { web?: string; s3?: string } => ({ web: c.deps.config.s3_web.root_domain, s3: c.deps.config.s3_api.root_domain });
+
+/** Before the body: a key with no allowance left sends nothing we read. */
+async function ownerMayCreate(c: SiteCtx): Promise<void> {
+  if (c.principal.admin) return;
+  const k = await c.deps.store.key(c.principal.keyId);
+  const why = k ? allowanceRefusal(c.deps.store, k) : 'unknown key';
+  if (why) throw new AdminError(403, 'SiteAllowanceExceeded', why);
+}
+
 const createSiteOp: SiteOp = {
   method: 'POST',
-  adminOnly: true,
+  before: ownerMayCreate,
   async run(c) {
     const store = c.deps.store;
     const domain = str(c.body, 'domain', true);
+    if (!c.principal.admin) {
+      // Owners: their own key, the default quota, under the root domain only.
+      if (c.body.owner !== undefined || c.body.maxSize !== undefined) throw badRequest('site owners create sites for their own key with the default quota: leave out "owner" and "maxSize"');
+      const name = classifySiteName(store, domain, roots(c));
+      if (name.kind === 'custom')
+        throw new AdminError(403, 'DomainApprovalNeeded', `${name.domain} is not under ${roots(c).web ?? 'the root domain'}: a custom domain needs an administrator's approval; ask for it with CreateSiteRequest (grenier site request ${name.domain} --reason "…")`);
+      return siteInfo(store, await createOwnSite(store, c.principal.keyId, name.domain, siteOptions(c)));
+    }
     const owner = await findKey(store, str(c.body, 'owner', true));
-    const maxSizeRaw = c.body.maxSize;
-    if (maxSizeRaw !== undefined && typeof maxSizeRaw !== 'number' && typeof maxSizeRaw !== 'string') throw badRequest('field "maxSize" must be bytes or a size like "50MB"');
-    const ref = await createSite(store, domain, owner, {
-      indexDocument: str(c.body, 'indexDocument') || c.deps.config.s3_web.index || 'index.html',
-      errorDocument: str(c.body, 'errorDocument') || undefined,
-      maxSize: maxSizeRaw === undefined ? undefined : parseSize(maxSizeRaw as string | number),
-    });
-    return siteInfo(store, ref);
+    return siteInfo(store, await createSite(store, domain, owner, siteOptions(c)));
+  },
+};
+
+/** An owner asks for a site at a custom domain; an admin's ApproveQuotaRequest creates it. */
+const createSiteRequestOp: SiteOp = {
+  method: 'POST',
+  before: ownerMayCreate,
+  async run(c) {
+    if (c.principal.admin) throw badRequest('administrators create sites at any domain with CreateSite; requests are for site owners');
+    const store = c.deps.store;
+    const name = classifySiteName(store, str(c.body, 'domain', true), roots(c));
+    if (name.kind === 'root') throw badRequest(`${name.domain} is under the root domain: create it with CreateSite, no approval needed`);
+    if (await store.bucketByName(name.domain)) throw new AdminError(409, 'BucketAlreadyExists', `the domain ${name.domain} is taken`);
+    const r = newSiteRequest({ id: store.newUuid().slice(0, 16), domain: name.domain, requester: c.principal.keyId, reason: str(c.body, 'reason') ?? '', now: store.ts() });
+    return requestView(await siteTables(store).requests.insert(r));
   },
 };
 
@@ -195,6 +235,7 @@ const rollbackOp: SiteOp = {
 export const SITE_OPS: Record<string, SiteOp> = {
   ListSites: listSitesOp,
   CreateSite: createSiteOp,
+  CreateSiteRequest: createSiteRequestOp,
   GetSiteInfo: siteInfoOp,
   DeleteSite: deleteSiteOp,
   CheckSiteBlobs: checkBlobsOp,
@@ -228,6 +269,7 @@ export async function handleSiteOp(
   try {
     // Authorization before the body: a key that does not own the site sends nothing we read.
     if (op.site) await siteFor(ctx);
+    if (op.before) await op.before(ctx);
     if (!op.raw) {
       const l = deps.config.limits;
       const raw = op.manifest ? await readBody(req, l.manifest_body_bytes_max, hold, 'manifest_body_bytes_max') : await readBody(req, l.json_body_bytes_max, hold);
