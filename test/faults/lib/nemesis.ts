@@ -431,7 +431,9 @@ export class Nemesis {
     } catch (e) {
       this.down.add(n);
       this.counts.restartFailures++;
-      this.env.log(`    n${n} restart (${why}) failed, retried at the next step: ${(e as Error).message.split('\n')[0]!.slice(0, 300)}`);
+      // startNode's message: the reason on its first line, then the process's output.
+      const [first, ...out] = (e as Error).message.split('\n');
+      this.env.log(`    n${n} restart (${why}) failed, retried at the next step: ${first!.slice(0, 300)}${tail(out.join('\n'))}`);
       return false;
     }
   }
@@ -570,8 +572,9 @@ export class Nemesis {
       this.killed.delete(n);
       this.down.add(n);
     }
-    // Every node that should run (killed, crashed, vanished), a few bounded attempts each.
-    for (let i = 0; i < 3; i++) {
+    // Every node that should run (killed, crashed, vanished), a few bounded attempts each (a start
+    // can take longer than startNode's 30 s on a loaded machine: each attempt starts afresh).
+    for (let i = 0; i < 6; i++) {
       await this.reviveVanished();
       if (!this.down.size) break;
       await new Promise((r) => setTimeout(r, 2000));
