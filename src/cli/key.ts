@@ -138,6 +138,22 @@ export function registerKey(program: Command): void {
       process.stdout.write(`Imported key ${k.accessKeyId} ("${k.name}").\n`);
     });
 
+  key
+    .command('allow-sites')
+    .description('let a key create up to N sites itself under the root domain (0: none)')
+    .argument('<pattern>', 'key id, unique id prefix, or name')
+    .requiredOption('--max <n>', 'how many sites the key may create')
+    .option('--json', 'print the API response as JSON')
+    .action(async (pattern: string, o: { max: string; json?: boolean }, cmd: Command) => {
+      const n = Number(o.max);
+      if (!/^\d+$/.test(o.max) || !Number.isSafeInteger(n)) throw new CliError(`--max must be a whole number, not "${o.max}"`, 2);
+      const c = clientFor(cmd);
+      const k = await findKey(c, pattern);
+      const out = await c.post<KeyInfo>('UpdateKey', { sitesMax: n }, { id: k.accessKeyId });
+      if (o.json) return printJson(out);
+      process.stdout.write(`Key ${k.accessKeyId} may now create ${n} site${n === 1 ? '' : 's'} itself.\n`);
+    });
+
   for (const allow of [true, false]) {
     key
       .command(allow ? 'allow' : 'deny')

@@ -91,17 +91,32 @@ export function registerSite(program: Command): void {
   withAuth(
     site
       .command('create')
-      .description('create a site: a website bucket named after the domain, owned by a key, 50 MB quota')
-      .argument('<domain>', 'the site’s domain, e.g. blog.example.org')
-      .requiredOption('--owner <key>', 'the owner’s access key (id, unique id prefix, or name)')
+      .description('create a site: a website bucket named after the domain, owned by a key, 50 MB quota (owners with an allowance: their own site, <name> or <name>.<root domain>)')
+      .argument('<domain>', 'the site’s domain, e.g. blog.example.org (owners: blog)')
+      .option('--owner <key>', 'the owner’s access key (id, unique id prefix, or name); admins only, required for them')
       .option('--index-document <file>', 'index document', 'index.html')
       .option('--error-document <file>', 'page served with 404 errors')
-      .option('--max-size <size>', 'size quota (default 50MB)'),
-  ).action(async (domain: string, o: { owner: string; indexDocument: string; errorDocument?: string; maxSize?: string; json?: boolean }, cmd: Command) => {
+      .option('--max-size <size>', 'size quota (default 50MB; admins only)'),
+  ).action(async (domain: string, o: { owner?: string; indexDocument: string; errorDocument?: string; maxSize?: string; json?: boolean }, cmd: Command) => {
     const maxSize = o.maxSize === undefined ? undefined : sizeArg(o.maxSize, '--max-size');
-    const s = await siteClientFor(cmd).post<SiteInfo>('CreateSite', { domain, owner: o.owner, indexDocument: o.indexDocument, errorDocument: o.errorDocument, maxSize });
+    const c = siteClientFor(cmd);
+    if (c.auth.kind === 'admin' && !o.owner) throw new CliError('--owner <key> is required with the admin token', 2);
+    if (c.auth.kind === 'owner' && (o.owner || maxSize !== undefined)) throw new CliError('as a site owner you create sites for your own key with the default quota: leave out --owner and --max-size', 2);
+    const s = await c.post<SiteInfo>('CreateSite', { domain, owner: o.owner, indexDocument: o.indexDocument, errorDocument: o.errorDocument, maxSize });
     if (o.json) return printJson(s);
     process.stdout.write(`Created site ${s.domain} (bucket ${s.bucketId}), owned by ${s.owners.join(', ')}, quota ${formatSize(s.quotas.maxSize ?? 0)}.\n`);
+  });
+
+  withAuth(
+    site
+      .command('request')
+      .description('site owners: ask the admins for a site at a custom domain (not under the root domain)')
+      .argument('<domain>', 'e.g. club.example.org')
+      .requiredOption('--reason <text>', 'what the site is for'),
+  ).action(async (domain: string, o: { reason: string; json?: boolean }, cmd: Command) => {
+    const r = await siteClientFor(cmd).post<{ id: string; site: string }>('CreateSiteRequest', { domain, reason: o.reason });
+    if (o.json) return printJson(r);
+    process.stdout.write(`Requested the site ${r.site} (request ${r.id}); an admin will approve or deny it (grenier quota-request list).\n`);
   });
 
   withAuth(site.command('list').description('list sites (owners: their own)')).action(async (o: { json?: boolean }, cmd: Command) => {
