@@ -116,6 +116,12 @@ export interface LimitsConfig {
   rpc_message_bytes_max: number;
   /** Peer addresses learned by gossip and kept for dialling. */
   rpc_known_peers_max: number;
+  /** Metadata writes (table entries) that share one group commit at most. */
+  metadata_commit_writes_max: number;
+  /** Bytes (as estimated by the writers) one group commit holds at most. */
+  metadata_commit_bytes_max: number;
+  /** Time the first write of a group commit waits for others to join (0: the end of the event-loop turn). */
+  metadata_commit_wait_ms: number;
 }
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -209,6 +215,9 @@ const SECTIONS: Record<string, Spec> = {
     rpc_connections_per_ip_max: { type: 'int', default: 16 },
     rpc_message_bytes_max: { type: 'int', default: 16 * 1024 * 1024 },
     rpc_known_peers_max: { type: 'int', default: 256 },
+    metadata_commit_writes_max: { type: 'int', default: 1000 },
+    metadata_commit_bytes_max: { type: 'int', default: 4 * 1024 * 1024 },
+    metadata_commit_wait_ms: { type: 'int', default: 0 },
   },
 };
 
@@ -382,7 +391,7 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
 
 function checkLimits(l: LimitsConfig): void {
   for (const [k, v] of Object.entries(l)) {
-    if (k === 'site_incomplete_upload_expiry_secs' || k === 'bucket_incomplete_upload_expiry_secs') continue;
+    if (k === 'site_incomplete_upload_expiry_secs' || k === 'bucket_incomplete_upload_expiry_secs' || k === 'metadata_commit_wait_ms') continue;
     if (v < 1) bad(`limits.${k}`, 'expected at least 1');
   }
   if (l.http_connections_per_ip_max > l.http_connections_max) bad('limits.http_connections_per_ip_max', 'must not exceed limits.http_connections_max');

@@ -2,6 +2,7 @@
 // atomic multi-tree write transactions, ordered range scans.
 import { open, type RootDatabase, type Database } from 'lmdb';
 import { privateDir, privateFiles } from './private-files.ts';
+import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 
 export type Key = Buffer;
 
@@ -69,10 +70,41 @@ export class Tree<V = unknown> {
   }
 }
 
+/** The group-commit bounds (config [limits]): one commit holds at most this many writes and bytes,
+ *  and the first write of a batch waits at most this long for others to join it. */
+export type GroupCommitLimits = Pick<LimitsConfig, 'metadata_commit_writes_max' | 'metadata_commit_bytes_max' | 'metadata_commit_wait_ms'>;
+
+/** What a caller of Db.write says its fn writes (counted against the group-commit bounds). */
+export interface WriteSize {
+  /** Entries written (default 1). */
+  writes?: number;
+  /** Bytes written, keys and values, as estimated by the caller (default 0). */
+  bytes?: number;
+}
+
+interface QueuedWrite {
+  fn: () => unknown;
+  writes: number;
+  bytes: number;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 export class Db {
   private readonly root: RootDatabase;
   private readonly trees = new Map<string, Tree<any>>();
-  constructor(path: string, opts: { fsync?: boolean } = {}) {
+  private readonly group: GroupCommitLimits;
+  /** Writes waiting for their group commit, oldest first. */
+  private queue: QueuedWrite[] = [];
+  private queuedWrites = 0;
+  private queuedBytes = 0;
+  private flushTimer?: { cancel(): void };
+  private closed = false;
+  /** Commits made by write() and how many callers they held (a test and a bench read them). */
+  readonly groupStats = { commits: 0, writes: 0, callers: 0, largestWrites: 0, largestBytes: 0 };
+  constructor(path: string, opts: { fsync?: boolean; limits?: GroupCommitLimits } = {}) {
+    const l = opts.limits ?? defaultLimits();
+    this.group = { metadata_commit_writes_max: l.metadata_commit_writes_max, metadata_commit_bytes_max: l.metadata_commit_bytes_max, metadata_commit_wait_ms: l.metadata_commit_wait_ms };
     privateDir(path, 'metadata_dir');
     this.root = open({
       path,
@@ -107,6 +139,102 @@ export class Db {
       this.depth--;
     }
   }
+  /**
+   * Group commit: runs fn in a write transaction shared with the other write() calls that arrive
+   * meanwhile (one LMDB commit, one fsync, for all of them) and resolves with fn's result once that
+   * commit is durable (per fsync): never before, so an answer sent after it is an acknowledged
+   * write. fn must be synchronous. Each fn runs in its own LMDB child transaction: if it throws,
+   * its writes alone are dropped and its promise rejects; the others commit. (A child transaction
+   * costs a page copy-on-write, far less than the commit it shares; validating first or re-running
+   * the batch would make every caller pay for one bad one.) Reads inside fn see the writes of the
+   * fns before it in the batch. A batch holds at most metadata_commit_writes_max writes and
+   * metadata_commit_bytes_max bytes (one caller over a bound commits alone), and its first write
+   * waits at most metadata_commit_wait_ms (0: to the end of the current event-loop turn).
+   */
+  write<T>(fn: () => T, size: WriteSize = {}): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the metadata store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      const writes = Math.max(1, size.writes ?? 1);
+      const bytes = Math.max(0, size.bytes ?? 0);
+      this.queue.push({ fn, writes, bytes, resolve: resolve as (v: unknown) => void, reject });
+      this.queuedWrites += writes;
+      this.queuedBytes += bytes;
+      const full = this.queuedWrites >= this.group.metadata_commit_writes_max || this.queuedBytes >= this.group.metadata_commit_bytes_max;
+      if (full) this.scheduleFlush(0);
+      else if (!this.flushTimer) this.scheduleFlush(this.group.metadata_commit_wait_ms);
+    });
+  }
+
+  /** (Re)arms the flush: `ms` 0 is the end of this event-loop turn (setImmediate), after the I/O
+   *  callbacks that may bring more writes. Never flushes in the caller's stack: the caller may be
+   *  inside a transaction of its own. */
+  private scheduleFlush(ms: number): void {
+    this.cancelFlush();
+    if (ms <= 0) {
+      const h = setImmediate(() => this.flush());
+      this.flushTimer = { cancel: () => clearImmediate(h) };
+    } else {
+      const h = setTimeout(() => this.flush(), ms);
+      this.flushTimer = { cancel: () => clearTimeout(h) };
+    }
+  }
+
+  private cancelFlush(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+  }
+
+  /** Commits the oldest queued writes that fit the bounds, then schedules the rest. */
+  private flush(): void {
+    this.cancelFlush();
+    const batch: QueuedWrite[] = [];
+    let writes = 0;
+    let bytes = 0;
+    while (this.queue.length > 0) {
+      const w = this.queue[0]!;
+      if (batch.length > 0 && (writes + w.writes > this.group.metadata_commit_writes_max || bytes + w.bytes > this.group.metadata_commit_bytes_max)) break;
+      batch.push(this.queue.shift()!);
+      writes += w.writes;
+      bytes += w.bytes;
+    }
+    this.queuedWrites -= writes;
+    this.queuedBytes -= bytes;
+    if (this.queue.length > 0) this.scheduleFlush(0);
+    if (batch.length === 0) return;
+    const results: ({ ok: true; v: unknown } | { ok: false; e: unknown })[] = [];
+    try {
+      this.transaction(() => {
+        for (const w of batch) {
+          try {
+            // Nested inside a write transaction, lmdb-js runs this as an abortable child transaction.
+            const v = this.root.transactionSync(() => {
+              const r = w.fn();
+              if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') throw new Error('Db.write: fn must be synchronous');
+              return r;
+            });
+            results.push({ ok: true, v });
+          } catch (e) {
+            results.push({ ok: false, e });
+          }
+        }
+      });
+    } catch (e) {
+      // The commit itself failed (a full map, an I/O error): nothing of the batch is stored.
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    this.groupStats.commits++;
+    this.groupStats.writes += writes;
+    this.groupStats.callers += batch.length;
+    this.groupStats.largestWrites = Math.max(this.groupStats.largestWrites, writes);
+    this.groupStats.largestBytes = Math.max(this.groupStats.largestBytes, bytes);
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.v);
+      else w.reject(r.e);
+    });
+  }
+
   /** Nesting depth of transaction() calls: > 0 while one runs (checked by "inside a transaction" preconditions). */
   private depth = 0;
   get inTransaction(): boolean {
@@ -118,6 +246,10 @@ export class Db {
     return this.root.backup(dir, true);
   }
   async close(): Promise<void> {
+    // Writes already queued are committed (their callers wait for them), later ones refused.
+    this.closed = true;
+    while (this.queue.length > 0) this.flush();
+    this.cancelFlush();
     await this.root.close();
   }
 }

@@ -75,7 +75,7 @@ export class Store {
 
   constructor(o: StoreOptions) {
     this.clock = o.clock ?? systemClock;
-    this.db = new Db(o.metadataDir, { fsync: o.metadataFsync });
+    this.db = new Db(o.metadataDir, { fsync: o.metadataFsync, limits: defaultLimits(o.limits) });
     this.blocks = new BlockManager(this.db, o.dataDir, this.clock, {
       blockSize: o.blockSize,
       compression: o.compression,
