@@ -306,6 +306,9 @@ export class Cluster {
     let dueTimer: NodeJS.Timeout | undefined;
     const queueWorker = new Worker('block-resync-queue', c.resync_interval_secs * 1000, clock, async (w) => {
       const r = await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
+      // The last missing block arrived while this node has a layout version to prove: prove it now
+      // rather than at the table-sync's next retry (its back-off may be long by then).
+      if (r.fetched > 0 && r.queued === 0 && this.layoutSyncNeeded(this.layout.history())) this.workers.get('table-sync')?.trigger();
       clearTimeout(dueTimer);
       const next = this.store.blocks.resync.nextDue();
       if (next !== undefined && next - clock.now() < c.resync_interval_secs * 1000) {
