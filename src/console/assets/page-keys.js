@@ -1,5 +1,5 @@
 // Access keys: list, create (the secret is shown once, here), and for one key its bucket
-// permissions and its create-bucket right; delete.
+// permissions, its create-bucket right and how many sites it may create itself; delete.
 import { h, clear, say, action, when } from './dom.js';
 import { get, post } from './api.js';
 
@@ -40,6 +40,18 @@ export async function render(root) {
         await show(id);
       }),
     );
+    const smax = h('input', { id: `sites-max-${id}`, type: 'number', min: 0, max: 1000, value: String(k.sitesMax ?? 0) });
+    const setS = h('button', { type: 'submit', text: 'Set' });
+    const sForm = h('form', { class: 'inline', 'aria-label': `sites ${k.name} may create` }, h('label', { for: `sites-max-${id}` }, `Sites it may create itself (has ${k.ownSites ?? 0})`, smax), setS);
+    sForm.addEventListener(
+      'submit',
+      action(setS, out, async () => {
+        const n = Number(smax.value);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`"${smax.value}" is not a whole number of sites`);
+        await post('UpdateKey', { sitesMax: n }, { id });
+        await show(id);
+      }),
+    );
     const del = h('button', { type: 'button', class: 'danger', text: 'Delete key' });
     del.addEventListener(
       'click',
@@ -55,6 +67,7 @@ export async function render(root) {
       secret ? h('div', {}, h('p', { class: 'notice', text: 'Secret key — copy it now, it is not shown again:' }), h('p', { class: 'secret', id: 'new-secret', text: secret })) : null,
       h('dl', { class: 'kv' }, h('dt', { text: 'Access key ID' }), h('dd', { class: 'mono', text: k.accessKeyId }), h('dt', { text: 'Created' }), h('dd', { text: when(k.created) }), h('dt', { text: 'Create buckets' }), h('dd', { text: k.permissions.createBucket ? 'yes' : 'no' })),
       h('div', { class: 'row' }, toggle, del),
+      sForm,
       h('h2', { text: 'Bucket permissions' }),
       k.buckets.length
         ? h(

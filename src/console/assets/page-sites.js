@@ -1,6 +1,7 @@
 // Sites: usage against quota, the deploys kept (current and previous), deploy a folder from the
 // browser (page-deploy.js), rollback, the quota (owners raise it up to 200 MB themselves, or ask
-// for more), and for admins the pending requests.
+// for more), and for admins the pending requests. Owners a key allows create their own sites under
+// the root domain, or ask for one at a custom domain (a request an admin approves).
 import { h, clear, say, action, bytes, when, usageBar, parseBytes } from './dom.js';
 import { get, post } from './api.js';
 import { deployForm } from './page-deploy.js';
@@ -77,6 +78,35 @@ export async function render(root, ctx) {
     return card;
   }
 
+  function newSiteForm() {
+    const out = h('div');
+    const name = h('input', { id: 'new-site', placeholder: 'blog or club.example.org', autocomplete: 'off', maxlength: 253 });
+    const reason = h('input', { id: 'new-site-why', placeholder: 'for a custom domain: what it is for', maxlength: 500 });
+    const go = h('button', { type: 'submit', text: 'Create site' });
+    const form = h('form', { class: 'inline', 'aria-label': 'Create a site' }, h('label', { for: 'new-site' }, 'New site', name), h('label', { for: 'new-site-why' }, 'Reason (custom domain)', reason), go);
+    form.addEventListener(
+      'submit',
+      action(go, out, async () => {
+        const domain = name.value.trim();
+        if (!domain) throw new Error('give the site a name, e.g. blog');
+        try {
+          const s = await post('CreateSite', { domain });
+          say(msg, `Site ${s.domain} created.`, 'notice');
+        } catch (e) {
+          // A custom domain: ask an admin, with the reason given.
+          if (e.code !== 'DomainApprovalNeeded') throw e;
+          if (!reason.value.trim()) throw new Error(`${domain} is a custom domain: an admin must approve it. Say what it is for in "Reason", then create again to send the request.`);
+          await post('CreateSiteRequest', { domain, reason: reason.value });
+          say(msg, `Request for ${domain} sent: an admin will approve or deny it.`, 'notice');
+        }
+        name.value = '';
+        reason.value = '';
+        await Promise.all([load(), loadRequests()]);
+      }),
+    );
+    return h('section', { class: 'card', 'aria-label': 'new site' }, h('h2', { text: 'New site' }), form, out);
+  }
+
   async function load() {
     const sites = await get('ListSites');
     clear(list);
@@ -87,11 +117,11 @@ export async function render(root, ctx) {
   async function loadRequests() {
     const rs = await get('ListQuotaRequests', admin ? { state: 'pending' } : {});
     clear(requests);
-    requests.appendChild(h('h2', { text: admin ? 'Pending quota requests' : 'Your quota requests' }));
+    requests.appendChild(h('h2', { text: admin ? 'Pending requests' : 'Your requests' }));
     if (rs.length === 0) return requests.appendChild(h('p', { class: 'muted', text: 'None.' }));
     const out = h('div');
     const rows = rs.map((r) => {
-      const cells = [h('td', { text: r.site }), h('td', { text: bytes(r.bytes) }), h('td', { text: r.reason || '—' }), h('td', { class: 'mono', text: r.requester }), h('td', { text: r.state + (r.decisionReason ? ` (${r.decisionReason})` : '') })];
+      const cells = [h('td', { text: r.site }), h('td', { text: r.kind === 'site' ? 'new site' : bytes(r.bytes) }), h('td', { text: r.reason || '—' }), h('td', { class: 'mono', text: r.requester }), h('td', { text: r.state + (r.decisionReason ? ` (${r.decisionReason})` : '') })];
       if (admin) {
         const yes = h('button', { type: 'button', text: 'Approve' });
         const no = h('button', { type: 'button', class: 'danger', text: 'Deny' });
@@ -107,6 +137,6 @@ export async function render(root, ctx) {
     );
   }
 
-  root.append(h('h1', { text: admin ? 'Sites' : 'My sites' }), msg, list, requests);
+  root.append(h('h1', { text: admin ? 'Sites' : 'My sites' }), msg, admin ? null : newSiteForm(), list, requests);
   await Promise.all([load(), loadRequests()]);
 }
