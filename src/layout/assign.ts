@@ -78,6 +78,7 @@ export function computeAssignment(
   let targets = computeTargets(cap, zoneOf, Z, rfp, zr);
   let placed = zr < zrMax && !spreadFeasible(targets.node, zoneOf, Z, zr) ? undefined : place(prev, nodes, zoneOf, Z, rfp, zr, targets.node);
   if (zr < zrMax && (!placed || placed.flow < PARTITIONS * rfp)) {
+    warnings.push(`zone redundancy ${zr}: no better-balanced placement found, so partitions span ${zrMax} zones (which meets it too)`);
     zr = zrMax;
     targets = computeTargets(cap, zoneOf, Z, rfp, zr);
     placed = undefined;
