@@ -168,7 +168,7 @@ export class Table<E> {
     eps.get.serve(async (_f, { pk, sk }) => this.local.get(pk, sk) ?? null);
     eps.range.serve(async (_f, { pk, q }) => [...this.local.range(pk, q as RangeQuery)]);
     eps.put.serve(async (_f, es) => {
-      this.local.insertMany(es);
+      await this.local.insertManyGrouped(es); // group commit: answered once durable (db/db.ts write)
       return true;
     });
     eps.putAfter.serve(async (_f, es) => this.mergeReporting(es));
@@ -359,14 +359,17 @@ export class Table<E> {
     if (!newestOther) throw new Error(`${this.name}: insertAfter needs schema.newestOther`);
     const first = make(ts);
     if (this.alone(this.local.storageKeyOf(first)[0]!)) {
-      // Its copy is the only one: read it, then write once after what it holds.
+      // Its copy is the only one: read it, then write once after what it holds (both in one
+      // group-committed fn, so the read also sees the writes queued before it).
       const e = first;
       this.checkKeys([e]);
-      const cur = this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e));
-      const newest = cur === undefined ? undefined : newestOther(cur, e);
-      const at = newest !== undefined && newest >= ts ? newest + 1 : ts;
-      this.local.insert(at === ts ? e : make(at));
-      return at;
+      return this.db.write(() => {
+        const cur = this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e));
+        const newest = cur === undefined ? undefined : newestOther(cur, e);
+        const at = newest !== undefined && newest >= ts ? newest + 1 : ts;
+        this.local.mergeIn(at === ts ? e : make(at));
+        return at;
+      });
     }
     for (let attempt = 0; attempt < INSERT_AFTER_ATTEMPTS; attempt++) {
       const e = make(ts);
@@ -390,15 +393,16 @@ export class Table<E> {
 
   /** put-after on a replica: merges the entries, answering for each the newest timestamp it held
    *  that the entry must follow (null: none). */
-  private mergeReporting(es: E[]): (number | null)[] {
+  private mergeReporting(es: E[]): Promise<(number | null)[]> {
     const newestOther = this.schema.newestOther;
-    return this.db.transaction(() =>
+    return this.db.write(() =>
       es.map((e) => {
         const cur = this.local.get(this.schema.partitionKey(e), this.schema.sortKey(e));
         const n = cur === undefined || !newestOther ? undefined : newestOther(cur, e);
         this.local.mergeIn(e);
         return n ?? null;
       }),
+      { writes: es.length },
     );
   }
 
