@@ -75,3 +75,50 @@ test("this node's broken invariant fails a replicated write with that InvariantE
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the replica queue count is kept in the same transaction as its entries: a rolled-back enqueue counts nothing, so the bound is exact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-queue-count-'));
+  try {
+    const { nodes } = cluster(dir, (ids) => ({ readNodes: () => ids.slice(1), writeSets: () => [ids.slice(1)], allNodes: () => ids }));
+    const a = nodes[0]!;
+    a.t.pendingPerNodeMax = 2;
+    for (let i = 0; i < 5; i++)
+      assert.throws(() =>
+        a.db.transaction(() => {
+          a.t.queueInsert({ k: `rolled-back-${i}`, v: 1 });
+          throw new Error('the write that caused it failed');
+        }),
+      );
+    assert.equal(a.t.queueLength(), 0, 'rolled-back enqueues were counted');
+    a.db.transaction(() => {
+      a.t.queueInsert({ k: 'x', v: 1 });
+      a.t.queueInsert({ k: 'y', v: 1 });
+      a.t.queueInsert({ k: 'z', v: 1 });
+    });
+    assert.equal(a.t.queueLength(), 4, 'two entries (the bound) for each of b and c');
+    assert.deepEqual([...a.t.queuedByNode().values()], [2, 2]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a queue from before the persisted counts is counted once from its entries', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-queue-count-migrate-'));
+  try {
+    const { nodes } = cluster(dir, (ids) => ({ readNodes: () => ids.slice(1), writeSets: () => [ids.slice(1)], allNodes: () => ids }));
+    const a = nodes[0]!;
+    a.db.transaction(() => {
+      for (const k of ['x', 'y', 'z']) a.t.queueInsert({ k, v: 1 });
+    });
+    // What an older release left: the entries, no counts.
+    const counts = a.db.tree<number>('pending_count:ent');
+    a.db.transaction(() => {
+      for (const { key } of [...counts.range()]) counts.remove(Buffer.from(key));
+    });
+    const again = new Table(a.db, schema);
+    assert.equal(again.queueLength(), 6);
+    assert.deepEqual([...again.queuedByNode().values()], [3, 3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

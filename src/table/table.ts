@@ -37,6 +37,9 @@ export const TABLE_RPC_LIMITS = {
  *  is far behind or gone; anti-entropy repairs it when it returns) and a warning is logged. */
 export const PENDING_PER_NODE_MAX = 1_000_000;
 
+/** Key of the "counts match the queue" mark in the pending-count tree (not 32 bytes: no node id). */
+const COUNTS_MARK = Buffer.from('counts-v1');
+
 /** insertAfter's writes before it falls back to reading first (each retry follows a newer entry
  *  some replica reported: only concurrent writers to one key make more than one). */
 const INSERT_AFTER_ATTEMPTS = 4;
@@ -102,8 +105,11 @@ export class Table<E> {
    *  (merged with what was already queued), so non-replica nodes keep nothing in the table itself. */
   private readonly pending: Tree<E>;
 
-  /** Entries queued per node (counted once from the tree at first use, then kept in step). */
-  private perNode?: Map<NodeId, number>;
+  /** Entries queued per node: node id (32 bytes) → count, written in the same transaction as the
+   *  entries (a rolled-back enqueue counts nothing), so the per-node bound is exact. */
+  private readonly pendingCounts: Tree<number>;
+  /** Set once the counts are known to match the queue (older databases count it once). */
+  private countsReady = false;
   /** Bound of `pending` per node (PENDING_PER_NODE_MAX; lowered by tests). */
   pendingPerNodeMax = PENDING_PER_NODE_MAX;
   private droppedWarnedAt = 0;
@@ -117,6 +123,7 @@ export class Table<E> {
     this.local = new LocalTable(db, schema);
     this.merkle = new MerkleCache(this.local);
     this.pending = db.tree<E>(`pending:${schema.name}`);
+    this.pendingCounts = db.tree<number>(`pending_count:${schema.name}`);
     this.tombstones = db.tree<1>(`tombstones:${schema.name}`);
     // An everywhere table keeps every entry under one constant partition key (checked on every
     // write and every peer's entry): anti-entropy compares that partition only.
@@ -482,13 +489,30 @@ export class Table<E> {
     return this.queueSafely(node, es, why);
   }
 
+  /** Databases from before the persisted counts get them once, from one count per queued node. */
+  private ensureCounts(): void {
+    if (this.countsReady) return;
+    if (this.pendingCounts.get(COUNTS_MARK) === undefined)
+      this.db.transaction(() => {
+        if (this.pendingCounts.get(COUNTS_MARK) !== undefined) return;
+        for (const node of this.queuedNodes()) this.pendingCounts.put(Buffer.from(node, 'hex'), this.pending.count({ start: Buffer.from(node, 'hex'), end: nodeEnd(node) }));
+        this.pendingCounts.put(COUNTS_MARK, 1);
+      });
+    // Inside an outer transaction the count may still roll back with it: look again next time.
+    if (!this.db.inTransaction) this.countsReady = true;
+  }
+
+  private countOf(node: NodeId): number {
+    this.ensureCounts();
+    return this.pendingCounts.get(Buffer.from(node, 'hex')) ?? 0;
+  }
+
+  /** Every node's count (the mark excluded). */
   private counts(): Map<NodeId, number> {
-    if (!this.perNode) {
-      const m = new Map<NodeId, number>();
-      for (const node of this.queuedNodes()) m.set(node, this.pending.count({ start: Buffer.from(node, 'hex'), end: nodeEnd(node) }));
-      this.perNode = m;
-    }
-    return this.perNode;
+    this.ensureCounts();
+    const m = new Map<NodeId, number>();
+    for (const { key, value } of this.pendingCounts.range()) if (key.length === NODE_ID_BYTES) m.set(Buffer.from(key).toString('hex'), value);
+    return m;
   }
 
   /** Nodes with queued entries: one seek per node, not a scan of the queue. */
@@ -510,8 +534,8 @@ export class Table<E> {
     const k = Buffer.concat([Buffer.from(node, 'hex'), this.local.storageKeyOf(e)]);
     const cur = this.pending.get(k);
     if (cur === undefined) {
-      const counts = this.counts();
-      const n = counts.get(node) ?? 0;
+      const n = this.countOf(node);
+      invariant(n >= 0, `${this.name}: a replica queue count is negative`, { node: node.slice(0, 8), n });
       if (n >= this.pendingPerNodeMax) {
         const now = Date.now();
         if (now - this.droppedWarnedAt > 60_000) {
@@ -520,7 +544,7 @@ export class Table<E> {
         }
         return;
       }
-      counts.set(node, n + 1);
+      this.pendingCounts.put(Buffer.from(node, 'hex'), n + 1);
     }
     this.pending.put(k, cur === undefined ? e : this.schema.merge(cur, e));
   }
@@ -544,8 +568,6 @@ export class Table<E> {
     const byNode = new Map<NodeId, { k: Buffer; e: E }[]>();
     let n = 0;
     const nodes = only ? [only] : [...this.queuedNodes()];
-    // The tree is the truth: a count left by a rolled-back enqueue is dropped here.
-    if (!only && this.perNode) for (const k of [...this.perNode.keys()]) if (!nodes.includes(k)) this.perNode.delete(k);
     for (const node of nodes) {
       if (!this.rpc.isUp(node)) continue;
       const l: { k: Buffer; e: E }[] = [];
@@ -561,14 +583,15 @@ export class Table<E> {
           await this.eps.put.call(node, items.map((x) => x.e), { timeoutMs: this.timeoutMs, priority: 'background' });
           // Remove only what was sent: an entry re-queued meanwhile (merged, so different) stays.
           this.db.transaction(() => {
+            let removed = 0;
             for (const x of items) {
               const cur = this.pending.get(x.k);
               if (cur !== undefined && sameBytes(cur, x.e)) {
                 this.pending.remove(x.k);
-                const c = this.counts();
-                c.set(node, Math.max(0, (c.get(node) ?? 1) - 1));
+                removed++;
               }
             }
+            if (removed > 0) this.uncount(node, removed);
           });
           delivered += items.length;
         } catch {
@@ -577,6 +600,20 @@ export class Table<E> {
       }),
     );
     return n === 0 ? 0 : delivered;
+  }
+
+  /** Takes `removed` delivered entries off a node's count (inside the removal's transaction). */
+  private uncount(node: NodeId, removed: number): void {
+    const key = Buffer.from(node, 'hex');
+    let left = this.countOf(node) - removed;
+    if (left < 0) {
+      // Out of step with the entries (a bug: both change in one transaction): never clamped
+      // silently. Logged, and the node's count is taken again from its entries.
+      log.error({ table: this.name, node: node.slice(0, 8), count: left + removed, removed }, 'replica queue count below its entries: recounted');
+      left = this.pending.count({ start: key, end: nodeEnd(node) });
+    }
+    if (left > 0) this.pendingCounts.put(key, left);
+    else this.pendingCounts.remove(key);
   }
 
   queueLength(): number {
