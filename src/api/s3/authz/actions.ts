@@ -30,10 +30,13 @@ const bucketWrite = { on: 'bucket', permission: 'WRITE' } as const;
 
 export const OP_AUTHZ = {
   // Their handlers decide: no bucket yet, or one named by a form whose own signature and policy
-  // are checked (PostObject then asks authorize() for PutObject).
+  // are checked (PostObject then asks authorize() for PutObject), or (DeleteObjects) each named
+  // key as its own DeleteObject (authz/per-key.ts): AWS has no decision for the request as a
+  // whole, a caller allowed on some keys only deletes those.
   ListBuckets: 'handler',
   CreateBucket: 'handler',
   PostObject: 'handler',
+  DeleteObjects: 'handler',
   HeadBucket: B('s3:ListBucket', 'read', 'READ'),
   GetBucketLocation: B('s3:GetBucketLocation', 'read'),
   ListObjects: B('s3:ListBucket', 'read', 'READ'),
@@ -51,8 +54,6 @@ export const OP_AUTHZ = {
   CompleteMultipartUpload: O('s3:PutObject', 'write', bucketWrite),
   AbortMultipartUpload: O('s3:AbortMultipartUpload', 'write', bucketWrite),
   DeleteObject: O('s3:DeleteObject', 'write', bucketWrite, 's3:DeleteObjectVersion'),
-  // Checked once for the request against bucket/*; a policy naming only some keys does not grant it.
-  DeleteObjects: { ...B('s3:DeleteObject', 'write', 'WRITE'), object: true },
   DeleteBucket: B('s3:DeleteBucket', 'owner'),
   GetBucketVersioning: B('s3:GetBucketVersioning', 'read'),
   PutBucketVersioning: B('s3:PutBucketVersioning', 'owner'),

@@ -31,7 +31,8 @@ export interface BucketAuthz {
   pab: PublicAccessBlock | null;
 }
 
-export type Reason = 'explicit-deny' | 'flags' | 'flags-ceiling' | 'policy' | 'acl' | 'owner-acp' | 'default-deny';
+/** 'handler': authorize() left the decision to the op's handler (DeleteObjects, per key). */
+export type Reason = 'explicit-deny' | 'flags' | 'flags-ceiling' | 'policy' | 'acl' | 'owner-acp' | 'default-deny' | 'handler';
 
 export interface Decision {
   allow: boolean;

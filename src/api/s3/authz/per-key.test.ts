@@ -6,6 +6,8 @@ import { children, childText } from '../xml.ts';
 import { DeleteObjects, PutObject } from '../ops/object.ts';
 import { fakeCtx, testEnv, type TestEnv } from '../ops/test-ctx.ts';
 import type { Bucket } from '../../../model/bucket.ts';
+import { liveVersion } from '../../../model/object.ts';
+import { authorize } from './authorize.ts';
 
 async function withPolicy(env: TestEnv, name: string, statements: unknown[]): Promise<Bucket> {
   const b = await env.bucket(name);
@@ -59,6 +61,60 @@ test('DeleteObjects: s3:ExistingObjectTag is the entry\'s own version\'s tag', a
     const r = await deleteMany(env, b, 'pk-tags', [{ key: 'kept' }, { key: 'gone' }]);
     assert.deepEqual(r.errors, ['kept: AccessDenied']);
     assert.deepEqual(r.deleted, ['gone']);
+  } finally {
+    await env.close();
+  }
+});
+
+/** As server.ts runs it: authorize() for the request, then the handler. `b` as the caller sees it. */
+async function deleteAsServer(env: TestEnv, b: Bucket, name: string, keys: string[]) {
+  const body = `<Delete>${keys.map((k) => `<Object><Key>${k}</Key></Object>`).join('')}</Delete>`;
+  const none = { read: false, write: false, owner: false };
+  const { ctx, res } = fakeCtx(env, { method: 'POST', bucket: b, bucketName: name, query: { delete: '' }, body, perm: none });
+  await authorize(ctx, 'DeleteObjects');
+  await DeleteObjects(ctx);
+  assert.equal(res.status, 200);
+  const doc = res.xml();
+  return {
+    deleted: children(doc, 'Deleted').map((d) => childText(d, 'Key')),
+    errors: children(doc, 'Error').map((e) => `${childText(e, 'Key')}: ${childText(e, 'Code')}`),
+  };
+}
+
+/** The bucket as a key that is not listed on it (no flags) and does not own it sees it. */
+function foreign(b: Bucket, statements?: unknown[]): Bucket {
+  const t = Date.now() + 1;
+  const policy = statements && { t, v: { text: JSON.stringify({ Version: '2012-10-17', Statement: statements }) } };
+  return { ...b, keys: {}, owner: { t, v: 'someone-else' }, ...(policy ? { policy } : {}) };
+}
+
+test('DeleteObjects: a policy allowing s3:DeleteObject on b/tmp/* only deletes tmp/x and refuses other/y as an entry, not the request', async () => {
+  const env = await testEnv();
+  try {
+    const b = await env.bucket('pk-prefix');
+    await put(env, b, 'pk-prefix', 'tmp/x');
+    await put(env, b, 'pk-prefix', 'other/y');
+    const seen = foreign(b, [{ Effect: 'Allow', Principal: { AWS: [env.accessKey.id] }, Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::pk-prefix/tmp/*' }]);
+    const r = await deleteAsServer(env, seen, 'pk-prefix', ['tmp/x', 'other/y']);
+    assert.deepEqual(r.deleted, ['tmp/x']);
+    assert.deepEqual(r.errors, ['other/y: AccessDenied']);
+    assert.equal(liveVersion((await env.store.objects.get(b.id, 'tmp/x'))!), undefined, 'tmp/x deleted');
+    assert.ok(liveVersion((await env.store.objects.get(b.id, 'other/y'))!), 'other/y kept');
+  } finally {
+    await env.close();
+  }
+});
+
+test('DeleteObjects: a caller with no permission at all gets 200 with an AccessDenied entry per key (as AWS), and nothing is deleted', async () => {
+  const env = await testEnv();
+  try {
+    const b = await env.bucket('pk-none');
+    await put(env, b, 'pk-none', 'a');
+    await put(env, b, 'pk-none', 'b');
+    const r = await deleteAsServer(env, foreign(b), 'pk-none', ['a', 'b']);
+    assert.deepEqual(r.deleted, []);
+    assert.deepEqual(r.errors, ['a: AccessDenied', 'b: AccessDenied']);
+    assert.ok(liveVersion((await env.store.objects.get(b.id, 'a'))!), 'a kept');
   } finally {
     await env.close();
   }

@@ -202,6 +202,11 @@ export async function DeleteObject(ctx: S3Ctx): Promise<void> {
 
 export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
+  // No decision for the request as a whole (authz/actions.ts): each key is decided as its own
+  // DeleteObject would be, from inputs built once. Only an anonymous caller whom nothing could
+  // allow is refused outright, before its body is read.
+  const may = deleteDecider(ctx, b, ctx.bucketName ?? '');
+  if (!ctx.accessKey && may.uniform && !may.uniform.allow) throw new S3Error('AccessDenied', 'Access Denied');
   const doc = parseXml(await readSmallBody(ctx, 2 * 1024 * 1024));
   if (doc.name !== 'Delete') throw new S3Error('MalformedXML', 'expected a Delete document');
   const quiet = childText(doc, 'Quiet') === 'true';
@@ -210,9 +215,6 @@ export async function DeleteObjects(ctx: S3Ctx): Promise<void> {
   if (objs.length > 1000) throw new S3Error('MalformedXML', 'at most 1000 objects may be deleted per request');
   const deleted: Record<string, unknown>[] = [];
   const errors: Record<string, unknown>[] = [];
-  // The request was allowed as a whole; each key is also decided as its own DeleteObject (a
-  // policy may deny some keys), from inputs built once for the request.
-  const may = deleteDecider(ctx, b, ctx.bucketName ?? '');
   for (const el of objs) {
     // The key verbatim: ' ' and '_ ' are keys (childText would trim them away).
     const key = child(el, 'Key')?.text;
