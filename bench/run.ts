@@ -8,6 +8,7 @@ import { webSection } from './web.ts';
 import { geoSection } from './geo.ts';
 import { peersSection } from './peers.ts';
 import { scaleSection } from './scale.ts';
+import { commitSection } from './commit.ts';
 
 /** Sections in run order. A cluster section (bench/geo.ts exporting a Section) plugs in here. */
 const SECTIONS: Record<string, Section> = {
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, Section> = {
   geo: geoSection,
   peers: peersSection,
   scale: scaleSection,
+  commit: commitSection,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
