@@ -8,6 +8,7 @@ import { ModelError } from '../../model/errors.ts';
 import { mayManage, newSiteRequest, parseSize } from '../../model/quota-request.ts';
 import { allowanceRefusal, classifySiteName, createOwnSite } from '../../model/site-self.ts';
 import { requestView } from './quota.ts';
+import { listSitePage } from './console/site-list.ts';
 import {
   blobExists,
   createSite,
@@ -88,6 +89,8 @@ const listSitesOp: SiteOp = {
   method: 'GET',
   async run(c) {
     const store = c.deps.store;
+    // ?limit=&start=&search=: the paged form (the console's); without, every site (the CLI's).
+    if (c.query.has('limit') || c.query.has('start') || c.query.has('search')) return listSitePage(store, c.principal, c.query);
     const out = [];
     for (const s of await listSites(store)) {
       const b = await store.bucketById(s.bucket);

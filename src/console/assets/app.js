@@ -92,7 +92,7 @@ function loginPage() {
         location.hash = '#/cluster';
       } else {
         const s = { kind: 'owner', keyId: keyIn.value.trim(), secret: secretIn.value.trim() };
-        await get('ListSites', {}, s);
+        await get('ListSites', { limit: 1 }, s);
         setSession(s);
         location.hash = '#/sites';
       }

@@ -6,6 +6,10 @@ import { h, clear, say, action, bytes, when, usageBar, parseBytes } from './dom.
 import { get, post } from './api.js';
 import { deployForm } from './page-deploy.js';
 
+const PAGE = 20;
+/** Requests one page may chain when the node's scan budget ends a page with nothing found yet. */
+const EMPTY_HOPS_MAX = 30;
+
 function deployLine(label, d) {
   return [h('dt', { text: label }), h('dd', { text: d ? `${d.id} — ${d.files} files, ${bytes(d.bytes)}, ${when(new Date(d.created).toISOString())}` : 'none' })];
 }
@@ -15,6 +19,14 @@ export async function render(root, ctx) {
   const msg = h('div');
   const list = h('div', { class: 'grid', id: 'sites' });
   const requests = h('div');
+  // starts[i]: the token page i was asked from (null: the beginning); nextStart: the next page's.
+  let starts = [null];
+  let nextStart = null;
+  let seq = 0;
+  const search = h('input', { id: 'site-search', type: 'search', placeholder: 'domain', 'aria-label': 'Search sites' });
+  const prev = h('button', { type: 'button', class: 'secondary', text: '← Previous', disabled: true });
+  const next = h('button', { type: 'button', class: 'secondary', text: 'Next →', disabled: true });
+  const pos = h('span', { class: 'muted' });
 
   async function siteCard(s) {
     const card = h('section', { class: 'card', 'data-site': s.domain, 'aria-label': `site ${s.domain}` });
@@ -107,12 +119,47 @@ export async function render(root, ctx) {
     return h('section', { class: 'card', 'aria-label': 'new site' }, h('h2', { text: 'New site' }), form, out);
   }
 
-  async function load() {
-    const sites = await get('ListSites');
+  /** Shows the last page of `path` (the tokens pages were asked from, ListSites ?limit=&start=&search=,
+   *  so a page costs the same at 50,000 sites as at 50); a page the node's scan budget ended before
+   *  finding anything goes on by itself a few times (an owner's few sites among many). */
+  async function show(path) {
+    const mine = ++seq;
+    const q = search.value.trim();
+    let token = path.at(-1);
+    let page;
+    for (let hop = 0; ; hop++) {
+      page = await get('ListSites', { limit: PAGE, search: q || undefined, start: token ?? undefined });
+      if (page.sites.length > 0 || page.nextStart === null || hop + 1 >= EMPTY_HOPS_MAX) break;
+      token = page.nextStart;
+    }
+    const cards = await Promise.all(page.sites.map(siteCard));
+    if (mine !== seq) return; // a newer search or page replaced this one
+    starts = path;
+    nextStart = page.nextStart;
     clear(list);
-    if (sites.length === 0) list.appendChild(h('p', { class: 'muted', text: admin ? 'No sites yet (grenier site create).' : 'Your key owns no site.' }));
-    for (const c of await Promise.all(sites.map(siteCard))) list.appendChild(c);
+    if (cards.length === 0) list.appendChild(h('p', { class: 'muted', text: q ? 'No site matches.' : starts.length > 1 ? 'No more sites.' : admin ? 'No sites yet (grenier site create).' : 'Your key owns no site.' }));
+    for (const c of cards) list.appendChild(c);
+    pos.textContent = `page ${starts.length}`;
+    prev.disabled = starts.length === 1;
+    next.disabled = nextStart === null;
   }
+
+  async function load() {
+    await show(starts);
+  }
+
+  function turn(path) {
+    prev.disabled = next.disabled = true;
+    say(msg, '');
+    show(path).catch((e) => say(msg, e?.message ?? String(e)));
+  }
+  prev.addEventListener('click', () => turn(starts.slice(0, -1)));
+  next.addEventListener('click', () => turn([...starts, nextStart]));
+  let typing = null;
+  search.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => turn([null]), 200);
+  });
 
   async function loadRequests() {
     const rs = await get('ListQuotaRequests', admin ? { state: 'pending' } : {});
@@ -137,6 +184,14 @@ export async function render(root, ctx) {
     );
   }
 
-  root.append(h('h1', { text: admin ? 'Sites' : 'My sites' }), msg, admin ? null : newSiteForm(), list, requests);
+  root.append(
+    h('h1', { text: admin ? 'Sites' : 'My sites' }),
+    msg,
+    admin ? null : newSiteForm(),
+    h('div', { class: 'row' }, h('label', { for: 'site-search' }, 'Search', search)),
+    list,
+    h('div', { class: 'pager' }, prev, pos, next),
+    requests,
+  );
   await Promise.all([load(), loadRequests()]);
 }

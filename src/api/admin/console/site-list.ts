@@ -1,0 +1,103 @@
+// ListSites by pages (?limit=&start=&search=), in domain order: a range scan of the alias table
+// (a site's domain is its bucket's alias) from a continuation token, each request reading at most
+// SITES_SCAN_MAX entries, so a page costs the same at 50,000 sites as at 500. Owners get only
+// their sites; a page that ran out of budget before filling says where to go on (`nextStart`).
+import type { Store } from '../../../model/store.ts';
+import { mayManage, type Principal } from '../../../model/quota-request.ts';
+import type { SiteEntry } from '../../../model/site.ts';
+import type { Bucket } from '../../../model/bucket.ts';
+import { badRequest } from '../http.ts';
+
+export const LIST_SITES_LIMIT_MAX = 200;
+export const LIST_SITES_LIMIT_DEFAULT = 20;
+/** Alias entries one request reads at most (local reads: about 10 ms for 2000 here). */
+export const SITES_SCAN_MAX = 2000;
+/** A domain has at most 253 characters. */
+export const LIST_SITES_SEARCH_CHARS_MAX = 253;
+
+export interface SiteListItem {
+  domain: string;
+  bucketId: string;
+  currentDeploy: string | null;
+  usage: { bytes: number; objects: number };
+  quotas: { maxSize: number | null; maxObjects: number | null };
+}
+
+export interface SitePage {
+  sites: SiteListItem[];
+  nextStart: string | null;
+}
+
+// Phases, as in bucket-list.ts: p:<domain> the domains starting with the search (a prefix range),
+// then a:<domain> every domain containing it elsewhere (or, without a search, every domain).
+type Phase = 'p' | 'a';
+
+function parseLimit(raw: string | null): number {
+  if (raw === null) return LIST_SITES_LIMIT_DEFAULT;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= LIST_SITES_LIMIT_MAX)) throw badRequest(`query parameter "limit" must be a whole number from 1 to ${LIST_SITES_LIMIT_MAX}`);
+  return n;
+}
+
+function parseSearch(raw: string | null): string {
+  const s = (raw ?? '').trim().toLowerCase();
+  if (s.length > LIST_SITES_SEARCH_CHARS_MAX) throw badRequest(`query parameter "search" is longer than ${LIST_SITES_SEARCH_CHARS_MAX} characters`);
+  return s;
+}
+
+function parseStart(raw: string | null, search: string): { phase: Phase; after?: string } {
+  if (raw === null || raw === '') return { phase: search === '' ? 'a' : 'p' };
+  const m = /^([pa]):(.*)$/s.exec(raw);
+  if (!m || (m[1] === 'p' && search === '')) throw badRequest('query parameter "start" is not a token returned by ListSites ("nextStart")');
+  return { phase: m[1] as Phase, after: m[2] || undefined };
+}
+
+/** One page of the sites `p` may manage. `budget`: alias entries read at most (smaller in tests). */
+export async function listSitePage(store: Store, p: Principal, query: URLSearchParams, budget = SITES_SCAN_MAX): Promise<SitePage> {
+  const limit = parseLimit(query.get('limit'));
+  const search = parseSearch(query.get('search'));
+  const start = parseStart(query.get('start'), search);
+  const phases: Phase[] = search === '' ? ['a'] : ['p', 'a'];
+  const found: { site: SiteEntry; bucket: Bucket }[] = [];
+  let left = budget;
+  /** The site whose domain is this alias, if `p` manages it (local reads: everywhere tables). */
+  const take = (name: string, id: string | null): void => {
+    if (!id) return;
+    const site = store.sites.local.get('site', id);
+    if (!site || site.deleted.v || site.domain !== name) return;
+    const bucket = store.buckets.local.get('bucket', id);
+    if (!bucket || bucket.deleted.v || !mayManage(p, bucket)) return;
+    found.push({ site, bucket });
+  };
+  let next: string | null = null;
+  for (let i = phases.indexOf(start.phase); i < phases.length; i++) {
+    const phase = phases[i]!;
+    let after = i === phases.indexOf(start.phase) ? start.after : undefined;
+    let more = false;
+    for (const a of store.aliases.local.range('alias', { prefix: phase === 'p' ? search : undefined, after })) {
+      if (found.length === limit || left === 0) {
+        more = true;
+        break;
+      }
+      left--;
+      after = a.name;
+      if (phase === 'a' && (!a.name.includes(search) || (search !== '' && a.name.startsWith(search)))) continue;
+      take(a.name, a.bucket.v);
+    }
+    if (more) {
+      next = `${phase}:${after ?? ''}`;
+      break;
+    }
+    const following = phases[i + 1];
+    if (following && (found.length === limit || left === 0)) {
+      next = `${following}:`;
+      break;
+    }
+  }
+  const sites: SiteListItem[] = [];
+  for (const { site, bucket } of found) {
+    const u = await store.usage(bucket.id);
+    sites.push({ domain: site.domain, bucketId: bucket.id, currentDeploy: site.deploys.v.current, usage: { bytes: u.bytes, objects: u.objects }, quotas: { ...bucket.quotas.v } });
+  }
+  return { sites, nextStart: next };
+}
