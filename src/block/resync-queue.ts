@@ -3,7 +3,9 @@
 // due time; the resync worker takes only what is due, and a failed block backs off exponentially,
 // its error count and next try kept in LMDB so a restart neither forgets nor hammers it.
 import type { Db, Tree } from '../db/db.ts';
+import { log } from '../util/log.ts';
 import type { Clock } from '../util/time.ts';
+import { assertInTransaction, invariant } from '../util/assert.ts';
 
 export interface BlockError {
   hash: Buffer;
@@ -28,6 +30,8 @@ export interface ResyncQueueOptions {
 }
 
 const DUE_BYTES = 8;
+/** The one key of the count tree. */
+const COUNT_KEY = Buffer.from('n');
 
 function dueKey(due: number, hash: Buffer): Buffer {
   const k = Buffer.allocUnsafe(DUE_BYTES + hash.length);
@@ -46,8 +50,9 @@ export class ResyncQueue {
   private readonly errs: Tree<ErrorRec>;
   private readonly baseMs: number;
   private readonly maxMs: number;
-  /** Queued blocks: counted once from the tree, then kept in step (the tree may hold a million). */
-  private n?: number;
+  /** Queued blocks, written in the same transaction as the entries (a rolled-back enqueue counts
+   *  nothing); older databases count the tree once (it may hold a million). */
+  private readonly count: Tree<number>;
   /** Called after an enqueue (the worker wakes up instead of waiting for its period). */
   onEnqueue: () => void = () => {};
 
@@ -57,6 +62,7 @@ export class ResyncQueue {
     this.byDue = db.tree<1>('block_resync_due');
     this.dueOf = db.tree<number>('block_resync_at');
     this.errs = db.tree<ErrorRec>('block_resync_errors');
+    this.count = db.tree<number>('block_resync_count');
     this.baseMs = opts.backoffBaseMs ?? 10_000;
     this.maxMs = opts.backoffMaxMs ?? 3600_000;
   }
@@ -77,12 +83,27 @@ export class ResyncQueue {
     this.onEnqueue();
   }
 
+  /** The count (inside a transaction: counted from the tree once if an older release left none). */
+  private counted(): number {
+    const n = this.count.get(COUNT_KEY);
+    if (n !== undefined) return n;
+    const c = this.dueOf.count();
+    this.count.put(COUNT_KEY, c);
+    return c;
+  }
+
   private schedule(hash: Buffer, due: number, force: boolean): void {
+    assertInTransaction(this.db, 'ResyncQueue.schedule');
     const cur = this.dueOf.get(hash);
     if (cur !== undefined) {
       if (!force && cur <= due) return;
       this.byDue.remove(dueKey(cur, hash));
-    } else if (this.n !== undefined) this.n++;
+    } else {
+      // One entry per block: the queue grows by one only for a block it did not hold.
+      const n = this.counted();
+      invariant(n >= 0, 'resync queue count is negative', { n });
+      this.count.put(COUNT_KEY, n + 1);
+    }
     this.byDue.put(dueKey(due, hash), 1);
     this.dueOf.put(hash, due);
   }
@@ -114,7 +135,7 @@ export class ResyncQueue {
         if (cur !== undefined) {
           this.byDue.remove(dueKey(cur, hash));
           this.dueOf.remove(hash);
-          if (this.n !== undefined) this.n = Math.max(0, this.n - 1);
+          this.uncount();
         }
         this.errs.remove(hash);
       }
@@ -156,10 +177,20 @@ export class ResyncQueue {
     return [...this.errs.range({ limit })].map(({ key, value }) => ({ hash: Buffer.from(key), ...value }));
   }
 
+  /** One block left the queue (inside its transaction). Never clamped silently: a count below
+   *  the entries is a bug, logged, and taken again from the tree. */
+  private uncount(): void {
+    const n = this.counted() - 1;
+    if (n >= 0) this.count.put(COUNT_KEY, n);
+    else {
+      log.error({ n }, 'resync queue count below its entries: recounted');
+      this.count.put(COUNT_KEY, this.dueOf.count());
+    }
+  }
+
   length(): number {
-    // An empty head means an empty queue: resynchronise the count (a rolled-back enqueue may have bumped it).
-    if (this.n === undefined || (this.n > 0 && this.nextDue() === undefined)) this.n = this.dueOf.count();
-    return this.n;
+    const n = this.count.get(COUNT_KEY);
+    return n ?? this.db.transaction(() => this.counted());
   }
 
   errorCount(): number {
