@@ -9,6 +9,7 @@ import { geoSection } from './geo.ts';
 import { peersSection } from './peers.ts';
 import { scaleSection } from './scale.ts';
 import { commitSection } from './commit.ts';
+import { memorySection } from './memory.ts';
 
 /** Sections in run order. A cluster section (bench/geo.ts exporting a Section) plugs in here. */
 const SECTIONS: Record<string, Section> = {
@@ -18,6 +19,7 @@ const SECTIONS: Record<string, Section> = {
   peers: peersSection,
   scale: scaleSection,
   commit: commitSection,
+  memory: memorySection,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
