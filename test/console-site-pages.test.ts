@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ADMIN_TOKEN, startTestAdmin, type TestAdmin } from '../src/api/admin/testkit.ts';
 import { newBucket, type Bucket } from '../src/model/bucket.ts';
 import type { SiteEntry } from '../src/model/site.ts';
+import type { Alias } from '../src/model/alias.ts';
 import { listSitePage } from '../src/api/admin/console/site-list.ts';
 import { browserSkip, openBrowser, SHOTS } from './lib/browser.ts';
 
@@ -38,7 +39,7 @@ async function fillSites(admin: TestAdmin, names: string[], owner: (i: number) =
   const store = admin.store;
   for (let i = 0; i < names.length; i += 1000) {
     const bs: Bucket[] = [];
-    const as = [];
+    const as: Alias[] = [];
     const ss: SiteEntry[] = [];
     names.slice(i, i + 1000).forEach((name, j) => {
       const ts = store.ts();

@@ -98,6 +98,8 @@ export interface LimitsConfig {
   manifest_body_bytes_max: number;
   /** JSON bodies (admin API) held in memory at once over all requests; more wait for a 503 retry. */
   json_bodies_in_flight_bytes_max: number;
+  /** Failed admin-token or owner-signature attempts per client address per minute; more get 429. */
+  login_failures_per_minute_max: number;
   /** XML bodies (S3 configuration, multi-delete, complete-multipart) are refused above this size. */
   xml_body_bytes_max: number;
   /** A single object (PUT, POST, copy, complete multipart) may not exceed this size. */
@@ -206,6 +208,7 @@ const SECTIONS: Record<string, Spec> = {
     json_body_bytes_max: { type: 'int', default: 1024 * 1024 },
     manifest_body_bytes_max: { type: 'int', default: 16 * 1024 * 1024 },
     json_bodies_in_flight_bytes_max: { type: 'int', default: 32 * 1024 * 1024 },
+    login_failures_per_minute_max: { type: 'int', default: 10 },
     xml_body_bytes_max: { type: 'int', default: 1024 * 1024 },
     object_bytes_max: { type: 'int', default: 5 * 1024 ** 3 },
     site_incomplete_upload_expiry_secs: { type: 'int', default: 7 * 86400 },

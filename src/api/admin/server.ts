@@ -4,7 +4,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../util/hash.ts';
-import { apiDuration, apiRequests, registry } from '../../util/metrics.ts';
+import { apiDuration, apiRequests, limitRefused, registry } from '../../util/metrics.ts';
+import { socketIp } from '../../util/listener.ts';
+import { LoginLimiter, isCredentialFailure } from './console/login-limit.ts';
 import { log } from '../../util/log.ts';
 import { ModelError } from '../../model/errors.ts';
 import { certificateEligibility } from '../../model/certificate.ts';
@@ -86,9 +88,10 @@ export function createAdminServer(deps: AdminDeps): Server {
   // Per server (per node): owner signatures this node has accepted, for replay refusal.
   const seen = new SeenSignatures(deps.nodeId);
   const bodies = new BodyBudget(deps.config.limits.json_bodies_in_flight_bytes_max);
+  const logins = new LoginLimiter(deps.config.limits.login_failures_per_minute_max);
   registerLocalEndpoint(deps);
   return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
-    void handle(deps, seen, bodies, req, res);
+    void handle(deps, seen, bodies, logins, req, res);
   });
 }
 
@@ -143,7 +146,7 @@ function toAdminError(e: unknown, op: string): AdminError {
   return new AdminError(500, 'InternalError', `internal error while serving ${op}; the node's log has the details`);
 }
 
-async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget, logins: LoginLimiter, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   // Split by hand: new URL() would read a path like //host/x as a host.
   const raw = req.url ?? '/';
@@ -172,6 +175,13 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
       checkDomain(deps, query.get('domain'));
       sendText(res, 200, 'Domain is managed by Grenier\n');
       return;
+    }
+    // An address that failed too many logins this minute is refused whatever it sends now.
+    const wait = req.headers.authorization || req.headers['x-grenier-key'] ? logins.blocked(socketIp(req.socket)) : undefined;
+    if (wait !== undefined) {
+      limitRefused.inc({ limit: 'login_failures_per_minute_max' });
+      res.setHeader('retry-after', String(wait));
+      throw new AdminError(429, 'TooManyRequests', `too many failed logins from your address (limits.login_failures_per_minute_max): try again in ${wait} s`);
     }
     if (path === '/metrics') {
       op = 'Metrics';
@@ -236,6 +246,7 @@ async function handle(deps: AdminDeps, seen: SeenSignatures, bodies: BodyBudget,
     } else sendJson(res, 200, out);
   } catch (e) {
     const err = toAdminError(e, op);
+    if (isCredentialFailure(err)) logins.fail(socketIp(req.socket));
     if (res.headersSent) res.destroy(err);
     else {
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
