@@ -113,7 +113,9 @@ export class Db {
       noSubdir: false,
       // With noSync off, a resolved transaction is on disk: that is what "acknowledged" means.
       noSync: opts.fsync === false,
-      maxDbs: 64,
+      // Named trees: each table has four (entries, replica queue, its counts, tombstones), plus
+      // the block, resync, counter and node trees; 64 was passed when the queue counts moved to LMDB.
+      maxDbs: 256,
       mapSize: 2 * 1024 ** 3,
       compression: false,
     });
