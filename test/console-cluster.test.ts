@@ -40,6 +40,8 @@ test('three zones on the map; a killed node turns red within 15 s', { skip: brow
   assert.deepEqual(zones, ['lyon', 'nantes', 'paris']);
   await page.locator('#banner').filter({ hasText: /Cluster healthy/ }).waitFor({ timeout: 20_000 });
   await page.screenshot({ path: join(SHOTS, 'cluster-3-zones.png'), fullPage: true });
+  // The README's picture (docs/console-cluster-map.png is a copy of one): the first screen only.
+  await page.screenshot({ path: join(SHOTS, 'console-cluster-map.png') });
 
   const t0 = Date.now();
   await c!.kill('SIGKILL');
