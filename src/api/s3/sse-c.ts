@@ -36,6 +36,8 @@ export function customerKey(h: IncomingHttpHeaders, source = false): CustomerKey
   const md5 = one(h, `${p}key-md5`);
   if (alg === undefined && key === undefined && md5 === undefined) return undefined;
   const arg = (name: string, msg: string) => new S3Error('InvalidArgument', msg, { ArgumentName: `${p}${name}` });
+  if (!source && h['x-amz-server-side-encryption'] !== undefined)
+    throw new S3Error('InvalidArgument', 'Server Side Encryption with Customer provided keys cannot be combined with x-amz-server-side-encryption.', { ArgumentName: 'x-amz-server-side-encryption' });
   if (alg === undefined) throw arg('algorithm', `Requests specifying ${what} must provide a valid encryption algorithm.`);
   if (alg !== SSE_C_ALGORITHM)
     throw new S3Error('InvalidEncryptionAlgorithmError', 'The encryption request you specified is not valid. The valid value is AES256.', { ArgumentName: `${p}algorithm` });

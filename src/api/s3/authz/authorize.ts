@@ -1,13 +1,12 @@
 // Feeds decide() from an S3 request: who is asking, the action and resource, the condition keys,
 // the bucket's owner/ACL/policy/public access block and, only when nothing else allowed the
 // request, the addressed object version's ACL.
-import type { TLSSocket } from 'node:tls';
 import type { S3Ctx } from '../context.ts';
 import { S3Error } from '../errors.ts';
 import { bucketOwner, type Bucket } from '../../../model/bucket.ts';
 import { cannedGrants, type Grant, type ObjectAcl } from '../../../model/acl.ts';
 import { currentVersion, findVersion, type ObjectVersion } from '../../../model/object.ts';
-import { socketIp } from '../../../util/listener.ts';
+import { requestOrigin } from '../forwarded.ts';
 import { log } from '../../../util/log.ts';
 import { decide, type AuthzRequest, type BucketAuthz, type Decision, type Principal } from './decide.ts';
 import { OP_AUTHZ, opAuthz } from './actions.ts';
@@ -71,10 +70,10 @@ function header(ctx: S3Ctx, name: string): string[] | undefined {
 /** The condition keys a policy may test, from the request. */
 export function conditionContext(ctx: S3Ctx, op: string): ConditionContext {
   const q = ctx.query;
-  const sock = ctx.req.socket as TLSSocket | undefined;
+  const origin = requestOrigin(ctx.req);
   const c: ConditionContext = {
-    'aws:sourceip': sock?.remoteAddress ? [socketIp(sock)] : undefined,
-    'aws:securetransport': [String(sock?.encrypted === true)],
+    'aws:sourceip': origin.clientIp ? [origin.clientIp] : undefined,
+    'aws:securetransport': [String(origin.secure)],
     'aws:principaltype': [ctx.accessKey ? 'User' : 'Anonymous'],
     'aws:currenttime': [new Date().toISOString()],
     'aws:epochtime': [String(Math.floor(Date.now() / 1000))],
@@ -86,6 +85,7 @@ export function conditionContext(ctx: S3Ctx, op: string): ConditionContext {
     's3:x-amz-storage-class': header(ctx, 'x-amz-storage-class'),
     's3:x-amz-content-sha256': header(ctx, 'x-amz-content-sha256'),
     's3:x-amz-server-side-encryption': header(ctx, 'x-amz-server-side-encryption'),
+    's3:x-amz-server-side-encryption-customer-algorithm': header(ctx, 'x-amz-server-side-encryption-customer-algorithm'),
   };
   for (const g of ['read', 'write', 'read-acp', 'write-acp', 'full-control']) c[`s3:x-amz-grant-${g}`] = header(ctx, `x-amz-grant-${g}`);
   if (ctx.accessKey) {

@@ -9,6 +9,7 @@ import { versionIdOf } from '../../../model/object.ts';
 import type { BlockRef } from '../../../model/version.ts';
 import { httpDate } from '../../../util/time.ts';
 import { selectVersion } from './object-read.ts';
+import { checkKeyFor, requestKey } from '../sse-c.ts';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
@@ -73,6 +74,7 @@ export async function GetObjectAttributes(ctx: S3Ctx): Promise<void> {
   const maxParts = intHeader(ctx, 'x-amz-max-parts', MAX_PARTS, MAX_PARTS);
   const marker = intHeader(ctx, 'x-amz-part-number-marker', 0, PART_NUMBER_MAX);
   const v = selectVersion(await ctx.store.objects.get(b.id, key), key, ctx.query.get('versionId'));
+  checkKeyFor(v.ssec, requestKey(ctx)); // an SSE-C object's attributes only with its key, as S3
   const meta = v.meta!;
   const body: XmlNode = {};
   if (want.has('ETag')) body.ETag = meta.etag;

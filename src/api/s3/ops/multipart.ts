@@ -23,6 +23,8 @@ import { overLimitError } from './object.ts';
 import { log } from '../../../util/log.ts';
 import { requireClientWaiting } from './late-write.ts';
 import { owner, ownerNames } from './owner.ts';
+import { checkKeyFor, keyHeaders, newNonce, newRecord, requestKey, type CustomerKey } from '../sse-c.ts';
+import { cryptStream } from '../../../model/sse-c-cipher.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -84,6 +86,15 @@ async function uploadingVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: st
 }
 
 
+/** The key a part of this upload must bring (sse-c.ts): the upload's own, or none. */
+async function partKey(ctx: S3Ctx, b: Bucket, key: string, uploadId: string): Promise<CustomerKey | undefined> {
+  const k = requestKey(ctx);
+  // No version: the upload was superseded (its Complete will fail); parts are taken as before.
+  const v = await uploadingVersion(ctx, b, key, uploadId);
+  checkKeyFor(v?.ssec, k);
+  return k;
+}
+
 function partNumberParam(ctx: S3Ctx): number {
   const v = ctx.query.get('partNumber');
   if (v === null || !/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > MAX_PART_NUMBER)
@@ -98,16 +109,19 @@ export async function CreateMultipartUpload(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const headers = storedHeaders(ctx.req.headers);
+  const sseKey = requestKey(ctx);
   // An unfinished upload counts as an object (usage() in model/object.ts): maxObjects bounds them.
   await checkQuota(ctx.store, b, 0, 1);
   const v = newVersion(ctx.store, b, { multipart: true, meta: { size: 0, etag: '', headers } });
   v.acl = await newObjectAcl(ctx, b);
   // Tags and lock given at Create are the completed object's (Complete keeps the version's registers).
   Object.assign(v, newVersionRegisters(ctx, b));
+  // SSE-C: the upload keeps how to recognise the key; every part brings it again, with its own nonce.
+  if (sseKey) v.ssec = newRecord(sseKey, false);
   // The mpu entry first: an upload visible in listings must already accept parts.
   await ctx.store.mpus.insert({ uploadId: v.uuid, bucket: b.id, key, deleted: false, parts: {} });
   await putVersion(ctx.store, b, key, v);
-  sendXml(ctx, 200, 'InitiateMultipartUploadResult', { Bucket: ctx.bucketName ?? '', Key: key, UploadId: v.uuid });
+  sendXml(ctx, 200, 'InitiateMultipartUploadResult', { Bucket: ctx.bucketName ?? '', Key: key, UploadId: v.uuid }, keyHeaders(sseKey));
 }
 
 function partTooLarge(): S3Error {
@@ -149,6 +163,7 @@ async function savePart(
   stored: StoredBlock[],
   replaced: number,
   info: Omit<PartInfo, 'part' | 'ts' | 'version'>,
+  iv?: Buffer,
 ): Promise<PartInfo> {
   const store = ctx.store;
   try {
@@ -159,7 +174,8 @@ async function savePart(
   }
   let offset = 0;
   const blocks: BlockRef[] = stored.map((s) => {
-    const r = { part, offset, hash: s.hash, size: s.size };
+    const r: BlockRef = { part, offset, hash: s.hash, size: s.size };
+    if (iv) r.iv = iv; // SSE-C: this part upload's nonce; offset is the place in the part
     offset += s.size;
     return r;
   });
@@ -202,18 +218,20 @@ export async function UploadPart(ctx: S3Ctx): Promise<void> {
   if (len !== undefined && len > MAX_PART_SIZE)
     throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes`, { ProposedSize: String(len), MaxSizeAllowed: String(MAX_PART_SIZE) });
   // Parts count in usage from now on; a re-upload frees the copy it replaces.
+  const sseKey = await partKey(ctx, b, key, m.uploadId);
   const replaced = await replacedBytes(ctx, b, key, m.uploadId, part);
   if (len !== undefined) await checkQuota(ctx.store, b, len - replaced, 0);
   const version = ctx.store.newUuid();
   const body = ctx.body();
-  const blocks = await writePart(ctx, b, version, body.stream, replaced);
+  const iv = sseKey ? newNonce() : undefined;
+  const blocks = await writePart(ctx, b, version, sseKey ? cryptStream(body.stream, sseKey.key, iv!) : body.stream, replaced);
   const r = body.result();
   const p = await savePart(ctx, b, m, part, version, blocks, replaced, {
     etag: r.md5Hex,
     size: r.size,
     ...(Object.keys(r.checksums).length > 0 ? { checksums: r.checksums } : {}),
-  });
-  const headers: Record<string, string> = { etag: `"${p.etag}"` };
+  }, iv);
+  const headers: Record<string, string> = { etag: `"${p.etag}"`, ...keyHeaders(sseKey) };
   for (const [alg, value] of Object.entries(r.checksums)) headers[`x-amz-checksum-${alg}`] = value;
   sendEmpty(ctx, 200, headers);
 }
@@ -225,6 +243,9 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
   const m = await openUpload(ctx, b, key, uploadIdParam(ctx));
   const src = await resolveCopySource(ctx);
   checkCopyConditions(ctx.req.headers, src.version);
+  const srcKey = requestKey(ctx, true);
+  checkKeyFor(src.version.ssec, srcKey, true);
+  const sseKey = await partKey(ctx, b, key, m.uploadId);
   const size = src.version.meta?.size ?? 0;
   const { start, end } = parseCopyRange(headerOf(ctx, 'x-amz-copy-source-range'), size);
   if (end - start > MAX_PART_SIZE)
@@ -232,7 +253,7 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
   const replaced = await replacedBytes(ctx, b, key, m.uploadId, part);
   await checkQuota(ctx.store, b, end - start - replaced, 0);
   const md5 = createHash('md5');
-  const data: AsyncIterable<Buffer> = end > start ? await ctx.store.readData(src.version, start, end) : (async function* () {})();
+  const data: AsyncIterable<Buffer> = end > start ? await ctx.store.readData(src.version, start, end, srcKey?.key) : (async function* () {})();
   let copied = 0;
   async function* hashed(): AsyncGenerator<Buffer> {
     for await (const c of data) {
@@ -242,13 +263,14 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
     }
   }
   const version = ctx.store.newUuid();
-  const blocks = await writePart(ctx, b, version, hashed(), replaced);
+  const iv = sseKey ? newNonce() : undefined;
+  const blocks = await writePart(ctx, b, version, sseKey ? cryptStream(hashed(), sseKey.key, iv!) : hashed(), replaced);
   if (copied !== end - start) {
     await releasePart(ctx.store, version, blocks);
     throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
   }
-  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: md5.digest('hex'), size: copied });
-  const headers: Record<string, string> = {};
+  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: md5.digest('hex'), size: copied }, iv);
+  const headers: Record<string, string> = { ...keyHeaders(sseKey) };
   if (src.bucket.versioning.v !== null) headers['x-amz-copy-source-version-id'] = versionIdOf(src.version);
   sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: isoDate(p.ts) }, headers);
 }
@@ -287,6 +309,7 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   const uploadId = uploadIdParam(ctx);
+  const sseKey = requestKey(ctx);
   // Gone, but maybe completed: a repeated Complete naming the same parts answers the same result.
   const earlier = await openUpload(ctx, b, key, uploadId).then(
     () => undefined,
@@ -300,13 +323,16 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
   const requested = parseCompleteBody(await readSmallBody(ctx, 2 * 1024 * 1024));
   if (earlier) {
     if (earlier.v.meta?.etag !== multipartEtag(requested.map((r) => r.etag))) throw earlier.e;
-    sendCompleted(ctx, b, key, earlier.v);
+    checkKeyFor(earlier.v.ssec, sseKey);
+    sendCompleted(ctx, b, key, earlier.v, sseKey);
     return;
   }
   const { done } = await withUploadLock(uploadId, async () => {
     const m = await openUpload(ctx, b, key, uploadId); // re-read: parts may have arrived while the body did
     const v = await uploadingVersion(ctx, b, key, uploadId);
     if (!v) throw noSuchUpload(uploadId);
+    // An SSE-C upload completes only with its key, as each of its parts was sent.
+    checkKeyFor(v.ssec, sseKey);
 
     const have = new Map(latestParts(m).map((p) => [p.part, p]));
     const chosen: PartInfo[] = [];
@@ -361,7 +387,7 @@ export async function CompleteMultipartUpload(ctx: S3Ctx): Promise<void> {
     await store.mpus.insert({ uploadId, bucket: b.id, key, deleted: true, parts: {} });
     return { done, etag };
   });
-  sendCompleted(ctx, b, key, done);
+  sendCompleted(ctx, b, key, done, sseKey);
 }
 
 /** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the number of parts. */
@@ -376,8 +402,8 @@ async function completedVersion(ctx: S3Ctx, b: Bucket, key: string, uploadId: st
   return o?.versions.find((x) => x.uuid === uploadId && x.multipart && x.state === 'complete');
 }
 
-function sendCompleted(ctx: S3Ctx, b: Bucket, key: string, done: ObjectVersion): void {
-  const headers: Record<string, string> = {};
+function sendCompleted(ctx: S3Ctx, b: Bucket, key: string, done: ObjectVersion, sseKey?: CustomerKey): void {
+  const headers: Record<string, string> = { ...keyHeaders(sseKey) };
   if (!done.nullVersion) headers['x-amz-version-id'] = versionIdOf(done); // none for a "null" version, as S3
   sendXml(ctx, 200, 'CompleteMultipartUploadResult', { Location: completeLocation(ctx, key), Bucket: ctx.bucketName ?? '', Key: key, ETag: `"${done.meta!.etag}"` }, headers);
 }

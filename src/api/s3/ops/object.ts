@@ -22,6 +22,8 @@ import { checkDeletable, newVersionRegisters } from './object-lock.ts';
 import { requestTags } from './tagging.ts';
 import { lockVisibility } from '../authz/lock-visibility.ts';
 import { deleteDecider } from '../authz/per-key.ts';
+import { checkKeyFor, keyHeaders, keyMatches, newRecord, requestKey } from '../sse-c.ts';
+import { cryptStream } from '../../../model/sse-c-cipher.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -70,6 +72,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
   if (declared === undefined && ctx.req.headers['transfer-encoding'] === undefined && ctx.req.headers['content-length'] === undefined)
     throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  const sseKey = requestKey(ctx);
   await checkWritePreconditions(ctx.store, b, key, ctx.req.headers);
   const headers = storedHeaders(ctx.req.headers);
   await checkQuota(ctx.store, b, declared ?? 0, 1);
@@ -81,12 +84,14 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   const v = newVersion(ctx.store, b);
   v.acl = await newObjectAcl(ctx, b);
   Object.assign(v, newVersionRegisters(ctx, b));
+  // SSE-C: the version keeps how to recognise the key (never the key) and the body's nonce.
+  if (sseKey) v.ssec = newRecord(sseKey, true);
   const body = ctx.body();
   let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
   let prev: ObjectEntry | null | undefined;
   try {
     const capped = capBytes(body.stream, { quota: room, size: maxBytes }, (which) => overLimitError(b, maxBytes, which));
-    data = await ctx.store.writeData(capped, v.uuid);
+    data = await ctx.store.writeData(sseKey ? cryptStream(capped, sseKey.key, v.ssec!.iv!) : capped, v.uuid);
     const r = body.result();
     if (r.size > maxBytes) throw tooLarge(maxBytes);
     await checkQuota(ctx.store, b, r.size, 1);
@@ -102,7 +107,7 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   // Only while the client still waits (late-write.ts); it releases what it wrote if it fails first.
   await commitVersion(ctx.store, { bucket: b, key, version: v, data: writtenData(data), existing: prev, stamp: 'now', mayCommit: () => requireClientWaiting(ctx, 'PutObject') });
   const checksumHeaders = Object.entries(body.result().checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
-  sendEmpty(ctx, 200, { etag: `"${v.meta!.etag}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders) });
+  sendEmpty(ctx, 200, { etag: `"${v.meta!.etag}"`, ...versionHeader(b, v), ...Object.fromEntries(checksumHeaders), ...keyHeaders(sseKey) });
 }
 
 async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
@@ -111,24 +116,28 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
   const o = await ctx.store.objects.get(b.id, key);
   const v = selectVersion(o, key, ctx.query.get('versionId'), b.versioning.v !== null);
   const meta = v.meta!;
+  const sseKey = requestKey(ctx);
+  // ?partNumber=N reads one part of a multipart object as a range (a plain object is its own part 1);
+  // a part past the end is InvalidPart, key or not (s3-tests test_multipart_sse_c_get_part).
+  const partNumber = ctx.query.get('partNumber');
+  if (partNumber !== null && ctx.req.headers.range) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  const part = partNumber === null ? undefined : await partRange(ctx.store, v, parsePartNumber(partNumber));
+  // SSE-C: the key the version was stored with, or none.
+  checkKeyFor(v.ssec, sseKey);
   // A whole-object checksum would not match a range: S3 sends it only for full reads.
   const wantChecksums = ctx.req.headers['x-amz-checksum-mode'] === 'ENABLED' && !ctx.req.headers.range;
-  const headers = objectHeaders(v, ctx.query, b.versioning.v !== null, wantChecksums, lockVisibility(ctx, b, ctx.bucketName ?? '', key, v));
+  const headers = { ...objectHeaders(v, ctx.query, b.versioning.v !== null, wantChecksums, lockVisibility(ctx, b, ctx.bucketName ?? '', key, v)), ...keyHeaders(sseKey) };
   if (checkConditions(ctx.req.headers, meta.etag, v.ts) === 'not-modified') {
     const keep = ['etag', 'last-modified', 'x-amz-version-id', 'cache-control', 'expires'];
     ctx.res.writeHead(304, Object.fromEntries(Object.entries(headers).filter(([k]) => keep.includes(k))));
     ctx.res.end();
     return;
   }
-  // ?partNumber=N reads one part of a multipart object as a range (a plain object is its own part 1).
-  const partNumber = ctx.query.get('partNumber');
   let range: { start: number; end: number } | undefined;
-  if (partNumber !== null) {
-    if (ctx.req.headers.range) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
-    const p = await partRange(ctx.store, v, parsePartNumber(partNumber));
-    if (p.count !== undefined) {
-      headers['x-amz-mp-parts-count'] = String(p.count);
-      range = { start: p.start, end: p.end };
+  if (part) {
+    if (part.count !== undefined) {
+      headers['x-amz-mp-parts-count'] = String(part.count);
+      range = { start: part.start, end: part.end };
     }
   } else range = parseRange(ctx.req.headers.range, meta.size);
   const start = range?.start ?? 0;
@@ -140,14 +149,14 @@ async function getOrHead(ctx: S3Ctx, withBody: boolean): Promise<void> {
     ctx.res.end();
     return;
   }
-  if (v.inline) {
+  if (v.inline && !v.ssec) {
     ctx.res.writeHead(range ? 206 : 200, headers);
     ctx.res.end(v.inline.subarray(start, end));
     return;
   }
   ctx.res.writeHead(range ? 206 : 200, headers);
   try {
-    await ctx.store.sendData(v, start, end, ctx.res);
+    await ctx.store.sendData(v, start, end, ctx.res, sseKey?.key);
   } catch (e) {
     // Headers are gone: the only honest signal left is a truncated response.
     ctx.res.destroy(e as Error);
@@ -257,6 +266,10 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   const src = await resolveCopySource(ctx);
   const sv = src.version;
   checkCopyConditions(ctx.req.headers, sv);
+  // SSE-C: the source's key must be the one it was stored with; the copy may take another (or none).
+  const srcKey = requestKey(ctx, true);
+  checkKeyFor(sv.ssec, srcKey, true);
+  const dstKey = requestKey(ctx);
   const directive = String(ctx.req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown metadata directive "${directive}"`);
   // Versions compared by uuid: each read decodes a fresh entry. A storage class, redirect or
@@ -279,11 +292,32 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   const srcTags = sv.tags?.v.length ? { t: ctx.store.ts(), v: sv.tags.v } : undefined;
   Object.assign(v, newVersionRegisters(ctx, b, tagging === 'REPLACE' ? requestTags(ctx) : srcTags));
   v.meta = { size: meta.size, etag: meta.etag, headers };
+  // Same key, or none on both sides: the copy shares the source's stored bytes (and nonces).
+  // Otherwise they are read back in clear and stored again, encrypted with the new key if any.
+  const sameBytes = sv.ssec ? dstKey !== undefined && keyMatches(sv.ssec, dstKey) : dstKey === undefined;
+  if (sameBytes && sv.ssec) v.ssec = sv.ssec;
+  else if (dstKey) v.ssec = newRecord(dstKey, true);
   // Only while the client waits (late-write.ts), checked right before the object entry.
   const mayCommit = () => requireClientWaiting(ctx, 'CopyObject');
-  const commit = (data: CommitData) => commitVersion(ctx.store, { bucket: b, key, version: v, data, existing: 'read', stamp: 'kept', mayCommit });
+  // Stamped at the object entry, as PutObject's: of overlapping writes the last finished wins.
+  const commit = async (data: CommitData) => {
+    v.ts = (await commitVersion(ctx.store, { bucket: b, key, version: v, data, existing: 'read', stamp: 'now', mayCommit })).ts;
+  };
   await requireClientWaiting(ctx, 'CopyObject');
-  if (sv.inline) {
+  if (!sameBytes) {
+    const plain = await ctx.store.readData(sv, 0, meta.size, srcKey?.key);
+    let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
+    let existing: ObjectEntry | null;
+    try {
+      data = await ctx.store.writeData(dstKey ? cryptStream(plain, dstKey.key, v.ssec!.iv!) : plain, v.uuid);
+      if (data.size !== meta.size) throw new S3Error('InternalError', `copy source read returned ${data.size} of ${meta.size} bytes`);
+      existing = (await ctx.store.objects.get(b.id, key)) ?? null;
+    } catch (e) {
+      await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
+      throw e;
+    }
+    await commitVersion(ctx.store, { bucket: b, key, version: v, data: writtenData(data), existing, stamp: 'now', mayCommit });
+  } else if (sv.inline) {
     await commit({ inline: sv.inline });
   } else if (sv.blocks) {
     // Same content, same blocks: the copy only adds references.
@@ -293,7 +327,7 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
     if (!ve || ve.deleted) throw new S3Error('InternalError', 'source object data is missing');
     await commit({ listed: ve.blocks });
   }
-  const h: Record<string, string> = { ...versionHeader(b, v) };
+  const h: Record<string, string> = { ...versionHeader(b, v), ...keyHeaders(dstKey) };
   if (src.bucket.versioning.v !== null) h['x-amz-copy-source-version-id'] = versionIdOf(sv);
   sendXml(ctx, 200, 'CopyObjectResult', { ETag: `"${meta.etag}"`, LastModified: isoDate(v.ts) }, h);
 }
