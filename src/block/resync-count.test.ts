@@ -31,10 +31,8 @@ test('resync queue length: a rolled-back enqueue is not counted, delivered block
     q.doneMany([h(1), h(3), h(9)]);
     assert.equal(q.length(), 1);
     // What an older release left: entries, no count.
-    const counts = db.tree<number>('block_resync_count');
-    db.transaction(() => {
-      for (const { key } of [...counts.range()]) counts.remove(Buffer.from(key));
-    });
+    const meta = db.tree<number>('block_meta');
+    db.transaction(() => meta.remove(Buffer.from('resync_queue_length')));
     assert.equal(new ResyncQueue(db, systemClock).length(), 1);
     await db.close();
   } finally {

@@ -30,8 +30,8 @@ export interface ResyncQueueOptions {
 }
 
 const DUE_BYTES = 8;
-/** The one key of the count tree. */
-const COUNT_KEY = Buffer.from('n');
+/** The count's key in block_meta (LMDB's number of named databases is bounded: no tree of its own). */
+const COUNT_KEY = Buffer.from('resync_queue_length');
 
 function dueKey(due: number, hash: Buffer): Buffer {
   const k = Buffer.allocUnsafe(DUE_BYTES + hash.length);
@@ -62,7 +62,7 @@ export class ResyncQueue {
     this.byDue = db.tree<1>('block_resync_due');
     this.dueOf = db.tree<number>('block_resync_at');
     this.errs = db.tree<ErrorRec>('block_resync_errors');
-    this.count = db.tree<number>('block_resync_count');
+    this.count = db.tree<number>('block_meta');
     this.baseMs = opts.backoffBaseMs ?? 10_000;
     this.maxMs = opts.backoffMaxMs ?? 3600_000;
   }

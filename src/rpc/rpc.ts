@@ -27,12 +27,6 @@ export class Rpc {
     this.id = transport.id;
   }
 
-  /** A handler without a payload check: only for endpoints that ignore their payload. Prefer endpoint(). */
-  register(endpoint: string, h: Handler): void {
-    this.handlers.set(endpoint, h);
-    this.transport.register(endpoint, h);
-  }
-
   /**
    * One declaration per endpoint: what comes from a peer is checked by `check` (shape, sizes,
    * counts) before `handle` sees it; a bad payload is answered with a BadRequest error, never

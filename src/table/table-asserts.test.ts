@@ -111,7 +111,7 @@ test('a queue from before the persisted counts is counted once from its entries'
       for (const k of ['x', 'y', 'z']) a.t.queueInsert({ k, v: 1 });
     });
     // What an older release left: the entries, no counts.
-    const counts = a.db.tree<number>('pending_count:ent');
+    const counts = a.db.tree<number>('pending_counts');
     a.db.transaction(() => {
       for (const { key } of [...counts.range()]) counts.remove(Buffer.from(key));
     });

@@ -37,7 +37,7 @@ export const TABLE_RPC_LIMITS = {
  *  is far behind or gone; anti-entropy repairs it when it returns) and a warning is logged. */
 export const PENDING_PER_NODE_MAX = 1_000_000;
 
-/** Key of the "counts match the queue" mark in the pending-count tree (not 32 bytes: no node id). */
+/** Key (after the table's prefix) of the "counts match the queue" mark (not 32 bytes: no node id). */
 const COUNTS_MARK = Buffer.from('counts-v1');
 
 /** insertAfter's writes before it falls back to reading first (each retry follows a newer entry
@@ -105,9 +105,12 @@ export class Table<E> {
    *  (merged with what was already queued), so non-replica nodes keep nothing in the table itself. */
   private readonly pending: Tree<E>;
 
-  /** Entries queued per node: node id (32 bytes) → count, written in the same transaction as the
-   *  entries (a rolled-back enqueue counts nothing), so the per-node bound is exact. */
+  /** Entries queued per node, in one tree shared by every table (LMDB's number of named
+   *  databases is bounded): table name ‖ 0 ‖ node id (32 bytes) → count, written in the same
+   *  transaction as the entries (a rolled-back enqueue counts nothing), so the bound is exact. */
   private readonly pendingCounts: Tree<number>;
+  /** This table's prefix in pendingCounts. */
+  private readonly countPrefix: Buffer;
   /** Set once the counts are known to match the queue (older databases count it once). */
   private countsReady = false;
   /** Bound of `pending` per node (PENDING_PER_NODE_MAX; lowered by tests). */
@@ -123,7 +126,8 @@ export class Table<E> {
     this.local = new LocalTable(db, schema);
     this.merkle = new MerkleCache(this.local);
     this.pending = db.tree<E>(`pending:${schema.name}`);
-    this.pendingCounts = db.tree<number>(`pending_count:${schema.name}`);
+    this.pendingCounts = db.tree<number>('pending_counts');
+    this.countPrefix = Buffer.from(`${schema.name}\0`);
     this.tombstones = db.tree<1>(`tombstones:${schema.name}`);
     // An everywhere table keeps every entry under one constant partition key (checked on every
     // write and every peer's entry): anti-entropy compares that partition only.
@@ -492,26 +496,33 @@ export class Table<E> {
   /** Databases from before the persisted counts get them once, from one count per queued node. */
   private ensureCounts(): void {
     if (this.countsReady) return;
-    if (this.pendingCounts.get(COUNTS_MARK) === undefined)
+    const mark = Buffer.concat([this.countPrefix, COUNTS_MARK]);
+    if (this.pendingCounts.get(mark) === undefined)
       this.db.transaction(() => {
-        if (this.pendingCounts.get(COUNTS_MARK) !== undefined) return;
-        for (const node of this.queuedNodes()) this.pendingCounts.put(Buffer.from(node, 'hex'), this.pending.count({ start: Buffer.from(node, 'hex'), end: nodeEnd(node) }));
-        this.pendingCounts.put(COUNTS_MARK, 1);
+        if (this.pendingCounts.get(mark) !== undefined) return;
+        for (const node of this.queuedNodes()) this.pendingCounts.put(this.countKey(node), this.pending.count({ start: Buffer.from(node, 'hex'), end: nodeEnd(node) }));
+        this.pendingCounts.put(mark, 1);
       });
     // Inside an outer transaction the count may still roll back with it: look again next time.
     if (!this.db.inTransaction) this.countsReady = true;
   }
 
+  private countKey(node: NodeId): Buffer {
+    return Buffer.concat([this.countPrefix, Buffer.from(node, 'hex')]);
+  }
+
   private countOf(node: NodeId): number {
     this.ensureCounts();
-    return this.pendingCounts.get(Buffer.from(node, 'hex')) ?? 0;
+    return this.pendingCounts.get(this.countKey(node)) ?? 0;
   }
 
   /** Every node's count (the mark excluded). */
   private counts(): Map<NodeId, number> {
     this.ensureCounts();
     const m = new Map<NodeId, number>();
-    for (const { key, value } of this.pendingCounts.range()) if (key.length === NODE_ID_BYTES) m.set(Buffer.from(key).toString('hex'), value);
+    const p = this.countPrefix;
+    for (const { key, value } of this.pendingCounts.range({ start: p, end: Buffer.concat([p.subarray(0, p.length - 1), Buffer.from([1])]) }))
+      if (key.length === p.length + NODE_ID_BYTES) m.set(Buffer.from(key.subarray(p.length)).toString('hex'), value);
     return m;
   }
 
@@ -544,7 +555,7 @@ export class Table<E> {
         }
         return;
       }
-      this.pendingCounts.put(Buffer.from(node, 'hex'), n + 1);
+      this.pendingCounts.put(this.countKey(node), n + 1);
     }
     this.pending.put(k, cur === undefined ? e : this.schema.merge(cur, e));
   }
@@ -604,13 +615,13 @@ export class Table<E> {
 
   /** Takes `removed` delivered entries off a node's count (inside the removal's transaction). */
   private uncount(node: NodeId, removed: number): void {
-    const key = Buffer.from(node, 'hex');
+    const key = this.countKey(node);
     let left = this.countOf(node) - removed;
     if (left < 0) {
       // Out of step with the entries (a bug: both change in one transaction): never clamped
       // silently. Logged, and the node's count is taken again from its entries.
       log.error({ table: this.name, node: node.slice(0, 8), count: left + removed, removed }, 'replica queue count below its entries: recounted');
-      left = this.pending.count({ start: key, end: nodeEnd(node) });
+      left = this.pending.count({ start: Buffer.from(node, 'hex'), end: nodeEnd(node) });
     }
     if (left > 0) this.pendingCounts.put(key, left);
     else this.pendingCounts.remove(key);
