@@ -33,7 +33,9 @@ export interface Commit {
    *  after the references; undefined: putVersion decides. Unused for a completion. */
   existing?: ObjectEntry | null | 'read';
   /** 'now': stamped right before the object entry (of two overlapping writes the one that
-   *  finishes last wins, as on S3); 'kept': the version's own timestamp. */
+   *  finishes last wins, as on S3): every write whose version was not written before. 'kept':
+   *  the version's own timestamp, for a multipart completion (its version exists since the
+   *  upload began, and a version has one timestamp in all its forms). */
   stamp: 'now' | 'kept';
   /** Throws when the write must not be committed (the API's late-write check: the client has
    *  gone). Called before the references and again right before the object entry (recording

@@ -134,8 +134,9 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
     await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
     throw e;
   }
-  // As PutObject's commit (model/commit.ts): only while the client still waits (late-write.ts).
-  await commitVersion(ctx.store, { bucket: b, key, version: v, data: writtenData(data), existing: prev, stamp: 'kept', mayCommit: () => requireClientWaiting(ctx, 'PostObject') });
+  // As PutObject's commit (model/commit.ts): only while the client still waits (late-write.ts),
+  // stamped then, so of two overlapping POSTs the one that finishes last wins.
+  await commitVersion(ctx.store, { bucket: b, key, version: v, data: writtenData(data), existing: prev, stamp: 'now', mayCommit: () => requireClientWaiting(ctx, 'PostObject') });
   answer(ctx, b, key, form, v.meta.etag, versionIdOf(v));
 }
 
