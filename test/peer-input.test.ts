@@ -114,6 +114,7 @@ const ENDPOINTS = [
   'layout/get',
   'layout/push',
   'node/info',
+  'node/debt',
   'block/put',
   'block/get',
   'block/has',
