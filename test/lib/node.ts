@@ -18,6 +18,8 @@ export interface StartOptions {
   extraConfig?: string;
   /** Extra lines for the [s3_web] section (e.g. `micro_cache_secs = 0`). */
   webConfig?: string;
+  /** Extra lines for the [s3_api] section (e.g. `sse_c_over_http = true`). */
+  s3Config?: string;
   region?: string;
   /** Milliseconds to wait for /health (default 20 s). */
   startTimeoutMs?: number;
@@ -193,6 +195,7 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
       `api_bind_addr = "${host}:${s3Port}"`,
       `s3_region = "${region}"`,
       'root_domain = ".s3.localhost"',
+      opts.s3Config ?? '',
       '',
       '[s3_web]',
       `bind_addr = "${host}:${webPort}"`,

@@ -5,6 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { CaseResult } from './junit.ts';
 
 export const EXPECTED_PATH = new URL('./expected-pass.txt', import.meta.url);
+/** The extra markers' list (suite.ts EXTRA_MARKERS: SSE-C, conditional writes, checksums). */
+export const EXPECTED_EXTRA_PATH = new URL('./expected-pass-extra.txt', import.meta.url);
 
 /** Parses the list; throws (naming the line) on duplicates or an unsorted list, so it stays diffable. */
 export function parseExpected(text: string): string[] {
@@ -20,18 +22,18 @@ export function parseExpected(text: string): string[] {
   return ids;
 }
 
-export function readExpected(): string[] {
-  return parseExpected(readFileSync(EXPECTED_PATH, 'utf8'));
+export function readExpected(path: URL = EXPECTED_PATH): string[] {
+  return parseExpected(readFileSync(path, 'utf8'));
 }
 
-export function formatExpected(ids: Iterable<string>): string {
-  const header = '# s3-tests core subset: tests that pass today (test/s3-tests.test.ts fails when one of them stops).\n' +
+export function formatExpected(ids: Iterable<string>, subset = 'core subset'): string {
+  const header = `# s3-tests ${subset}: tests that pass today (test/s3-tests.test.ts fails when one of them stops).\n` +
     '# Regenerate with S3_TESTS_WRITE_EXPECTED=1; sorted, one pytest id a line.\n';
   return header + [...new Set(ids)].sort().join('\n') + '\n';
 }
 
-export function writeExpected(ids: Iterable<string>): void {
-  writeFileSync(EXPECTED_PATH, formatExpected(ids));
+export function writeExpected(ids: Iterable<string>, path: URL = EXPECTED_PATH, subset?: string): void {
+  writeFileSync(path, formatExpected(ids, subset));
 }
 
 export interface Comparison {
