@@ -184,10 +184,11 @@ export async function render(root, ctx) {
     );
   }
 
+  // DOM append() would write a null as the text "null": only owners get the form.
   root.append(
     h('h1', { text: admin ? 'Sites' : 'My sites' }),
     msg,
-    admin ? null : newSiteForm(),
+    ...(admin ? [] : [newSiteForm()]),
     h('div', { class: 'row' }, h('label', { for: 'site-search' }, 'Search', search)),
     list,
     h('div', { class: 'pager' }, prev, pos, next),
