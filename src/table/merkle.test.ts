@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Db } from '../db/db.ts';
 import { LocalTable } from './local.ts';
-import { MerkleCache } from './merkle.ts';
+import { MerkleCache, valueHash } from './merkle.ts';
+import { Table } from './table.ts';
 import { mergeLww, lww, type Lww } from './crdt.ts';
 import type { TableSchema } from './schema.ts';
 import { sha256 } from '../util/hash.ts';
@@ -90,4 +91,17 @@ test('property: after any writes, cached roots and buckets equal a fresh computa
     ),
     { seed: 14, numRuns: 30 },
   );
+});
+
+test('a tombstone removed by GC (no update hook runs) is gone from the cached root and buckets', async () => {
+  interface T { k: string; dead: boolean }
+  const t = new Table(db, { name: `gc${tables++}`, replication: 'sharded', partitionKey: (e: T) => e.k, sortKey: () => '', merge: (a: T, b: T) => ({ k: a.k, dead: a.dead || b.dead }), isTombstone: (e: T) => e.dead });
+  await t.insertMany([{ k: 'x', dead: true }, { k: 'y', dead: false }]);
+  const k = t.local.key('x', '');
+  const p = k[0]!;
+  t.merkle.root(p);
+  assert.ok(t.removeTombstone(k, valueHash(t.local.getByStorageKey(k))));
+  const fresh = new MerkleCache(t.local);
+  assert.ok(t.merkle.root(p).equals(fresh.root(p)), 'the cached root still counts the removed tombstone');
+  assert.deepEqual(t.merkle.buckets(p), fresh.buckets(p));
 });

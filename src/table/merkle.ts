@@ -37,13 +37,15 @@ export class MerkleCache {
     this.table = table;
     // A write dirties only its bucket: anti-entropy asks for roots far more often than one
     // partition's entries all change, so re-hashing a whole partition per write was the cost.
-    table.onUpdate((_b, a) => {
-      const k = table.storageKeyOf(a);
-      const s = this.cache.get(k[0]!);
-      if (!s) return;
-      s.dirty.add(k[1]!);
-      s.root = undefined;
-    });
+    table.onUpdate((_b, a) => this.touched(table.storageKeyOf(a)));
+  }
+
+  /** The entry at storage key `k` changed or went away (a removal runs no update hook: tombstone GC calls this). */
+  touched(k: Buffer): void {
+    const s = this.cache.get(k[0]!);
+    if (!s) return;
+    s.dirty.add(k[1]!);
+    s.root = undefined;
   }
 
   invalidate(partition: number): void {

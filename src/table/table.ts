@@ -233,7 +233,10 @@ export class Table<E> {
       }
       if (!valueHash(cur).equals(h)) return false;
       this.tombstones.remove(k);
-      return this.local.removeIfEqual(k, () => true);
+      // A removal runs no update hook: the Merkle cache must hear of it (else its root keeps the tombstone).
+      const removed = this.local.removeIfEqual(k, () => true);
+      if (removed) this.merkle.touched(k);
+      return removed;
     });
   }
 
