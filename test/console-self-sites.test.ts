@@ -1,4 +1,5 @@
-// Self-service sites in the browser: an admin allows a key 2 sites (Keys page); its owner creates
+// Self-service sites in the browser: an admin creates a key (its secret shown once) and allows
+// another key 2 sites (Keys page); its owner creates
 // one under the root domain from the Sites page, a hostile name is refused and shown as text, a
 // custom domain becomes a request that the admin approves from the Sites page, and the third
 // site is refused with the allowance's message.
@@ -55,6 +56,15 @@ test('an allowed owner creates a site, asks for a custom domain, an admin approv
   // The admin gives the allowance from the Keys page.
   const a = await login('admin');
   await a.page.click('a[href="#/keys"]');
+  // A key created from the page: its secret shown once, then never again.
+  await a.page.fill('#new-key', 'made in the browser');
+  await a.page.click('form[aria-label="Create an access key"] button[type=submit]');
+  const shown = (await a.page.locator('#new-secret').textContent())!.trim();
+  const made = ((await node.admin('ListKeys')) as { id: string; name: string }[]).find((k) => k.name === 'made in the browser')!;
+  assert.equal(((await node.admin('GetKeyInfo', undefined, `id=${made.id}&showSecretKey=true`)) as { secretAccessKey: string }).secretAccessKey, shown);
+  await a.page.locator(`tr[data-key="${made.id}"] button`).click();
+  await a.page.locator('section[aria-label="key made in the browser"]').waitFor();
+  assert.equal(await a.page.locator('#new-secret').count(), 0, 'the secret is shown once');
   await a.page.locator(`tr[data-key="${node.keyId}"] button`).click();
   await a.page.fill(`#sites-max-${node.keyId}`, '2');
   await a.page.locator(`form[aria-label^="sites"] button[type=submit]`).click();
