@@ -1,6 +1,6 @@
-// LMDB opens at most maxDbs (64) named databases: a store with every table, plus the trees the
-// node and its workers open, must fit with room to spare (per-table trees multiply by 14: a
-// per-table count tree once made real nodes fail to start with MDB_DBS_FULL).
+// LMDB opens at most maxDbs named databases (db/db.ts): a store with every table, plus the trees
+// the node and its workers open, must fit with room to spare (per-table trees multiply by 14: a
+// per-table count tree once made real nodes fail to start with MDB_DBS_FULL at maxDbs 64).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
