@@ -34,6 +34,7 @@ export async function memorySection(_opts: SectionOptions): Promise<Result[]> {
   const mib = Number(process.env.BENCH_MEMORY_MIB ?? 1024);
   const work = mkdtempSync(join(tmpdir(), 'grenier-bench-mem-'));
   const node = await startNode();
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const file = join(work, 'big.bin');
     await pipeline(prngReadable(7, mib * MiB), createWriteStream(file));
@@ -56,7 +57,7 @@ export async function memorySection(_opts: SectionOptions): Promise<Result[]> {
     // VmHWM does not split anonymous from file-backed pages (the LMDB map, the node binary): the
     // sample with the largest RSS, every 100 ms, does.
     let top = { rss: 0, anon: 0, file: 0 };
-    const sampler = setInterval(() => {
+    sampler = setInterval(() => {
       try {
         const d = rssDetail(node.pid);
         if (d.rss > top.rss) top = d;
@@ -91,6 +92,7 @@ export async function memorySection(_opts: SectionOptions): Promise<Result[]> {
     printResult(r);
     return [r];
   } finally {
+    clearInterval(sampler);
     await node.stop();
     rmSync(work, { recursive: true, force: true });
   }
