@@ -183,7 +183,8 @@ test('part number, upload id and completion list errors', async () => {
     assert.equal(r4.header('etag'), `"${md5(empty)}"`, 'zero-byte parts are accepted');
 
     await rejectsWith(complete(env, b, 'k', id, completeXml([[2, md5(small)], [1, md5(a)]])), 'InvalidPartOrder');
-    await rejectsWith(complete(env, b, 'k', id, completeXml([[1, md5(a)], [1, md5(a)]])), 'InvalidPartOrder');
+    // A part number named twice in a row: the last entry stands (multipart-resend.test.ts), here a stale ETag.
+    await rejectsWith(complete(env, b, 'k', id, completeXml([[1, md5(a)], [1, md5(small)]])), 'InvalidPart');
     await rejectsWith(complete(env, b, 'k', id, completeXml([[1, md5(small)]])), 'InvalidPart');
     await rejectsWith(complete(env, b, 'k', id, completeXml([[1, md5(a)], [7, md5(small)]])), 'InvalidPart');
     await rejectsWith(complete(env, b, 'k', id, completeXml([[1, md5(a)], [2, md5(small)], [3, md5(small)]])), 'EntityTooSmall');
