@@ -1,9 +1,10 @@
 // SSE-C with a real client (@aws-sdk/client-s3's SSECustomerKey) against a real node: refused over
 // plain HTTP by default, then (s3_api.sse_c_over_http = true) put, get, range get, head, a
-// two-part multipart upload and a copy to a new key; the plaintext is nowhere in the node's dirs.
+// two-part multipart upload, a copy to a new key and a form upload (PostObject); the plaintext is
+// nowhere in the node's dirs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -100,6 +101,25 @@ test('SSE-C through @aws-sdk/client-s3: TLS-only by default; put/get/range/head/
   const gb = await s3.send(new GetObjectCommand({ Bucket, Key: 'mp-b', ...withB }));
   assert.deepEqual(Buffer.from(await gb.Body!.transformToByteArray()), all);
   await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'mp-b', ...withA })), { name: 'InvalidRequest' });
+
+  // PostObject: the form's customer-key fields encrypt the file (SigV2 form, as the ceph suite).
+  const md5A = createHash('md5').update(Buffer.from(A, 'base64')).digest('base64');
+  const fields: [string, string][] = [['key', 'posted'], ['x-amz-server-side-encryption-customer-algorithm', 'AES256'], ['x-amz-server-side-encryption-customer-key', A], ['x-amz-server-side-encryption-customer-key-md5', md5A]];
+  const policy = Buffer.from(JSON.stringify({
+    expiration: new Date(Date.now() + 600_000).toISOString(),
+    conditions: [{ bucket: Bucket }, ['starts-with', '$key', ''], ...fields.slice(1).map(([k]) => ['starts-with', `$${k}`, '']), ['content-length-range', 0, 1024 * 1024]],
+  })).toString('base64');
+  const form = new FormData();
+  for (const [k, v] of fields) form.append(k, v);
+  form.append('AWSAccessKeyId', node.keyId);
+  form.append('signature', createHmac('sha1', node.secret).update(policy).digest('base64'));
+  form.append('policy', policy);
+  form.append('file', new Blob([markerBody(5000)]), 'f');
+  const posted = await fetch(`${node.s3Url}/${Bucket}`, { method: 'POST', body: form });
+  assert.equal(posted.status, 204, await posted.text());
+  const gp = await s3.send(new GetObjectCommand({ Bucket, Key: 'posted', ...withA }));
+  assert.deepEqual(Buffer.from(await gp.Body!.transformToByteArray()), markerBody(5000));
+  await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'posted' })), { name: 'InvalidRequest' });
 
   // Neither the block files nor the metadata (LMDB) hold the plaintext; a plain object's does show.
   const CONTROL = Buffer.from('GRENIER-PLAIN-CONTROL-MARKER-5d01');

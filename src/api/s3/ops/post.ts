@@ -13,6 +13,8 @@ import { checkQuota, keySecret, newVersion, prefetchObject, storedHeaders } from
 import { overLimitError } from './object.ts';
 import { newObjectAcl } from './acl.ts';
 import { newVersionRegisters } from './object-lock.ts';
+import { newRecord, requestKey } from '../sse-c.ts';
+import { cryptStream } from '../../../model/sse-c-cipher.ts';
 import { checkTags, parseTaggingXml } from './tagging.ts';
 import { requireClientWaiting } from './late-write.ts';
 import { readPostForm, type PostForm } from './post-form.ts';
@@ -29,7 +31,7 @@ const NO_PERM: Perm = { read: false, write: false, owner: false };
 
 /** Form fields that act as the request header of the same name on PutObject. */
 const HEADER_FIELDS = ['cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-website-redirect-location', 'x-amz-storage-class'];
-const HEADER_FIELD_PREFIXES = ['x-amz-meta-', 'x-amz-object-lock-'];
+const HEADER_FIELD_PREFIXES = ['x-amz-meta-', 'x-amz-object-lock-', 'x-amz-server-side-encryption-customer-'];
 /** What an x-amz-meta-* field name may be: an HTTP header name token. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
@@ -112,6 +114,9 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
   const v = newVersion(ctx.store, b);
   v.acl = await newObjectAcl(fctx, b);
   Object.assign(v, newVersionRegisters(fctx, b, tags && tags.length > 0 ? { t: ctx.store.ts(), v: tags } : undefined));
+  // SSE-C from the form's fields (sse-c.ts: never stored, the file encrypted as PutObject's body).
+  const sseKey = requestKey(fctx);
+  if (sseKey) v.ssec = newRecord(sseKey, true);
   const md5 = createHash('md5');
   const counted = { size: 0 };
   const over = (which: 'quota' | 'size'): S3Error =>
@@ -121,7 +126,8 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
   let data: Awaited<ReturnType<Store['writeData']>> | undefined;
   let prev: ObjectEntry | null;
   try {
-    data = await ctx.store.writeData(capBytes(measured(form.file, md5, counted), { quota: room, size: limit }, over), v.uuid);
+    const file = capBytes(measured(form.file, md5, counted), { quota: room, size: limit }, over);
+    data = await ctx.store.writeData(sseKey ? cryptStream(file, sseKey.key, v.ssec!.iv!) : file, v.uuid);
     checkContentLengthRange(range, counted.size);
     await checkQuota(ctx.store, b, counted.size, 1);
     // Fields after the file are ignored, as S3 does, but read (boundedly) before the answer: a
