@@ -72,6 +72,8 @@ test('customerKey: AES256, a base64 32-byte key and its MD5, all three or none; 
   const short = Buffer.alloc(16, 1).toString('base64');
   assert.throws(() => customerKey(sse(short, createHash('md5').update(Buffer.alloc(16, 1)).digest('base64'))), s3Error('InvalidArgument'));
   assert.throws(() => customerKey(sse('x'.repeat(10_000), MD5_A)), s3Error('InvalidArgument'));
+  // 24 characters but more bytes: refused as a mismatch, not a RangeError (a 500).
+  assert.throws(() => customerKey(sse(KEY_A, 'é'.repeat(24))), s3Error('InvalidArgument'));
 });
 
 test('cipher: CTR from any offset equals the whole-stream keystream there (block and part boundaries)', () => {

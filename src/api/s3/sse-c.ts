@@ -48,7 +48,8 @@ export function customerKey(h: IncomingHttpHeaders, source = false): CustomerKey
   const raw = Buffer.from(key, 'base64');
   if (raw.length !== 32) throw arg('key', 'The secret key was invalid for the specified algorithm.');
   const want = createHash('md5').update(raw).digest('base64');
-  if (md5.length !== want.length || !timingSafeEqual(Buffer.from(md5), Buffer.from(want)))
+  const sent = Buffer.from(md5);
+  if (sent.length !== want.length || !timingSafeEqual(sent, Buffer.from(want)))
     throw arg('key-md5', 'The calculated MD5 hash of the key did not match the hash that was provided.');
   return { key: raw, md5: want };
 }
@@ -84,7 +85,8 @@ export function newNonce(): Buffer {
 }
 
 export function keyMatches(r: SseCRecord, k: CustomerKey): boolean {
-  return timingSafeEqual(mac(r.salt, k.key), r.mac);
+  const m = mac(r.salt, k.key);
+  return Buffer.isBuffer(r.mac) && r.mac.length === m.length && timingSafeEqual(m, r.mac);
 }
 
 /** The key a read (GET/HEAD, a copy source, a part of an upload) must present for data stored
