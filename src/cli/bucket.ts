@@ -11,6 +11,38 @@ export function findBucket(c: AdminClient, pattern: string): Promise<BucketInfo>
   return c.get<BucketInfo>('GetBucketInfo', { search: pattern });
 }
 
+/** Buckets `bucket list` shows unless told; ListBuckets' largest page (api/admin/bucket-list.ts). */
+const LIST_DEFAULT = 100;
+const LIST_PAGE_MAX = 1000;
+
+interface ListOpts {
+  limit: string;
+  all?: boolean;
+  search?: string;
+  start?: string;
+  json?: boolean;
+}
+
+/** Pages through ListBuckets (?limit=&start=): each request is bounded on the node, so a listing
+ *  at 50,000 buckets costs its pages, never one answer holding them all. `next`: the token to go
+ *  on from, null when the listing is complete. */
+export async function listBuckets(c: AdminClient, o: ListOpts): Promise<{ buckets: BucketListItem[]; next: string | null }> {
+  const limit = o.all ? Infinity : Number(o.limit);
+  if (!o.all && !(/^\d{1,9}$/.test(o.limit) && limit >= 1)) throw new CliError(`--limit "${o.limit}": give a whole number of buckets, at least 1 (or --all)`, 2);
+  const buckets: BucketListItem[] = [];
+  let start = o.start;
+  // A page can come back short (the node reads a bounded number of entries per request): go on
+  // while it gives a token.
+  for (;;) {
+    const want = Math.min(limit - buckets.length, LIST_PAGE_MAX);
+    const p = await c.get<{ buckets: BucketListItem[]; nextStart: string | null }>('ListBuckets', { limit: String(want), start, search: o.search });
+    buckets.push(...p.buckets.slice(0, want));
+    if (p.nextStart === null) return { buckets, next: null };
+    start = p.nextStart;
+    if (buckets.length >= limit) return { buckets, next: start };
+  }
+}
+
 function quota(v: number | null, fmt: (n: number) => string): string {
   return v === null ? 'none' : fmt(v);
 }
@@ -81,12 +113,17 @@ export function registerBucket(program: Command): void {
 
   bucket
     .command('list')
-    .description('list buckets')
-    .option('--json', 'print the API response as JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      const list = await clientFor(cmd).get<BucketListItem[]>('ListBuckets');
-      if (o.json) return printJson(list);
-      printTable(['id', 'created', 'aliases'], list.map((b) => [b.id.slice(0, 16), date(b.created), b.globalAliases.join(', ')]), '(no buckets)');
+    .description('list buckets by name (those without a name last), the first 100 unless told')
+    .option('--limit <n>', 'list at most n buckets', String(LIST_DEFAULT))
+    .option('--all', 'list every bucket (asked for 1000 at a time)')
+    .option('--search <text>', 'only buckets whose name contains text, or whose id starts with it')
+    .option('--start <token>', 'go on from where an earlier listing stopped (the token it printed)')
+    .option('--json', 'print the buckets as JSON')
+    .action(async (o: ListOpts, cmd: Command) => {
+      const { buckets, next } = await listBuckets(clientFor(cmd), o);
+      if (o.json) printJson(buckets);
+      else printTable(['id', 'created', 'aliases'], buckets.map((b) => [b.id.slice(0, 16), date(b.created), b.globalAliases.join(', ')]), '(no buckets)');
+      if (next !== null) process.stderr.write(`(more buckets may follow: --all lists them all, --start ${next} goes on from here)\n`);
     });
 
   bucket

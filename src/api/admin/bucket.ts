@@ -7,7 +7,6 @@ import {
   bucketAliases,
   createBucket,
   deleteBucket,
-  findBucket,
   removeAlias,
   setPermission,
 } from '../../model/bucket-ops.ts';
@@ -15,6 +14,7 @@ import { AdminError, badRequest, bool, limit, obj, str } from './http.ts';
 import { addLocalAlias, localAliasesByBucket, removeLocalAlias } from './local-alias.ts';
 import type { AdminCtx, Handler } from './context.ts';
 import { listBucketPage, wantsPage } from './bucket-list.ts';
+import { findBucketBounded } from './bucket-find.ts';
 
 export async function bucketInfo(store: Store, b: Bucket): Promise<Record<string, unknown>> {
   const keys = [];
@@ -64,7 +64,7 @@ async function queriedBucket(ctx: AdminCtx): Promise<Bucket> {
     return b;
   }
   const search = q.get('search');
-  if (search) return findBucket(store, search);
+  if (search) return findBucketBounded(store, search);
   throw badRequest('missing query parameter "id", "globalAlias" or "search"');
 }
 
