@@ -14,6 +14,7 @@ import { redirectAll, routingRedirect, type Redirect, type RequestOrigin } from 
 import { contentTypeFor } from './mime.ts';
 import { DeployResolver } from './deploys.ts';
 import { blobKey } from '../model/site.ts';
+import { QuorumError } from '../model/errors.ts';
 
 export interface WebOptions {
   rootDomain?: string;
@@ -33,6 +34,8 @@ const VARIANTS: [coding: string, suffix: string][] = [
 const PASSED = new Set(['content-language', 'content-disposition', 'expires']);
 /** The error page a site's deploy brings when no error document is set. */
 const DEPLOY_404 = '404.html';
+/** Retry-After (seconds) on a 503: about the time a node restart or failure detection takes. */
+const RETRY_AFTER_SECS = 5;
 
 interface Ctx {
   req: IncomingMessage;
@@ -76,6 +79,14 @@ export class WebHandler {
     res.once('close', done);
     if (this.fromCache(ctx)) return;
     this.serve(ctx).catch((e: unknown) => {
+      // Too few replicas reachable is the cluster's state, not a bug here: retry later (as S3: 503).
+      if (e instanceof QuorumError) {
+        log.warn({ err: e.message, host: req.headers.host, url: req.url }, 'web request: quorum unavailable');
+        ctx.op = 'ServiceUnavailable';
+        if (res.headersSent) return void res.destroy();
+        res.setHeader('retry-after', String(RETRY_AFTER_SECS));
+        return page(ctx, 503, 'Service unavailable', 'Not enough storage nodes are reachable to serve this page right now. Please try again shortly.');
+      }
       log.error({ err: e, host: req.headers.host, url: req.url }, 'web request failed');
       ctx.op = 'InternalError';
       if (!res.headersSent) page(ctx, 500, 'Internal error', 'The server could not serve this page. Please try again later.');
