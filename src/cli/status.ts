@@ -35,6 +35,13 @@ function row(n: StatusNode): string[] {
 const HEADERS = ['id', 'hostname', 'address', 'state', 'capacity', 'data disk', 'partitions', 'rtt'];
 
 export function healthLine(h: ClusterHealth, layoutVersion: number): string {
+  // Before the first layout no node stores anything: counting "storage nodes up" would mislead.
+  if (layoutVersion === 0) {
+    return (
+      `Cluster has no layout yet (layout version 0): ${h.connectedNodes}/${h.knownNodes} nodes connected, no node stores data.\n` +
+      'Give nodes a role with `grenier layout assign <node id> -z <zone> -c <capacity>`, then `grenier layout apply --version 1`.'
+    );
+  }
   return (
     `Cluster ${h.status}: ${h.connectedNodes}/${h.knownNodes} nodes connected, ` +
     `${h.storageNodesUp}/${h.storageNodes} storage nodes up, ` +
