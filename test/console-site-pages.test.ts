@@ -10,6 +10,7 @@ import { ADMIN_TOKEN, startTestAdmin, type TestAdmin } from '../src/api/admin/te
 import { newBucket, type Bucket } from '../src/model/bucket.ts';
 import type { SiteEntry } from '../src/model/site.ts';
 import type { Alias } from '../src/model/alias.ts';
+import type { AccessKey } from '../src/model/key.ts';
 import { listSitePage } from '../src/api/admin/console/site-list.ts';
 import { browserSkip, openBrowser, SHOTS } from './lib/browser.ts';
 
@@ -34,7 +35,7 @@ function api(admin: TestAdmin, op: string, query = ''): Promise<{ status: number
 }
 
 /** Sites straight through the tables (50,000 CreateSite calls would take minutes); `owner(i)`
- *  names the key owning site i, if any. */
+ *  names the key owning site i, if any, which gets the site in its index as CreateSite does. */
 async function fillSites(admin: TestAdmin, names: string[], owner: (i: number) => string | undefined = () => undefined): Promise<void> {
   const store = admin.store;
   for (let i = 0; i < names.length; i += 1000) {
@@ -55,7 +56,14 @@ async function fillSites(admin: TestAdmin, names: string[], owner: (i: number) =
     await store.buckets.insertMany(bs);
     await store.aliases.insertMany(as);
     await store.sites.insertMany(ss);
+    for (const b of bs) for (const k of Object.keys(b.keys)) await indexSite(admin, k, b.id);
   }
+}
+
+async function indexSite(admin: TestAdmin, keyId: string, bucketId: string): Promise<void> {
+  const ts = admin.store.ts();
+  const k: AccessKey = (await admin.store.key(keyId)) ?? { id: keyId, secret: 'f'.repeat(64), created: ts, name: { t: ts, v: 'owner' }, deleted: { t: ts, v: false }, allowCreateBucket: { t: ts, v: false } };
+  await admin.store.keys.insert({ ...k, ownSites: { ...(k.ownSites ?? {}), [bucketId]: { t: ts, v: 'given' } } });
 }
 
 const KEY = 'GK' + 'e'.repeat(24);
@@ -90,16 +98,22 @@ test('paged ListSites: each site once in domain order, owners only theirs, searc
   }
   const mine = live.filter((_, i) => i % 7 === 0);
   for (const budget of [1, 4, 2000]) assert.deepEqual(await allPages({ admin: false, keyId: KEY }, 'limit=3', budget), mine, `owner, budget ${budget}`);
+  assert.deepEqual(await allPages({ admin: false, keyId: KEY }, 'limit=3&search=s2', 1), mine.filter((n) => n.includes('s2')));
+  // The index names a site the key no longer owns (its owner flag was taken away): not listed.
+  const first = (await t.store.bucketByName(mine[0]!))!;
+  await t.store.buckets.insert({ ...first, keys: { ...first.keys, [KEY]: { t: t.store.ts(), v: { read: true, write: true, owner: false } } } });
+  assert.deepEqual(await allPages({ admin: false, keyId: KEY }, 'limit=3', 1), mine.slice(1));
+  await assert.rejects(listSitePage(t.store, { admin: false, keyId: KEY }, new URLSearchParams('start=a:x')), /not a token/, "an admin listing's token");
   assert.deepEqual(await allPages({ admin: false, keyId: 'GK' + 'f'.repeat(24) }, 'limit=3', 10), []);
   // Prefix first, then the other domains containing it.
   assert.deepEqual(await allPages({ admin: true }, 'limit=5&search=s1', 4), live.filter((n) => n.startsWith('s1')));
   assert.deepEqual(await allPages({ admin: true }, 'limit=5&search=5.example', 6), ['s05.example.org', 's15.example.org', 's25.example.org', 's35.example.org', 's45.example.org', 's55.example.org']);
 
-  const first = await api(t, 'ListSites', 'limit=2');
-  assert.equal(first.status, 200);
-  assert.deepEqual(first.json.sites.map((s: any) => s.domain), ['s00.example.org', 's01.example.org']);
-  assert.equal(typeof first.json.nextStart, 'string');
-  assert.equal(first.json.sites[0].usage.bytes, 0);
+  const page1 = await api(t, 'ListSites', 'limit=2');
+  assert.equal(page1.status, 200);
+  assert.deepEqual(page1.json.sites.map((s: any) => s.domain), ['s00.example.org', 's01.example.org']);
+  assert.equal(typeof page1.json.nextStart, 'string');
+  assert.equal(page1.json.sites[0].usage.bytes, 0);
   const unpaged = await api(t, 'ListSites');
   assert.ok(Array.isArray(unpaged.json), 'no parameter: the array the CLI reads');
   assert.equal(unpaged.json.length, live.length);
@@ -132,13 +146,28 @@ test('a page at 50,000 sites costs about what it costs at 500', { timeout: 120_0
     const rest: string[] = [];
     for (let i = 0; i < 50_000; i++) if (i % 100 !== 0) rest.push(name(i));
     const t0 = performance.now();
-    await fillSites(admin, rest);
+    // One owner with 2 sites among the 50,000, the last ones.
+    await fillSites(admin, rest, (i) => (i >= rest.length - 2 ? KEY : undefined));
     const fillMs = performance.now() - t0;
     const large = {
       first: await pageMs(admin, 'limit=20'),
       later: await pageMs(admin, `limit=20&start=${encodeURIComponent('a:' + name(25_000))}`),
       search: await pageMs(admin, 'limit=20&search=site-0001'),
     };
+    // An owner's pages read the index on their key: one request, whatever the number of sites.
+    const o0 = performance.now();
+    const mine: string[] = [];
+    let hops = 0;
+    for (let start: string | null = ''; start !== null; hops++) {
+      const r = await listSitePage(admin.store, { admin: false, keyId: KEY }, new URLSearchParams(`limit=20${start ? `&start=${encodeURIComponent(start)}` : ''}`));
+      mine.push(...r.sites.map((x) => x.domain));
+      start = r.nextStart;
+    }
+    const ownerMs = performance.now() - o0;
+    assert.deepEqual(mine, [name(49_998), name(49_999)]);
+    console.log(`an owner's 2 sites among 50,000: ${hops} requests, ${ownerMs.toFixed(0)} ms in all`);
+    assert.equal(hops, 1);
+    assert.ok(ownerMs < 200, `an owner's page: ${ownerMs} ms`);
     console.log(
       `ListSites page of 20: 500 sites first ${small.first.toFixed(1)} ms, search ${small.search.toFixed(1)} ms; 50,000 sites (filled in ${(fillMs / 1000).toFixed(1)} s) ` +
         `first ${large.first.toFixed(1)} ms, later ${large.later.toFixed(1)} ms, search ${large.search.toFixed(1)} ms`,

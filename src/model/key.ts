@@ -20,9 +20,10 @@ export interface AccessKey {
   /** Self-service sites (Guichet's): how many sites the key may create itself under the root
    *  domain (or ask for at a custom domain). Absent in older entries: none, like { t: 0, v: 0 }. */
   sitesMax?: Lww<number>;
-  /** The sites this key created itself (bucket id → true), counted against sitesMax while the
-   *  site lives; only the key's own creations, so the count is bounded by its allowance. */
-  ownSites?: LwwMap<boolean | null>;
+  /** The sites the site workflow made for this key (bucket id → 'self': it created the site
+   *  itself, counted against sitesMax while the site lives; 'given': an admin made it for the
+   *  key): what an owner's site list reads, so it costs their sites, not every site. */
+  ownSites?: LwwMap<'self' | 'given' | null>;
 }
 
 const NEVER: Lww<number | null> = { t: 0, v: null };

@@ -81,7 +81,7 @@ const keyLaws: LawOptions<AccessKey> = {
       expiration: lww(orNull(fc.constantFrom(5, 9))),
       localAliases: lwwMap(orNull(fc.constantFrom('b1', 'b2'))),
       sitesMax: lww(fc.constantFrom(0, 2, 5)),
-      ownSites: lwwMap(orNull(fc.boolean())),
+      ownSites: lwwMap(orNull(fc.constantFrom('self' as const, 'given' as const))),
     }, { requiredKeys: ['id', 'secret', 'created', 'name', 'deleted', 'allowCreateBucket'] }),
   ),
   tombstoneAbsorbs: (t, x) => t.deleted.t > x.deleted.t,

@@ -47,7 +47,7 @@ export function classifySiteName(store: Store, input: string, roots: { web?: str
 export function ownLiveSites(store: Store, k: AccessKey): string[] {
   const out: string[] = [];
   for (const [id, on] of Object.entries(k.ownSites ?? {})) {
-    if (!on.v) continue;
+    if (on.v !== 'self') continue;
     const s = store.sites.local.get('site', id);
     if (s && !s.deleted.v) out.push(id);
   }
@@ -72,8 +72,15 @@ export async function createOwnSite(store: Store, keyId: string, domain: string,
   const why = allowanceRefusal(store, k);
   if (why) throw new ModelError('SiteAllowanceExceeded', why);
   const ref = await createSite(store, domain, k, o);
-  const cur = (await store.key(keyId)) ?? k;
-  const t = store.ts();
-  await store.keys.insert({ ...cur, ownSites: { ...(cur.ownSites ?? {}), [ref.bucket.id]: { t, v: true } } });
+  await recordSite(store, keyId, ref.bucket.id, 'self');
   return ref;
+}
+
+/** Notes on the owner's key that the site workflow made site `bucketId` for it (the index of
+ *  its site list; 'self' also counts against its allowance). */
+export async function recordSite(store: Store, keyId: string, bucketId: string, how: 'self' | 'given'): Promise<void> {
+  const cur = await store.key(keyId);
+  if (!cur) return;
+  const t = Math.max(store.ts(), (cur.ownSites?.[bucketId]?.t ?? 0) + 1);
+  await store.keys.insert({ ...cur, ownSites: { ...(cur.ownSites ?? {}), [bucketId]: { t, v: how } } });
 }

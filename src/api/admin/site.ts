@@ -6,7 +6,7 @@ import { sha256Hex } from '../../util/hash.ts';
 import { findKey } from '../../model/bucket-ops.ts';
 import { ModelError } from '../../model/errors.ts';
 import { mayManage, newSiteRequest, parseSize } from '../../model/quota-request.ts';
-import { allowanceRefusal, classifySiteName, createOwnSite } from '../../model/site-self.ts';
+import { allowanceRefusal, classifySiteName, createOwnSite, recordSite } from '../../model/site-self.ts';
 import { requestView } from './quota.ts';
 import { listSitePage } from './console/site-list.ts';
 import {
@@ -137,7 +137,9 @@ const createSiteOp: SiteOp = {
       return siteInfo(store, await createOwnSite(store, c.principal.keyId, name.domain, siteOptions(c)));
     }
     const owner = await findKey(store, str(c.body, 'owner', true));
-    return siteInfo(store, await createSite(store, domain, owner, siteOptions(c)));
+    const ref = await createSite(store, domain, owner, siteOptions(c));
+    await recordSite(store, owner.id, ref.bucket.id, 'given');
+    return siteInfo(store, ref);
   },
 };
 

@@ -1,7 +1,8 @@
 // ListSites by pages (?limit=&start=&search=), in domain order: a range scan of the alias table
 // (a site's domain is its bucket's alias) from a continuation token, each request reading at most
-// SITES_SCAN_MAX entries, so a page costs the same at 50,000 sites as at 500. Owners get only
-// their sites; a page that ran out of budget before filling says where to go on (`nextStart`).
+// SITES_SCAN_MAX entries, so a page costs the same at 50,000 sites as at 500; a page that ran out
+// of budget before filling says where to go on (`nextStart`). Owners get their sites from the
+// index on their key (ownSites, model/site-self.ts): a page costs their sites, not everyone's.
 import type { Store } from '../../../model/store.ts';
 import { mayManage, type Principal } from '../../../model/quota-request.ts';
 import type { SiteEntry } from '../../../model/site.ts';
@@ -52,21 +53,50 @@ function parseStart(raw: string | null, search: string): { phase: Phase; after?:
   return { phase: m[1] as Phase, after: m[2] || undefined };
 }
 
+/** An owner's page: the sites the index on its key names that it still manages, in domain order
+ *  from `o:<domain>` (exclusive). The index is the key's own sites, so it is read whole. */
+async function ownerPage(store: Store, keyId: string, limit: number, search: string, raw: string | null): Promise<SitePage> {
+  const m = raw === null || raw === '' ? { after: '' } : /^o:(.*)$/s.exec(raw) ? { after: raw.slice(2) } : undefined;
+  if (!m) throw badRequest('query parameter "start" is not a token returned by ListSites ("nextStart")');
+  const k = store.keys.local.get('key', keyId);
+  const mine: { site: SiteEntry; bucket: Bucket }[] = [];
+  for (const [id, how] of Object.entries(k?.ownSites ?? {})) {
+    if (!how.v) continue;
+    const site = store.sites.local.get('site', id);
+    if (!site || site.deleted.v || !site.domain.includes(search) || site.domain <= m.after) continue;
+    const bucket = store.buckets.local.get('bucket', id);
+    if (bucket && !bucket.deleted.v && mayManage({ admin: false, keyId }, bucket)) mine.push({ site, bucket });
+  }
+  mine.sort((a, z) => (a.site.domain < z.site.domain ? -1 : 1));
+  const page = mine.slice(0, limit);
+  return { sites: await items(store, page), nextStart: mine.length > limit ? `o:${page.at(-1)!.site.domain}` : null };
+}
+
+async function items(store: Store, found: { site: SiteEntry; bucket: Bucket }[]): Promise<SiteListItem[]> {
+  const sites: SiteListItem[] = [];
+  for (const { site, bucket } of found) {
+    const u = await store.usage(bucket.id);
+    sites.push({ domain: site.domain, bucketId: bucket.id, currentDeploy: site.deploys.v.current, usage: { bytes: u.bytes, objects: u.objects }, quotas: { ...bucket.quotas.v } });
+  }
+  return sites;
+}
+
 /** One page of the sites `p` may manage. `budget`: alias entries read at most (smaller in tests). */
 export async function listSitePage(store: Store, p: Principal, query: URLSearchParams, budget = SITES_SCAN_MAX): Promise<SitePage> {
   const limit = parseLimit(query.get('limit'));
   const search = parseSearch(query.get('search'));
+  if (!p.admin) return ownerPage(store, p.keyId, limit, search, query.get('start'));
   const start = parseStart(query.get('start'), search);
   const phases: Phase[] = search === '' ? ['a'] : ['p', 'a'];
   const found: { site: SiteEntry; bucket: Bucket }[] = [];
   let left = budget;
-  /** The site whose domain is this alias, if `p` manages it (local reads: everywhere tables). */
+  /** The site whose domain is this alias (local reads: everywhere tables). */
   const take = (name: string, id: string | null): void => {
     if (!id) return;
     const site = store.sites.local.get('site', id);
     if (!site || site.deleted.v || site.domain !== name) return;
     const bucket = store.buckets.local.get('bucket', id);
-    if (!bucket || bucket.deleted.v || !mayManage(p, bucket)) return;
+    if (!bucket || bucket.deleted.v) return;
     found.push({ site, bucket });
   };
   let next: string | null = null;
@@ -94,10 +124,5 @@ export async function listSitePage(store: Store, p: Principal, query: URLSearchP
       break;
     }
   }
-  const sites: SiteListItem[] = [];
-  for (const { site, bucket } of found) {
-    const u = await store.usage(bucket.id);
-    sites.push({ domain: site.domain, bucketId: bucket.id, currentDeploy: site.deploys.v.current, usage: { bytes: u.bytes, objects: u.objects }, quotas: { ...bucket.quotas.v } });
-  }
-  return { sites, nextStart: next };
+  return { sites: await items(store, found), nextStart: next };
 }
