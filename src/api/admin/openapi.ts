@@ -35,9 +35,9 @@ export const OPERATIONS: Record<string, OpDoc> = {
   // Keys
   ListKeys: { method: 'GET', tag: 'Access key', summary: 'Access keys with their expiration' },
   GetKeyInfo: { method: 'GET', tag: 'Access key', summary: 'One key, its buckets and aliases', query: ['id', 'search', 'showSecretKey'] },
-  CreateKey: { method: 'POST', tag: 'Access key', summary: 'Create a key (name, allow.createBucket, expiration or neverExpires)' },
+  CreateKey: { method: 'POST', tag: 'Access key', summary: 'Create a key (name, allow.createBucket, expiration or neverExpires, sitesMax)' },
   ImportKey: { method: 'POST', tag: 'Access key', summary: 'Import a key pair made elsewhere' },
-  UpdateKey: { method: 'POST', tag: 'Access key', summary: 'Rename, allow/deny createBucket, set or clear the expiration', query: ['id', 'search'] },
+  UpdateKey: { method: 'POST', tag: 'Access key', summary: 'Rename, allow/deny createBucket, set or clear the expiration, sitesMax (sites the key may create itself)', query: ['id', 'search'] },
   DeleteKey: { method: 'POST', tag: 'Access key', summary: 'Delete a key', query: ['id', 'search'] },
   // Buckets
   ListBuckets: { method: 'GET', tag: 'Bucket', summary: 'Buckets with their global and local aliases; with limit (≤ 1000), start (a nextStart) or search (alias substring or id prefix): one page {buckets, nextStart}', query: ['limit', 'start', 'search'] },
@@ -78,7 +78,7 @@ export const OPERATIONS: Record<string, OpDoc> = {
   GetCertificateStatus: { method: 'GET', tag: 'Front', summary: "One host's certificate", query: ['host'] },
   IssueCertificate: { method: 'POST', tag: 'Front', summary: 'Order (or renew) a certificate now' },
   // Sites (owners sign with their key; admins use the bearer token)
-  ListSites: { method: 'GET', tag: 'Site', summary: 'Static sites' },
+  ListSites: { method: 'GET', tag: 'Site', summary: 'Static sites (owners: theirs); with limit (≤ 200), start (a nextStart) or search (domain substring): one page {sites, nextStart}', query: ['limit', 'start', 'search'] },
   CreateSite: { method: 'POST', tag: 'Site', summary: 'Create a site for an owner key (or, signed by a key with sitesMax, its own site under the root domain)' },
   CreateSiteRequest: { method: 'POST', tag: 'Site', summary: 'Ask an admin for a site at a custom domain (approved with ApproveQuotaRequest)' },
   GetSiteInfo: { method: 'GET', tag: 'Site', summary: 'One site', query: ['site'] },
