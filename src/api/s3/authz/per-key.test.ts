@@ -119,3 +119,31 @@ test('DeleteObjects: a caller with no permission at all gets 200 with an AccessD
     await env.close();
   }
 });
+
+test('DeleteObjects: an anonymous caller whom nothing could allow is refused before its body is read; a public-write policy lets it delete', async () => {
+  const env = await testEnv();
+  try {
+    const b = await env.bucket('pk-anon');
+    await put(env, b, 'pk-anon', 'a');
+    let read = false;
+    async function* body(): AsyncGenerator<Buffer> {
+      read = true;
+      yield Buffer.from('<Delete><Object><Key>a</Key></Object></Delete>');
+    }
+    const anon = (seen: Bucket) => {
+      const { ctx, res } = fakeCtx(env, { method: 'POST', bucket: seen, bucketName: 'pk-anon', query: { delete: '' }, body: body(), perm: { read: false, write: false, owner: false } });
+      delete ctx.accessKey;
+      return { ctx, res };
+    };
+    const refused = anon(foreign(b));
+    await authorize(refused.ctx, 'DeleteObjects');
+    await assert.rejects(DeleteObjects(refused.ctx), (e: unknown) => (e as { code?: string }).code === 'AccessDenied');
+    assert.equal(read, false, 'the body was not read');
+    const allowed = anon(foreign(b, [{ Effect: 'Allow', Principal: '*', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::pk-anon/*' }]));
+    await authorize(allowed.ctx, 'DeleteObjects');
+    await DeleteObjects(allowed.ctx);
+    assert.deepEqual(children(allowed.res.xml(), 'Deleted').map((d) => childText(d, 'Key')), ['a']);
+  } finally {
+    await env.close();
+  }
+});
