@@ -59,7 +59,7 @@ export function allowanceRefusal(store: Store, k: AccessKey): string | undefined
   const max = k.sitesMax?.v ?? 0;
   if (max <= 0) return 'your access key may not create sites; an administrator can allow it (grenier key allow-sites <key> --max N)';
   const n = ownLiveSites(store, k).length;
-  if (n >= max) return `your access key may create ${max} site${max === 1 ? '' : 's'} and has ${n}: delete one or ask an administrator for a larger allowance`;
+  if (n >= max) return `your access key may create ${max} site${max === 1 ? '' : 's'} and has ${n}: an administrator can delete one or raise your allowance`;
   return undefined;
 }
 
