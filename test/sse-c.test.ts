@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -14,6 +15,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutBucketWebsiteCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -27,6 +29,21 @@ function markerBody(size: number): Buffer {
   const b = Buffer.alloc(size);
   for (let i = 0; i < size; i += MARKER.length) MARKER.copy(b, i);
   return b;
+}
+
+/** GET through the web listener with the given Host. */
+function web(n: TestNode, host: string, path: string): Promise<{ status: number; body: Buffer }> {
+  const u = new URL(n.webUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, headers: { host }, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+    });
+    req.once('timeout', () => req.destroy(new Error('web request timed out')));
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 function filesUnder(dir: string): string[] {
@@ -124,6 +141,16 @@ test('SSE-C through @aws-sdk/client-s3: TLS-only by default; put/get/range/head/
   // Neither the block files nor the metadata (LMDB) hold the plaintext; a plain object's does show.
   const CONTROL = Buffer.from('GRENIER-PLAIN-CONTROL-MARKER-5d01');
   await s3.send(new PutObjectCommand({ Bucket, Key: 'control', Body: Buffer.concat(Array.from({ length: 20_000 }, () => CONTROL)) }));
+  // A website never serves an SSE-C object (a visitor has no key: it would get ciphertext).
+  await s3.send(new PutBucketWebsiteCommand({ Bucket, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
+  let page = await web(node, `${Bucket}.web.localhost`, '/control');
+  for (let i = 0; i < 50 && page.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    page = await web(node, `${Bucket}.web.localhost`, '/control');
+  }
+  assert.equal(page.status, 200, 'the plain object is served');
+  for (const k of ['small', 'large', 'mp', 'posted']) assert.equal((await web(node, `${Bucket}.web.localhost`, `/${k}`)).status, 404, k);
+
   const files = filesUnder(node.dir);
   assert.ok(files.some((f) => readFileSync(f).includes(CONTROL)), 'the control plaintext is found on disk');
   for (const f of files) assert.ok(!readFileSync(f).includes(MARKER), `plaintext found in ${f}`);

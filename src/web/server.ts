@@ -180,7 +180,8 @@ export class WebHandler {
     if (d.kind === 'missing') return undefined;
     const stored = d.kind === 'file' ? blobKey(d.file.sha256) : key;
     const v = liveVersion(await this.store.objects.get(site.bucketId, stored));
-    if (!v?.meta) return undefined;
+    // An SSE-C object is readable only with its customer's key, which a website visitor never sends.
+    if (!v?.meta || v.ssec) return undefined;
     if (d.kind === 'none') return v;
     const headers = v.meta.headers.filter(([k]) => k !== 'content-type');
     return { ...v, meta: { ...v.meta, headers: [...headers, ['content-type', d.file.type]] } };
