@@ -9,6 +9,7 @@ import { log } from '../util/log.ts';
 import { privateDir } from '../db/private-files.ts';
 import { registry } from '../util/metrics.ts';
 import { Counter } from 'prom-client';
+import { keepServingOnBrokenPipes } from './broken-pipe.ts';
 
 const unhandledRejections = new Counter({
   name: 'unhandled_rejections_total',
@@ -47,6 +48,8 @@ function tuneRuntime(): void {
 
 export async function runServer(opts: { config?: string }): Promise<void> {
   tuneRuntime();
+  // Whoever reads the node's output may go away (a closed terminal, a log pipe): it keeps serving.
+  keepServingOnBrokenPipes();
   const path = opts.config ?? process.env.GRENIER_CONFIG;
   let cfgPath: string;
   let dev = false;
