@@ -3,7 +3,9 @@
 // ciphertext exactly as long as the plaintext, so block boundaries, sizes, ranges and partNumber
 // reads stay what they are without encryption, and any offset decrypts on its own (counter =
 // offset / 16, skip offset % 16). Integrity is the block hashes' (checked on every read), not the
-// cipher's. A stream is at most 5 GiB, far below the 64 GiB where a 32-bit counter would wrap.
+// cipher's. A stream is at most 5 GiB by default, below the 64 GiB where the 32-bit counter
+// would carry into the nonce; past that the 128-bit addition carries as OpenSSL's increment does,
+// so a read at any offset still matches what the stream wrote.
 import { createCipheriv, type Cipheriv } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { BlockRef } from './version.ts';
@@ -13,9 +15,16 @@ export const NONCE_BYTES = 12;
 /** The keystream positioned at byte `offset` of the stream that `nonce` names. */
 export function cipherAt(key: Buffer, nonce: Buffer, offset: number): Cipheriv {
   if (key.length !== 32 || nonce.length !== NONCE_BYTES) throw new Error('sse-c: a 32-byte key and a 12-byte nonce are needed');
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`sse-c: bad offset ${offset}`);
   const iv = Buffer.alloc(16);
   nonce.copy(iv, 0);
-  iv.writeUInt32BE(Math.floor(offset / 16), 12);
+  // (nonce ‖ 0) + offset/16 as one 128-bit big-endian number, as CTR mode increments it.
+  let carry = Math.floor(offset / 16);
+  for (let i = 15; i >= 0 && carry > 0; i--) {
+    const sum = iv[i]! + (carry % 256);
+    iv[i] = sum & 255;
+    carry = Math.floor(carry / 256) + (sum >> 8);
+  }
   const c = createCipheriv('aes-256-ctr', key, iv);
   const skip = offset % 16;
   if (skip) c.update(Buffer.alloc(skip));

@@ -84,6 +84,11 @@ test('cipher: CTR from any offset equals the whole-stream keystream there (block
   assert.notDeepEqual(whole, plain);
   for (const off of [0, 1, 15, 16, 17, 500, 999]) assert.deepEqual(cipherAt(key, nonce, off).update(plain.subarray(off)), whole.subarray(off), `offset ${off}`);
   assert.deepEqual(cryptSlice(whole, 33, 77, key, nonce), plain.subarray(33, 77));
+  // Past 2^32 AES blocks (64 GiB) the counter carries into the nonce as the stream's own did.
+  const edge = 16 * (2 ** 32 - 1);
+  const stream = cipherAt(key, nonce, edge).update(Buffer.alloc(48));
+  assert.deepEqual(cipherAt(key, nonce, edge + 16).update(Buffer.alloc(32)), stream.subarray(16));
+  assert.deepEqual(cipherAt(key, nonce, edge + 21).update(Buffer.alloc(20)), stream.subarray(21, 41));
 });
 
 test('SSE-C needs TLS unless s3_api.sse_c_over_http; a TLS socket counts as secure', async () => {
