@@ -22,6 +22,8 @@ export interface ClusterOptions {
   proxyDelayMs?: number;
   /** Extra top-level TOML lines for every node (intervals are already short; see DEFAULT_EXTRA). */
   extraConfig?: string;
+  /** Extra [s3_api] lines for every node (e.g. `sse_c_over_http = true`). */
+  s3Config?: string;
   /** Per-node environment (by index), e.g. faketime's LD_PRELOAD/FAKETIME for one node. */
   envFor?: (index: number, zone: string) => Record<string, string> | undefined;
   /** Run node i in the lab's namespace i, on its address (for partitions; see netns.ts). */
@@ -148,6 +150,7 @@ export class Cluster {
       replicationFactor: this.opts.rf,
       createKey: false,
       extraConfig: extra,
+      s3Config: this.opts.s3Config,
       env: this.opts.envFor?.(index, zone),
       host: this.opts.netLab?.ip(index),
       command: this.opts.netLab?.exec(index),
