@@ -92,7 +92,11 @@ const blockRefLaws: LawOptions<BlockRefEntry> = {
   tombstoneAbsorbs: () => true,
 };
 
-const blockArb = fc.record({ part: fc.integer({ min: 0, max: 2 }), offset: fc.constantFrom(0, 100), hash: fc.constantFrom('a', 'b').map(hash), size: fc.constantFrom(50, 100) });
+// iv: SSE-C part uploads of one position with different nonces (model/sse-c-cipher.ts).
+const blockArb = fc.record(
+  { part: fc.integer({ min: 0, max: 2 }), offset: fc.constantFrom(0, 100), hash: fc.constantFrom('a', 'b').map(hash), size: fc.constantFrom(50, 100), iv: fc.constantFrom(Buffer.alloc(12, 1), Buffer.alloc(12, 2)) },
+  { requiredKeys: ['part', 'offset', 'hash', 'size'] },
+);
 const versionLaws: LawOptions<VersionEntry> = {
   updates: world(
     fc.oneof(
