@@ -7,7 +7,8 @@ import type * as acmeTypes from 'acme-client';
 type Acme = typeof acmeTypes;
 let acmeModule: Promise<Acme> | undefined;
 const loadAcme = (): Promise<Acme> => (acmeModule ??= import('acme-client') as Promise<Acme>);
-import { Agent } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
@@ -284,7 +285,7 @@ export class AcmeManager {
     const acme = await loadAcme();
     const [, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] }, keyPem);
     const client = await this.acmeClient();
-    const chain = await client.auto({
+    const chain = await this.explained(client.auto({
       csr,
       email: this.o.email,
       termsOfServiceAgreed: true,
@@ -300,10 +301,23 @@ export class AcmeManager {
         const cur = this.store.acmeTokens.local.get('acme_token', ch.token);
         await this.store.acmeTokens.insert({ token: ch.token, host, keyAuth: { t: this.ts(cur?.keyAuth), v: null }, expires: cur?.expires ?? 0 });
       },
-    });
+    }));
     const info = certInfo(chain);
     if (!info.altNames.includes(host) && info.subject !== host) throw new Error(`the CA returned a certificate for ${info.subject}, not ${host}`);
     return { certPem: chain, keyEnc: sealKey(this.o.sealKey, host, keyPem), notBefore: info.notBefore, notAfter: info.notAfter, issuer: info.issuer, orderedBy: this.o.nodeId };
+  }
+
+  /** acme-client 5.4 turns a network error (no response) into "Cannot read properties of
+   *  undefined (reading 'config')": on such a TypeError, ask the directory ourselves and report
+   *  why it cannot be reached (refused, DNS, timeout, TLS), else the original error. */
+  private async explained<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e;
+      const why = await unreachable(this.o.directoryUrl, this.httpsAgent);
+      throw why ? new Error(`ACME directory ${this.o.directoryUrl} unreachable: ${why}`) : e;
+    }
   }
 
   /** Hosts that need an order now, in order of urgency (no certificate first, then soonest expiry). */
@@ -367,6 +381,28 @@ export class AcmeManager {
     if (failed.length) throw new Error(`${progress}; ${failed.join('; ')}`);
     return { queue: left, progress };
   }
+}
+
+/** Longest the reachability probe of the ACME directory waits (milliseconds). */
+const DIRECTORY_PROBE_TIMEOUT_MS = 10_000;
+
+/** Why the directory URL cannot be fetched (an error code or message), or null when it answers. */
+function unreachable(url: string, agent: Agent | undefined): Promise<string | null> {
+  return new Promise((resolve) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return resolve('not a valid URL');
+    }
+    const req = (u.protocol === 'http:' ? httpRequest : httpsRequest)(u, { method: 'GET', agent: u.protocol === 'http:' ? undefined : agent, timeout: DIRECTORY_PROBE_TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve(null);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    req.end();
+  });
 }
 
 /** acme-client errors carry the CA's problem detail in the message; keep one line. */
