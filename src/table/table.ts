@@ -15,6 +15,7 @@ import type { NodeId } from '../rpc/transport.ts';
 import { MerkleCache, valueHash } from './merkle.ts';
 import { log } from '../util/log.ts';
 import { QuorumError, quorumOverSets } from '../rpc/quorum.ts';
+import { PARTITION_COUNT } from './partitions.ts';
 import { Endpoint, PayloadError, arr, bool, bytes, int, obj, opt, str, type Check } from '../rpc/schema.ts';
 
 export type { RangeQuery };
@@ -581,6 +582,7 @@ export class Table<E> {
   async drainQueue(limit = 1000, only?: NodeId): Promise<number> {
     const byNode = new Map<NodeId, { k: Buffer; e: E }[]>();
     let n = 0;
+    if (!only) this.rehomeDeparted(limit);
     const nodes = only ? [only] : [...this.queuedNodes()];
     for (const node of nodes) {
       if (!this.rpc.isUp(node)) continue;
@@ -614,6 +616,50 @@ export class Table<E> {
       }),
     );
     return n === 0 ? 0 : delivered;
+  }
+
+  /** Entries queued for a node that is in no active layout version any more can never be
+   *  delivered (it is gone), and would be debt forever. Each one (up to `limit` per node and call)
+   *  leaves the queue, its count with it in the same transaction, once it is sure to reach the
+   *  partition's current replicas: merged here when this node is one of them (anti-entropy of the
+   *  partition brings it to the others, new replicas included), else queued for them. */
+  private rehomeDeparted(limit: number): void {
+    // Until replicate() there is no layout to judge by: a peer's entries are not "departed".
+    if (this.strategy.kind === 'single-node') return;
+    const queued = [...this.queuedNodes()];
+    if (queued.length === 0) return;
+    const active = new Set<NodeId>();
+    for (let p = 0; p < PARTITION_COUNT; p++) for (const set of this.strategy.writeSets(p)) for (const id of set) active.add(id);
+    if (active.size === 0) return;
+    const self = this.strategy.self;
+    for (const node of queued) {
+      if (active.has(node)) continue;
+      let merged = 0;
+      let requeued = 0;
+      this.db.transaction(() => {
+        const batch: { k: Buffer; e: E }[] = [];
+        for (const { key, value } of this.pending.range({ start: Buffer.from(node, 'hex'), end: nodeEnd(node), limit })) batch.push({ k: Buffer.from(key), e: value });
+        let removed = 0;
+        for (const x of batch) {
+          const sk = x.k.subarray(NODE_ID_BYTES);
+          const replicas = new Set(this.strategy.writeSets(sk[0]!).flat());
+          if (replicas.size === 0) continue;
+          if (replicas.has(self)) {
+            const held = this.local.getByStorageKey(sk);
+            if (held === undefined || !sameBytes(this.schema.merge(held, x.e), held)) this.local.mergeIn(x.e);
+            merged++;
+          } else {
+            for (const r of replicas) this.enqueue(r, x.e);
+            requeued++;
+          }
+          this.pending.remove(x.k);
+          removed++;
+        }
+        if (removed > 0) this.uncount(node, removed);
+      });
+      if (merged + requeued > 0)
+        log.info({ table: this.name, node: node.slice(0, 8), merged, requeued }, 'entries queued for a node that left the layout: handed to the current replicas');
+    }
   }
 
   /** Takes `removed` delivered entries off a node's count (inside the removal's transaction). */
