@@ -224,13 +224,15 @@ export interface NemesisCounts {
   vanished: number;
   /** Restarts that failed (retried before the next step and in healAll). */
   restartFailures: number;
+  /** How long each successful restart took until /health/live answered, in ms. */
+  restartMs: number[];
   /** Faults that could not be applied or healed (with why): logged, the run goes on. */
   errors: string[];
 }
 
 /** Applies and heals faults; `healAll` undoes whatever is in effect (also after an error). */
 export class Nemesis {
-  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0, exitedOnEio: 0, layoutSyncMs: [], layoutErrors: [], crashes: 0, vanished: 0, restartFailures: 0, errors: [] };
+  readonly counts: NemesisCounts = { applied: {}, blocksDamaged: 0, exitedOnEio: 0, layoutSyncMs: [], layoutErrors: [], crashes: 0, vanished: 0, restartFailures: 0, restartMs: [], errors: [] };
   /** Nodes whose process is gone and still to be restarted (at their fault's heal, or the next
    *  reviveVanished). */
   private readonly down = new Set<number>();
@@ -424,9 +426,11 @@ export class Nemesis {
   /** Restarts node n (bounded by the node's start timeout); never throws: a failure is logged and
    *  the node stays in `down` for the next attempt. */
   private async revive(n: number, why: string): Promise<boolean> {
+    const t0 = performance.now();
     try {
       await this.env.cluster.node(n).restart('live');
       this.down.delete(n);
+      this.counts.restartMs.push(performance.now() - t0);
       return true;
     } catch (e) {
       this.down.add(n);

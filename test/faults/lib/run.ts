@@ -74,6 +74,8 @@ export interface RunReport {
   /** Node processes that exited with no nemesis on them (restarted; their output tail is logged). */
   vanished: number;
   restartFailures: number;
+  /** Each successful node restart's time until /health/live answered, in ms. */
+  restartMs: number[];
   /** Faults that could not be applied or healed (the run went on). */
   nemesisErrors: string[];
   stepsApplied: number;
@@ -296,6 +298,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
       crashes: nemesis.counts.crashes,
       vanished: nemesis.counts.vanished,
       restartFailures: nemesis.counts.restartFailures,
+      restartMs: nemesis.counts.restartMs,
       nemesisErrors: nemesis.counts.errors,
       stepsApplied,
       stepsSkipped,
@@ -364,6 +367,7 @@ export function formatReport(r: RunReport): string {
   if (r.layoutSyncMs.length || r.layoutErrors.length) lines.push(`layout changes synced: ${spread(r.layoutSyncMs).replace('within the quiet period', 'within the bound')}${r.layoutErrors.length ? `; not applied ${r.layoutErrors.length} (first: ${r.layoutErrors[0]})` : ''}`);
   if (r.exitedOnEio) lines.push(`node processes that exited under fsync EIO (restarted): ${r.exitedOnEio}`);
   if (r.crashes || r.vanished || r.restartFailures) lines.push(`node processes found gone: ${r.crashes} by a fault (a crash, restarted), ${r.vanished} with no nemesis on them (restarted; output tails in the log); failed restarts (retried): ${r.restartFailures}`);
+  if (r.restartMs.length) lines.push(`node restarts until live: ${spread(r.restartMs).replace(' within the quiet period', '')}`);
   if (r.nemesisErrors.length) lines.push(`nemesis errors (logged, the run went on): ${r.nemesisErrors.length} (first: ${r.nemesisErrors[0]})`);
   if (r.delayMs !== undefined) lines.push(`RPC delay: ${r.delayMs} ms one way`);
   const top = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 8);
