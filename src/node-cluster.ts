@@ -13,7 +13,7 @@ import type { LayoutHistory } from './layout/types.ts';
 import { quorumsFor } from './table/replication.ts';
 import { gcTombstones, syncTable } from './table/sync.ts';
 import type { BlockReplication } from './block/replication.ts';
-import { missingBlocks, parseResyncVariable, RESYNC_VARIABLES, resyncPass, scrubPass, sweepPass, type ResyncKnobs } from './block/workers.ts';
+import { parseResyncVariable, RESYNC_VARIABLES, resyncPass, scrubPass, sweepPass, type ResyncKnobs } from './block/workers.ts';
 import type { NodeId } from './rpc/transport.ts';
 import { Worker, Workers } from './util/worker.ts';
 import { sweepExpiredUploads } from './model/uploads.ts';
@@ -132,6 +132,19 @@ export class Cluster {
   private layoutSyncNeeded(h: LayoutHistory): boolean {
     const target = current(h).version;
     return (h.syncMap[this.rpc.id] ?? 0) < target && ackMin(h) >= target;
+  }
+
+  /** Whether some block keeps this node from proving a layout version once every node writes with
+   *  it: one queued before `since` and not tried yet, or one it should hold whose fetch failed. A
+   *  block whose reference arrived later comes from a write made with the new write sets (a quorum
+   *  of the new holders has it), like any lagging replica: under steady writes some always is in
+   *  flight, so counting those (as `missingBlocks` does) could keep a version from ever syncing. */
+  private blocksKeepLayoutUnsynced(since: number): boolean {
+    const q = this.store.blocks.resync;
+    if (q.due(1, since).length > 0) return true;
+    const me = this.rpc.id;
+    for (const h of this.store.blocks.referenced()) if (q.errorOf(h) && this.blockRepl.holders(h).includes(me) && !this.store.blocks.store.has(h)) return true;
+    return false;
   }
 
   private activeVersions(): string {
@@ -266,6 +279,12 @@ export class Cluster {
         const skipped = new Set<NodeId>();
         try {
           for (const t of tables) {
+            // The last ack arrived during a pass that cannot prove the version: stop it, so the one
+            // that can (already triggered) starts now rather than after every table (tens of seconds under load).
+            if (!provesTarget && this.layoutSyncNeeded(this.layout.history())) {
+              log.info({ version: current(this.layout.history()).version }, 'layout: every node writes with the new version; restarting the sync pass to prove it');
+              break;
+            }
             w.report({ progress: `syncing ${t.name} (${++i}/${tables.length})` });
             const st = await syncTable(t, ctx(), (n) => this.rpc.isUp(n));
             errors += st.errors;
@@ -279,8 +298,9 @@ export class Cluster {
               await sweepPass(this.store.blocks, this.blockRepl, this.rpc.id, w);
               this.sweptForVersion = target;
             }
+            const fetchFrom = clock.now();
             await resyncPass(this.store.blocks, this.blockRepl, this.rpc.id, w, this.resyncKnobs);
-            if (missingBlocks(this.store.blocks, this.blockRepl, this.rpc.id, 1) === 0) {
+            if (!this.blocksKeepLayoutUnsynced(fetchFrom)) {
               this.layout.markSynced(target);
               log.info({ version: target }, 'layout: this node has synced the new version');
             }
