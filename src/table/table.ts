@@ -626,7 +626,8 @@ export class Table<E> {
   private rehomeDeparted(limit: number): void {
     // Until replicate() there is no layout to judge by: a peer's entries are not "departed".
     if (this.strategy.kind === 'single-node') return;
-    const queued = [...this.queuedNodes()];
+    // A node that is up takes its entries (drainQueue): only down ones may have left for good.
+    const queued = [...this.queuedNodes()].filter((n) => !this.rpc.isUp(n));
     if (queued.length === 0) return;
     const active = new Set<NodeId>();
     for (let p = 0; p < PARTITION_COUNT; p++) for (const set of this.strategy.writeSets(p)) for (const id of set) active.add(id);
