@@ -90,7 +90,16 @@ export interface QuotaRequest {
   /** 'site': the requester asks for a site at the custom domain `site` (bucket is '' until an
    *  admin approves, which creates it). Absent: a quota request for `bytes`. */
   kind?: 'site';
+  /** Set on a decided request dropped for a newer one (QUOTA_REQUESTS_DECIDED_KEPT_PER_SITE): a
+   *  tombstone, never unset. */
+  expired?: true;
 }
+
+/** Decided requests kept per site (and per requester for custom-domain site requests): older
+ *  decisions expire, so a site's requests stay few however many are filed over the years. */
+export const QUOTA_REQUESTS_DECIDED_KEPT_PER_SITE = 100;
+/** Pending requests a site (or a requester's site requests) may have at once. */
+export const QUOTA_REQUESTS_PENDING_PER_SITE_MAX = 10;
 
 /** A decided request never goes back to pending whatever the timestamps say; between two
  *  decisions (two admins at once) the later one wins. Lexicographic max: a CRDT. */
@@ -106,9 +115,14 @@ export const quotaRequestSchema: TableSchema<QuotaRequest> = {
   replication: 'everywhere',
   partitionKey: () => 'quota_request',
   sortKey: (r) => r.id,
-  merge: (a, b) => ({ ...a, created: Math.min(a.created, b.created), decision: mergeDecision(a.decision, b.decision) }),
-  // Requests are the audit trail of who asked for what: kept.
-  isTombstone: () => false,
+  merge: (a, b) => ({
+    ...a,
+    created: Math.min(a.created, b.created),
+    decision: mergeDecision(a.decision, b.decision),
+    ...(a.expired || b.expired ? { expired: true as const } : {}),
+  }),
+  // Requests are the trail of who asked for what: kept, the last decided ones of each site.
+  isTombstone: (r) => r.expired === true,
 };
 
 export const MAX_REASON = 1000;

@@ -31,6 +31,7 @@ import { Endpoint, str } from '../rpc/schema.ts';
 /** Longest bucket id a peer may ask the counters of (ids are 64 hex characters). */
 const BUCKET_ID_BYTES_MAX = 256;
 import { cryptSlice, decryptBlocks } from './sse-c-cipher.ts';
+import { installSiteIndexes } from './site-index.ts';
 
 /** Objects of up to this many blocks carry their block list in the object entry. */
 export const EMBED_MAX_BLOCKS = 4;
@@ -103,6 +104,8 @@ export class Store {
   }
 
   private installHooks(): void {
+    // The site workflow's local indexes (an owner's sites, a site's requests): model/site-index.ts.
+    installSiteIndexes(this);
     // Object versions that disappear (superseded, deleted) release their data.
     this.objects.local.onUpdate((before, after) => {
       const u0 = usage(before);

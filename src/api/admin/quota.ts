@@ -13,6 +13,8 @@ import {
   type RequestState,
 } from '../../model/quota-request.ts';
 import { siteTables } from '../../model/site.ts';
+import { decidedRequestIds, pendingRequestCount, requestGroup, siteIndexReady } from '../../model/site-index.ts';
+import { QUOTA_REQUESTS_DECIDED_KEPT_PER_SITE, QUOTA_REQUESTS_PENDING_PER_SITE_MAX } from '../../model/quota-request.ts';
 import { createOwnSite } from '../../model/site-self.ts';
 import { AdminError, badRequest, str } from './http.ts';
 import { siteFor, type SiteOp } from './site-context.ts';
@@ -40,6 +42,28 @@ export function requestView(r: QuotaRequest): Record<string, unknown> {
     decisionReason: d.reason,
     decided: d.state === 'pending' ? null : new Date(d.at).toISOString(),
   };
+}
+
+/** Before filing: a site has at most QUOTA_REQUESTS_PENDING_PER_SITE_MAX requests waiting. */
+export async function refuseTooManyPending(store: Store, r: QuotaRequest): Promise<void> {
+  await siteIndexReady(store);
+  const n = pendingRequestCount(store, requestGroup(r));
+  if (n >= QUOTA_REQUESTS_PENDING_PER_SITE_MAX)
+    throw new AdminError(409, 'TooManyPendingRequests', `${r.kind === 'site' ? 'you have' : `site ${r.site} has`} ${n} requests waiting for an administrator (at most ${QUOTA_REQUESTS_PENDING_PER_SITE_MAX}); wait for a decision`);
+}
+
+/** Writes a request; once decided, the group's decisions past the newest
+ *  QUOTA_REQUESTS_DECIDED_KEPT_PER_SITE expire (tombstones, collected like others). */
+export async function insertRequest(store: Store, r: QuotaRequest): Promise<QuotaRequest> {
+  const out = await siteTables(store).requests.insert(r);
+  if (r.decision.v.state === 'pending') return out;
+  await siteIndexReady(store);
+  const ids = decidedRequestIds(store, requestGroup(r));
+  for (const id of ids.slice(0, Math.max(0, ids.length - QUOTA_REQUESTS_DECIDED_KEPT_PER_SITE))) {
+    const old = await siteTables(store).requests.get('quota_request', id);
+    if (old && old.expired !== true && old.decision.v.state !== 'pending') await siteTables(store).requests.insert({ ...old, expired: true });
+  }
+  return out;
 }
 
 async function setMaxSize(store: Store, b: Bucket, bytes: number): Promise<Bucket> {
@@ -79,7 +103,8 @@ const createRequest: SiteOp = {
       reason: str(c.body, 'reason') ?? '',
       now: store.ts(),
     });
-    return requestView(await siteTables(store).requests.insert(r));
+    await refuseTooManyPending(store, r);
+    return requestView(await insertRequest(store, r));
   },
 };
 
@@ -92,7 +117,7 @@ const listRequests: SiteOp = {
     if (state !== null && !STATES.has(state as RequestState)) throw badRequest(`unknown state "${state}": use pending, approved or denied`);
     const all = await siteTables(c.deps.store).requests.range('quota_request');
     return all
-      .filter((r) => visibleTo(c.principal, r) && (state === null || r.decision.v.state === state))
+      .filter((r) => r.expired !== true && visibleTo(c.principal, r) && (state === null || r.decision.v.state === state))
       .sort((a, z) => a.created - z.created)
       .map(requestView);
   },
@@ -101,7 +126,7 @@ const listRequests: SiteOp = {
 async function requestById(store: Store, p: Principal, id: string | null): Promise<QuotaRequest> {
   if (!id) throw badRequest('missing query parameter "id"');
   const r = await siteTables(store).requests.get('quota_request', id);
-  if (!r || !visibleTo(p, r)) throw new AdminError(404, 'NoSuchQuotaRequest', `no quota request "${id}" (grenier quota-request list shows them)`);
+  if (!r || r.expired === true || !visibleTo(p, r)) throw new AdminError(404, 'NoSuchQuotaRequest', `no quota request "${id}" (grenier quota-request list shows them)`);
   return r;
 }
 
@@ -123,7 +148,7 @@ const decideOp =
         // Quota first: if it fails the request stays pending and can be approved again.
         await setMaxSize(store, b, r.bytes);
       }
-      return requestView(await siteTables(store).requests.insert(next));
+      return requestView(await insertRequest(store, next));
     },
   });
 

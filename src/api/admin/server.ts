@@ -8,6 +8,7 @@ import { apiDuration, apiRequests, limitRefused, registry } from '../../util/met
 import { socketIp } from '../../util/listener.ts';
 import { LoginLimiter, isCredentialFailure } from './console/login-limit.ts';
 import { log } from '../../util/log.ts';
+import { siteIndexReady } from '../../model/site-index.ts';
 import { ModelError } from '../../model/errors.ts';
 import { certificateEligibility } from '../../model/certificate.ts';
 import { AdminError, BodyBudget, badRequest, checkQuery, readJson, sendJson, sendText } from './http.ts';
@@ -90,6 +91,8 @@ export function createAdminServer(deps: AdminDeps): Server {
   const bodies = new BodyBudget(deps.config.limits.json_bodies_in_flight_bytes_max);
   const logins = new LoginLimiter(deps.config.limits.login_failures_per_minute_max);
   registerLocalEndpoint(deps);
+  // A database from before the site indexes builds them now, not at an owner's first page.
+  siteIndexReady(deps.store).catch((e: unknown) => log.warn({ err: String(e) }, 'site index: backfill failed; the next site request retries it'));
   return createServer({ headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
     void handle(deps, seen, bodies, logins, req, res);
   });

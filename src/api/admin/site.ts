@@ -7,8 +7,9 @@ import { findKey } from '../../model/bucket-ops.ts';
 import { ModelError } from '../../model/errors.ts';
 import { mayManage, newSiteRequest, parseSize } from '../../model/quota-request.ts';
 import { allowanceRefusal, classifySiteName, createOwnSite, recordSite } from '../../model/site-self.ts';
-import { requestView } from './quota.ts';
+import { insertRequest, refuseTooManyPending, requestView } from './quota.ts';
 import { listSitePage } from './console/site-list.ts';
+import { pendingRequestCount, siteIndexReady } from '../../model/site-index.ts';
 import {
   blobExists,
   createSite,
@@ -22,7 +23,6 @@ import {
   putBlob,
   retainedBytes,
   rollback,
-  siteTables,
   validateFiles,
   type Manifest,
   type SiteRef,
@@ -69,7 +69,9 @@ export async function siteInfo(store: Store, ref: SiteRef): Promise<Record<strin
     .map(([id]) => id)
     .sort();
   const w = ref.bucket.website.v;
-  const pending = (await siteTables(store).requests.range('quota_request')).filter((r) => r.bucket === ref.bucket.id && r.decision.v.state === 'pending').length;
+  // From the local index of requests by site: reading every request grew with all ever filed.
+  await siteIndexReady(store);
+  const pending = pendingRequestCount(store, ref.bucket.id);
   return {
     domain: ref.site.domain,
     bucketId: ref.bucket.id,
@@ -154,7 +156,8 @@ const createSiteRequestOp: SiteOp = {
     if (name.kind === 'root') throw badRequest(`${name.domain} is under the root domain: create it with CreateSite, no approval needed`);
     if (await store.bucketByName(name.domain)) throw new AdminError(409, 'BucketAlreadyExists', `the domain ${name.domain} is taken`);
     const r = newSiteRequest({ id: store.newUuid().slice(0, 16), domain: name.domain, requester: c.principal.keyId, reason: str(c.body, 'reason') ?? '', now: store.ts() });
-    return requestView(await siteTables(store).requests.insert(r));
+    await refuseTooManyPending(store, r);
+    return requestView(await insertRequest(store, r));
   },
 };
 

@@ -2,12 +2,13 @@
 // (a site's domain is its bucket's alias) from a continuation token, each request reading at most
 // SITES_SCAN_MAX entries, so a page costs the same at 50,000 sites as at 500; a page that ran out
 // of budget before filling says where to go on (`nextStart`). Owners get their sites from the
-// index on their key (ownSites, model/site-self.ts): a page costs their sites, not everyone's.
+// local index of owner flags (model/site-index.ts): a page costs their sites, not everyone's.
 import type { Store } from '../../../model/store.ts';
 import { mayManage, type Principal } from '../../../model/quota-request.ts';
 import type { SiteEntry } from '../../../model/site.ts';
 import type { Bucket } from '../../../model/bucket.ts';
 import { badRequest } from '../http.ts';
+import { ownedSiteIds, siteIndexReady } from '../../../model/site-index.ts';
 
 export const LIST_SITES_LIMIT_MAX = 200;
 export const LIST_SITES_LIMIT_DEFAULT = 20;
@@ -53,15 +54,15 @@ function parseStart(raw: string | null, search: string): { phase: Phase; after?:
   return { phase: m[1] as Phase, after: m[2] || undefined };
 }
 
-/** An owner's page: the sites the index on its key names that it still manages, in domain order
- *  from `o:<domain>` (exclusive). The index is the key's own sites, so it is read whole. */
+/** An owner's page: the sites whose bucket gives the key the owner flag (the index kept from the
+ *  bucket and site tables, whichever path or node set the flag), in domain order from
+ *  `o:<domain>` (exclusive). The index is the key's own sites, so it is read whole. */
 async function ownerPage(store: Store, keyId: string, limit: number, search: string, raw: string | null): Promise<SitePage> {
   const m = raw === null || raw === '' ? { after: '' } : /^o:(.*)$/s.exec(raw) ? { after: raw.slice(2) } : undefined;
   if (!m) throw badRequest('query parameter "start" is not a token returned by ListSites ("nextStart")');
-  const k = store.keys.local.get('key', keyId);
+  await siteIndexReady(store);
   const mine: { site: SiteEntry; bucket: Bucket }[] = [];
-  for (const [id, how] of Object.entries(k?.ownSites ?? {})) {
-    if (!how.v) continue;
+  for (const id of ownedSiteIds(store, keyId)) {
     const site = store.sites.local.get('site', id);
     if (!site || site.deleted.v || !site.domain.includes(search) || site.domain <= m.after) continue;
     const bucket = store.buckets.local.get('bucket', id);
