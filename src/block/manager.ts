@@ -59,8 +59,8 @@ export class LocalBlocks implements BlockRemote {
     this.mgr = mgr;
   }
   async put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
-    await this.mgr.putLocal(hash, data);
-    if (ref) this.mgr.onLocalRef?.(hash, ref);
+    const onRef = this.mgr.onLocalRef;
+    await this.mgr.putLocal(hash, data, ref && onRef ? () => onRef(hash, ref) : undefined);
   }
   get(hash: Buffer, into?: Buffer): Promise<Buffer> {
     return this.mgr.store.get(hash, into);
@@ -102,8 +102,9 @@ export class BlockManager {
   /** Where puts and gets go: this disk alone (LocalBlocks), or in a cluster the block's replicas
    *  for puts and the closest one for gets (BlockReplication). */
   remote: BlockRemote = new LocalBlocks(this);
-  /** Records a put's reference on this node when there is no cluster (as replicas do on remote puts). */
-  onLocalRef?: (hash: Buffer, version: string) => void;
+  /** Records a put's reference on this node when there is no cluster (as replicas do on remote
+   *  puts); the put returns once what it returns (the group commit) has resolved. */
+  onLocalRef?: (hash: Buffer, version: string) => unknown;
   /** Blocks a local put is storing (until its reference, recorded right after, is in): discard() spares them. */
   private readonly storing = new Map<string, number>();
 
@@ -156,14 +157,17 @@ export class BlockManager {
     return { hash, size: data.length };
   }
 
-  /** Stores a block on this node's disk (the RPC handler of remote puts calls this too). */
-  async putLocal(hash: Buffer, data: Buffer): Promise<void> {
+  /** Stores a block on this node's disk (the RPC handler of remote puts calls this too); with
+   *  `recordRef`, runs it once the block is on disk and returns when what it returns has resolved
+   *  (the reference's group commit): discard() and the GC spare the block until then. */
+  async putLocal(hash: Buffer, data: Buffer, recordRef?: () => unknown): Promise<void> {
     const hex = hash.toString('hex');
     this.storing.set(hex, (this.storing.get(hex) ?? 0) + 1);
     try {
       await this.putLocalNow(hash, data);
+      if (recordRef) await recordRef();
     } finally {
-      // The caller records the reference in the continuation of this promise: spare the block until then.
+      // A caller that records the reference itself does it in the continuation of this promise: spare the block until then.
       setImmediate(() => {
         const n = (this.storing.get(hex) ?? 1) - 1;
         if (n > 0) this.storing.set(hex, n);
@@ -173,16 +177,25 @@ export class BlockManager {
   }
 
   private async putLocalNow(hash: Buffer, data: Buffer): Promise<void> {
-    await this.deleting.get(hash.toString('hex'));
-    // Touch the refcount before the file (no await in between with the check above), so GC,
-    // which re-checks zeroSince in its own transaction, never deletes a block being rewritten.
-    // A referenced block (a resync fetch, a replica of a committed write) needs no metadata write.
-    const seen = this.rc.get(hash);
-    if (!seen || seen.count === 0)
-      this.db.transaction(() => {
+    const hex = hash.toString('hex');
+    // Touch the refcount before the file, so GC, which re-checks zeroSince in its own transaction,
+    // never deletes a block being rewritten. A referenced block (a resync fetch, a replica of a
+    // committed write) needs no metadata write. The write goes through the group commit, so a GC
+    // may decide on the old refcount while it waits: after the commit, wait for any deletion
+    // that started meanwhile and check again, so the file is written after the GC's unlink.
+    for (let attempt = 1; ; attempt++) {
+      while (this.deleting.has(hex)) await this.deleting.get(hex);
+      const seen = this.rc.get(hash);
+      if (seen && seen.count > 0) break;
+      await this.db.write(() => {
         const cur = this.rc.get(hash);
         if (!cur || cur.count === 0) this.setRc(hash, cur, { count: 0, zeroSince: this.clock.now() });
       });
+      // No await between this check and the file write's start: a GC deciding later sees the fresh zeroSince.
+      if (!this.deleting.has(hex) && this.rc.get(hash) !== undefined) break;
+      // Only a GC delay shorter than a commit can take the fresh refcount again: a few rounds, then give up.
+      if (attempt >= 3) throw new Error(`block ${hex.slice(0, 16)}: deleted by the GC while being stored, ${attempt} times`);
+    }
     await this.store.put(hash, data);
   }
 

@@ -42,8 +42,9 @@ export class BlockReplication implements BlockRemote {
   private bgBytes = 0;
   /** The block endpoints, typed once (requests checked where they arrive). */
   private readonly eps: { put: Endpoint<BlockPutReq, boolean>; get: Endpoint<Buffer, Buffer>; has: Endpoint<Buffer[], boolean[]> };
-  /** Records a block reference on this node (set by the store: block_ref lives with the block). */
-  onRef: (hash: Buffer, version: string) => void = () => {};
+  /** Records a block reference on this node (set by the store: block_ref lives with the block);
+   *  a put is acknowledged once what it returns (the reference's group commit) has resolved. */
+  onRef: (hash: Buffer, version: string) => unknown = () => {};
   /** Called when a replica could not get a block (with the put's reference, if any): the store
    *  keeps that reference for the node, whose arrival there queues the block's fetch. */
   onMissedReplica: (node: NodeId, hash: Buffer, ref?: string) => void = () => {};
@@ -66,8 +67,8 @@ export class BlockReplication implements BlockRemote {
       const d = Buffer.from(m.data);
       const ref = m.ref;
       if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
-      await mgr.putLocal(h, d);
-      if (ref) this.onRef(h, ref);
+      // Answered once the block and its reference are durable (the reference in a group commit).
+      await mgr.putLocal(h, d, ref ? () => this.onRef(h, ref) : undefined);
       return true;
     });
     this.eps.get.serve(async (_f, h) => {
@@ -104,7 +105,7 @@ export class BlockReplication implements BlockRemote {
       },
       call: (n) =>
         n === this.rpc.id
-          ? this.mgr.putLocal(hash, data).then(() => ref && this.onRef(hash, ref))
+          ? this.mgr.putLocal(hash, data, ref ? () => this.onRef(hash, ref) : undefined)
           : this.eps.put.call(n, { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' }),
       onFailure: (n, e) => {
         try {

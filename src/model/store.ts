@@ -133,10 +133,9 @@ export class Store {
           this.blockRefs.queueInsert({ block: b.hash.toString('hex'), version: after.uuid, deleted: true });
       }
     });
-    // Without a cluster, a put's reference is recorded at once too (replicas do it for remote puts).
-    this.blocks.onLocalRef = (hash, version) => {
-      this.blockRefs.local.insert({ block: hash.toString('hex'), version, deleted: false });
-    };
+    // Without a cluster, a put's reference is recorded at once too (replicas do it for remote puts),
+    // in a group commit shared with concurrent puts; the put returns once it is durable.
+    this.blocks.onLocalRef = (hash, version) => this.blockRefs.local.insertManyGrouped([{ block: hash.toString('hex'), version, deleted: false }]);
     // Block references drive the local refcounts.
     this.blockRefs.local.onUpdate((before, after) => {
       const was = before !== undefined && !before.deleted;
@@ -279,9 +278,8 @@ export class Store {
       backgroundBytes: blockOpts.backgroundBytes,
     });
     this.blocks.remote = repl;
-    repl.onRef = (hash, version) => {
-      this.blockRefs.local.insert({ block: hash.toString('hex'), version, deleted: false });
-    };
+    // Group commit: the references of concurrent block puts share one durable commit.
+    repl.onRef = (hash, version) => this.blockRefs.local.insertManyGrouped([{ block: hash.toString('hex'), version, deleted: false }]);
     // A replica that missed a block put also missed its reference (it travels with the put): keep
     // the reference for it in the block_ref queue. Delivered when it is back, it queues the fetch.
     repl.onMissedReplica = (node, hash, version) => {
