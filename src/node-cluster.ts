@@ -23,6 +23,7 @@ import { gaugeFrom } from './util/metrics.ts';
 
 export type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
 import type { ClusterNodeInfo as NodeInfo, ReplicationDebt } from './api/admin/cluster-handle.ts';
+import { processUsage } from './util/process-usage.ts';
 
 async function disk(path: string): Promise<{ avail: number; total: number } | undefined> {
   try {
@@ -250,6 +251,7 @@ export class Cluster {
       metadataDisk: await disk(this.config.metadata_dir),
       blocks: this.store.blocks.rcCount(),
       replicationFactor: this.config.replication_factor,
+      process: processUsage(),
     };
   }
 

@@ -39,6 +39,12 @@ test('three zones on the map; a killed node turns red within 15 s', { skip: brow
   const zones = await page.$$eval('.zone', (els) => els.map((e) => e.getAttribute('data-zone')));
   assert.deepEqual(zones, ['lyon', 'nantes', 'paris']);
   await page.locator('#banner').filter({ hasText: /Cluster healthy/ }).waitFor({ timeout: 20_000 });
+  // Each node's process as it reports it (node/info): CPU share and resident memory.
+  for (const n of cluster.nodes) {
+    const card = page.locator(`.node[data-node="${n.id}"]`);
+    assert.match((await card.locator('dd.cpu').textContent()) ?? '', /^\d+(\.\d)?% of a core$/, `CPU of ${n.id.slice(0, 8)}`);
+    assert.match((await card.locator('dd.rss').textContent()) ?? '', /^\d+(\.\d+)? [MG]B resident$/, `memory of ${n.id.slice(0, 8)}`);
+  }
   await page.screenshot({ path: join(SHOTS, 'cluster-3-zones.png'), fullPage: true });
   // The README's picture (docs/console-cluster-map.png is a copy of one): the first screen only.
   await page.screenshot({ path: join(SHOTS, 'console-cluster-map.png') });

@@ -16,6 +16,9 @@ export interface ClusterNodeInfo {
   blocks: number;
   /** The node's config replication_factor: what its quorums are computed from. */
   replicationFactor?: number;
+  /** The node's process: CPU (% of one core, last sampling interval) and RSS (util/process-usage.ts).
+   *  Absent from older nodes; checked on receipt like every peer figure. */
+  process?: { cpuPercent: number; rssBytes: number };
 }
 
 export interface ClusterHandle {

@@ -14,6 +14,7 @@ import { quorumsFor } from '../../table/replication.ts';
 import { errorMessage } from '../../util/errors.ts';
 import { readiness, type ReadyStatus } from './readiness.ts';
 import type { ReplicationDebt } from './cluster-handle.ts';
+import { checkProcessUsage, processUsage } from '../../util/process-usage.ts';
 
 /** How long GetClusterStatus waits for a peer's `node/info`: a slow peer must not stall status. */
 const INFO_TIMEOUT_MS = 2000;
@@ -142,6 +143,7 @@ async function clusterStatus(deps: AdminDeps, c: ClusterHandle): Promise<unknown
         metadataPartition: space(info?.metadataDisk),
         partitions: counts.get(id) ?? 0,
         blocks: info?.blocks ?? null,
+        process: checkProcessUsage(info?.process),
       };
     });
   return { layoutVersion: cur.version, nodes };
@@ -166,6 +168,7 @@ const getClusterStatus: Handler = async ({ deps }) => {
         dataPartition,
         metadataPartition,
         partitions: PARTITIONS,
+        process: processUsage(),
       },
     ],
   };

@@ -1,5 +1,6 @@
 // Cluster map: a card per zone with its nodes (up/down and since when, capacity, disk free,
-// partitions, RTT, version) and the health banner, refreshed every 5 seconds.
+// partitions, RTT, CPU and memory of its process, version) and the health banner, refreshed every
+// 5 seconds.
 import { h, clear, bytes, ago, say } from './dom.js';
 import { get } from './api.js';
 
@@ -34,6 +35,10 @@ function nodeCard(n) {
       h('dd', { text: String(n.partitions ?? 0) + (n.draining ? ' (draining)' : '') }),
       h('dt', { text: 'RTT' }),
       h('dd', { text: n.rttMs === null || n.rttMs === undefined ? (n.isUp ? 'this node' : '—') : `${n.rttMs} ms` }),
+      h('dt', { text: 'CPU' }),
+      h('dd', { class: 'cpu', text: n.process ? `${n.process.cpuPercent}% of a core` : '—' }),
+      h('dt', { text: 'Memory' }),
+      h('dd', { class: 'rss', text: n.process ? `${bytes(n.process.rssBytes)} resident` : '—' }),
       h('dt', { text: 'Version' }),
       h('dd', { text: n.version ?? '—' }),
     ),
