@@ -22,7 +22,8 @@ export interface AccessKey {
   sitesMax?: Lww<number>;
   /** The sites the site workflow made for this key (bucket id → 'self': it created the site
    *  itself, counted against sitesMax while the site lives; 'given': an admin made it for the
-   *  key): what an owner's site list reads, so it costs their sites, not every site. */
+   *  key). The owner's site list reads the owner flags instead (model/site-index.ts), which also
+   *  name sites made theirs by AllowBucketKey. */
   ownSites?: LwwMap<'self' | 'given' | null>;
 }
 

@@ -90,7 +90,10 @@ test('quota request merge: decided beats pending whatever the clocks; commutativ
   assert.equal(m(late, approved).decision.v.state, 'approved');
   assert.equal(m(approved, late).decision.v.state, 'approved');
   assert.equal(m(approved, denied).decision.v.state, 'denied', 'between decisions the later wins');
-  const all = [r, late, approved, denied];
+  const expired = { ...denied, expired: true as const }; // dropped past the 100 kept decisions
+  const all = [r, late, approved, denied, expired];
+  assert.equal(m(expired, approved).expired, true, 'an expired request stays expired');
+  assert.equal(quotaRequestSchema.isTombstone(m(late, expired)), true);
   for (const x of all)
     for (const y of all) {
       assert.deepEqual(m(x, y), m(y, x));

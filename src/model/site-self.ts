@@ -76,8 +76,8 @@ export async function createOwnSite(store: Store, keyId: string, domain: string,
   return ref;
 }
 
-/** Notes on the owner's key that the site workflow made site `bucketId` for it (the index of
- *  its site list; 'self' also counts against its allowance). */
+/** Notes on the owner's key that the site workflow made site `bucketId` for it ('self' counts
+ *  against its allowance; the site list comes from the owner flags, model/site-index.ts). */
 export async function recordSite(store: Store, keyId: string, bucketId: string, how: 'self' | 'given'): Promise<void> {
   const cur = await store.key(keyId);
   if (!cur) return;
