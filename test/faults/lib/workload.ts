@@ -45,7 +45,9 @@ export function classify(e: unknown): { status: Status; error: string } {
   const http = err.$metadata?.httpStatusCode;
   const code = err.code ?? err.cause?.code ?? '';
   const error = `${err.name}${http ? ` ${http}` : ''}${code ? ` ${code}` : ''}`;
-  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(err.message ?? '')) return { status: 'fail', error };
+  // Refused: no server saw it. Only without an HTTP answer: a 503's message may name a peer's
+  // ECONNREFUSED while the node that answered wrote to some replicas before missing its quorum.
+  if (!http && (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(err.message ?? ''))) return { status: 'fail', error };
   if (http && http >= 400 && http < 500) return { status: 'fail', error };
   return { status: 'info', error };
 }
