@@ -1,6 +1,7 @@
 // The console on a real 3-zone cluster in chromium: the map shows three zones with their node up,
 // a node killed with SIGKILL turns red within 15 s (the page refreshes every 5 s), the banner
-// says degraded; a site owner sees their site with its usage bar and quota.
+// says degraded, each node card shows its process's CPU and memory; a site owner sees their sites
+// (one made theirs by AllowBucketKey on another node too) with usage bars and quotas.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -63,7 +64,12 @@ test('three zones on the map; a killed node turns red within 15 s', { skip: brow
 
 test("a site owner sees their site's usage against its quota", { skip: browserSkip, timeout: 60_000 }, async () => {
   const a = cluster.nodes[0]!;
+  const b = cluster.nodes[1]!;
   await a.admin('CreateSite', { domain: 'club.example.org', owner: a.keyId });
+  // A site made theirs by AllowBucketKey on another node is in the owner's list too.
+  const other = (await a.admin('CreateKey', { name: 'first-owner' })) as { accessKeyId: string };
+  const shared = (await a.admin('CreateSite', { domain: 'shared.example.org', owner: other.accessKeyId })) as { bucketId: string };
+  await b.admin('AllowBucketKey', { bucketId: shared.bucketId, accessKeyId: a.keyId, permissions: { owner: true } });
   const page = await ctx.newPage();
   await page.goto(a.adminUrl + '/#/login');
   await page.click('button[aria-pressed="false"]');
@@ -72,6 +78,7 @@ test("a site owner sees their site's usage against its quota", { skip: browserSk
   await page.click('button[type=submit]');
   await page.waitForSelector('section[data-site="club.example.org"] [role=progressbar]');
   assert.match((await page.textContent('section[data-site="club.example.org"]')) ?? '', /of 50\.0 MB/);
+  await page.waitForSelector('section[data-site="shared.example.org"] [role=progressbar]');
   await page.screenshot({ path: join(SHOTS, 'owner-sites.png'), fullPage: true });
   await page.close();
 });
