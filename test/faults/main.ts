@@ -27,4 +27,4 @@ if (!Number.isSafeInteger(seed) || !(minutes > 0 && minutes <= 24 * 60) || bad?.
 // Ctrl-C or a kill: exit through process.exit so the exit hooks kill the nodes and delete the namespaces.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 const r = await runFaults({ seed, durationMs: minutes * 60_000, kinds, workers: Number(values.workers), outDir: values.out, convergeTimeoutMs: 120_000, delayMs });
-process.exit(r.lost || r.wrong || r.stale || r.convergeMs === undefined ? 1 : 0);
+process.exit(r.lost || r.wrong || r.stale || r.unverified || r.convergeMs === undefined ? 1 : 0);

@@ -19,5 +19,6 @@ test(`short mixed-nemesis fault run (seed ${SEED}): 0 lost, 0 wrong bytes, 0 sta
   assert.equal(r.lost, 0, why);
   assert.equal(r.wrong, 0, why);
   assert.equal(r.stale, 0, why);
+  assert.equal(r.unverified, 0, `${r.unverified} acknowledged set elements unreadable after healing (${why})`);
   assert.notEqual(r.convergeMs, undefined, `never converged after healing: ${r.convergeProblem} (${why})`);
 });
