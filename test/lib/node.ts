@@ -231,6 +231,11 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     c.stdout!.on('data', append);
     c.stderr!.on('data', append);
     c.once('exit', () => live.delete(c));
+    // A server left running by a failed test must not keep the test process alive (the runner
+    // would wait for it for ever): unreferenced, it is SIGKILLed by the exit hook instead.
+    c.unref();
+    (c.stdout as unknown as { unref?: () => void }).unref?.();
+    (c.stderr as unknown as { unref?: () => void }).unref?.();
     const deadline = Date.now() + startTimeoutMs;
     let last = '';
     for (;;) {
