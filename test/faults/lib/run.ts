@@ -38,6 +38,10 @@ export interface RunOptions {
   /** One-way delay in front of every node's RPC address, in ms (the delaying proxy; loopback only:
    *  the nemeses that need the network lab are skipped with it). */
   delayMs?: number;
+  /** block_gc_delay_secs of the nodes (default: the production 600 s, longer than a short run). */
+  gcDelaySecs?: number;
+  /** Save the history even when the run found nothing (GRENIER_TEST_KEEP=1 keeps the nodes' directories). */
+  keep?: boolean;
   /** Size of each node's tmpfs data disk for disk-full, in bytes (default 1 GiB: only what is
    *  stored uses RAM). */
   diskBytes?: number;
@@ -176,7 +180,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
       // themselves (peer up, queued entries, block refs), not from a short timer. 64 KiB blocks so
       // that small objects span several.
       // data_fsync so that fsync-eio hits block writes too, not only the metadata DB.
-      extraConfig: `anti_entropy_interval_secs = 600\nresync_interval_secs = 60\nblock_size = 65536${kinds.includes('fsync-eio') ? '\ndata_fsync = true' : ''}`,
+      extraConfig: `anti_entropy_interval_secs = 600\nresync_interval_secs = 60\nblock_size = 65536${kinds.includes('fsync-eio') ? '\ndata_fsync = true' : ''}${o.gcDelaySecs !== undefined ? `\nblock_gc_delay_secs = ${o.gcDelaySecs}` : ''}`,
       readyTimeoutMs: 90_000,
       proxyDelayMs: o.delayMs,
     });
@@ -323,7 +327,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
       errors,
       result,
     };
-    if (report.lost || report.wrong || report.stale || report.unverified || convergeProblem) report.outDir = saveEvidence(o, report, history.ops, c);
+    if (o.keep || report.lost || report.wrong || report.stale || report.unverified || convergeProblem) report.outDir = saveEvidence(o, report, history.ops, c);
     log(formatReport(report));
     return report;
   } finally {
