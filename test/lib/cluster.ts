@@ -154,7 +154,7 @@ export class Cluster {
       env: this.opts.envFor?.(index, zone),
       host: this.opts.netLab?.ip(index),
       command: this.opts.netLab?.exec(index),
-      startTimeoutMs: 30_000,
+      startTimeoutMs: 60_000,
       wait,
     });
     const node = n as ClusterNode;

@@ -210,7 +210,8 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     ].join('\n'),
   );
   const adminUrl = `http://${host}:${adminPort}`;
-  const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+  // Generous: on a loaded 2-core machine loading the server's modules alone took 10–30 s.
+  const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
   let child: ChildProcess | undefined;
   let out = '';
   const append = (b: Buffer) => {
