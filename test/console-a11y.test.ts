@@ -1,0 +1,249 @@
+// The console's accessibility bar in a real browser (issue 10 "Usable"): every form control on every
+// page has an accessible name, login and the page menu work from the keyboard with a visible focus,
+// the main text colours reach WCAG AA contrast (4.5), and no page overflows a 375 px phone screen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { browserSkip, openBrowser, SHOTS, type Browser } from './lib/browser.ts';
+import { startNode, type TestNode } from './lib/node.ts';
+
+const PAGES = ['cluster', 'layout', 'buckets', 'objects', 'keys', 'sites', 'front', 'workers', 'metrics', 'audit'];
+
+let node: TestNode;
+let browser: Browser | undefined;
+let ctx: import('playwright-core').BrowserContext;
+
+before(async () => {
+  if (browserSkip) return;
+  node = await startNode();
+  await node.admin('CreateBucket', { globalAlias: 'a11y-bucket' });
+  browser = await openBrowser({ width: 1200, defaultTimeoutMs: 15_000 });
+  ctx = browser.ctx;
+});
+
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+type Page = import('playwright-core').Page;
+
+/** The focused element, described for messages and checks. */
+function focused(page: Page) {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el) return { tag: '', id: '', href: '', text: '', type: '', ring: false, ringContrast: 0 };
+    const cs = getComputedStyle(el);
+    // The ring must also be seen: an outline (drawn outside, over the parent's background) of at
+    // least 3:1 against that background (WCAG 1.4.11, non-text contrast).
+    const rgb = (c: string) => (/rgba?\(([^)]+)\)/.exec(c)?.[1] ?? '0,0,0,0').split(/[\s,/]+/).filter(Boolean).map(Number);
+    const lum = (c: number[]) => {
+      const f = (v: number) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(c[0]!) + 0.7152 * f(c[1]!) + 0.0722 * f(c[2]!);
+    };
+    let bg = [255, 255, 255];
+    for (let e = el.parentElement; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if ((c[3] ?? 1) >= 1) {
+        bg = c;
+        break;
+      }
+    }
+    const outlined = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0;
+    const [hi, lo] = [lum(rgb(cs.outlineColor)), lum(bg)].sort((a, b) => b - a);
+    const ringContrast = outlined ? (hi! + 0.05) / (lo! + 0.05) : 0;
+    const ring = (outlined && ringContrast >= 3) || cs.boxShadow !== 'none';
+    return { tag: el.tagName.toLowerCase(), id: el.id, href: el.getAttribute('href') ?? '', text: (el.textContent ?? '').trim(), type: el.getAttribute('type') ?? '', ring, ringContrast: Math.round(ringContrast * 100) / 100 };
+  });
+}
+
+/** Presses `key` until the focused element satisfies `ok` (bounded), and returns it. */
+async function tabTo(page: Page, key: string, ok: (f: Awaited<ReturnType<typeof focused>>) => boolean, what: string) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press(key);
+    const f = await focused(page);
+    if (ok(f)) return f;
+  }
+  throw new Error(`${key} never reached ${what}`);
+}
+
+async function loginByKeyboard(page: Page) {
+  await page.goto(node.adminUrl + '/#/login');
+  await page.waitForSelector('#token');
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const tok = await tabTo(page, 'Tab', (f) => f.id === 'token', 'the token field');
+  assert.ok(tok.ring, 'the token field shows its focus');
+  await page.keyboard.type(node.adminToken);
+  const btn = await tabTo(page, 'Tab', (f) => f.tag === 'button' && f.type === 'submit', 'the login button');
+  assert.equal(btn.text, 'Log in');
+  assert.ok(btn.ring, 'the login button shows its focus');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.zone .node[data-up="true"]');
+}
+
+async function waitForPage(page: Page, id: string) {
+  await page.waitForSelector(`#nav a[href="#/${id}"][aria-current="page"]`);
+  await page.waitForSelector('#app h1');
+  // Pages fill in from API answers: let them settle (bounded) before measuring.
+  await page.waitForLoadState('networkidle').catch(() => undefined);
+  await page.waitForTimeout(300);
+}
+
+test('keyboard: Tab to the token and the login button, Enter logs in; every nav link by Tab + Enter, focus visible', { skip: browserSkip, timeout: 120_000 }, async () => {
+  const page = await ctx.newPage();
+  await loginByKeyboard(page);
+  for (const id of PAGES) {
+    // After a page change the focus is on <main>: the menu is before it, so Shift+Tab goes back to it.
+    const f = await tabTo(page, 'Shift+Tab', (x) => x.href === `#/${id}`, `the nav link to ${id}`);
+    assert.ok(f.ring, `the nav link to ${id} shows its focus (outline or box-shadow, >= 3:1 against the header; outline ${f.ringContrast}:1)`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`#nav a[href="#/${id}"][aria-current="page"]`);
+    assert.equal(new URL(page.url()).hash, `#/${id}`);
+  }
+  await page.close();
+});
+
+test('every page: accessible names, contrast >= 4.5, no horizontal overflow at 375x740', { skip: browserSkip, timeout: 180_000 }, async () => {
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(node.adminUrl + '/#/login');
+  await page.fill('#token', node.adminToken);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.zone .node[data-up="true"]');
+
+  const failures: string[] = [];
+  // Each page of the menu, and the detail views behind a click (their forms have the most controls).
+  const views: [string, string, ((p: Page) => Promise<void>)?][] = PAGES.map((id) => [id, id]);
+  views.push(['buckets', 'bucket-detail', (p) => p.click('tr[data-bucket="a11y-bucket"] button').then(() => p.waitForSelector('section[aria-label="bucket a11y-bucket"]')).then(() => undefined)]);
+  views.push(['keys', 'key-detail', (p) => p.click('#keys tbody tr button').then(() => p.waitForTimeout(500))]);
+  views.push(['objects/a11y-bucket/', 'objects-in-bucket']);
+  for (const [route, id, open] of views) {
+    await page.setViewportSize({ width: 1200, height: 800 });
+    await page.goto(node.adminUrl + `/#/${route}`);
+    await waitForPage(page, route.split('/')[0]!);
+    if (open) {
+      await open(page);
+      await page.waitForTimeout(300);
+    }
+    failures.push(...(await unnamedControls(page)).map((c) => `${id}: control without an accessible name: ${c}`));
+    failures.push(...(await lowContrast(page)).map((c) => `${id}: contrast ${c}`));
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.waitForTimeout(200);
+    const over = await overflow(page);
+    if (over) failures.push(`${id}: at 375 px wide the page is ${over}`);
+    await page.screenshot({ path: join(SHOTS, `a11y-phone-${id}.png`), fullPage: true });
+  }
+  assert.deepEqual(failures, []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the login page: accessible names, contrast, phone width', { skip: browserSkip, timeout: 60_000 }, async () => {
+  const fresh = await openBrowser({ width: 375, defaultTimeoutMs: 15_000 });
+  try {
+    const page = await fresh.ctx.newPage();
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(node.adminUrl + '/#/login');
+    await page.waitForSelector('#token');
+    const failures = [...(await unnamedControls(page)), ...(await lowContrast(page))];
+    const over = await overflow(page);
+    if (over) failures.push(`at 375 px wide: ${over}`);
+    await page.screenshot({ path: join(SHOTS, 'a11y-phone-login.png'), fullPage: true });
+    assert.deepEqual(failures, []);
+  } finally {
+    await fresh.close();
+  }
+});
+
+/** Visible input/select/textarea/button elements without an accessible name. */
+function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const text = (el: Element | null) => (el?.textContent ?? '').trim();
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, button'))) {
+      if (el.getAttribute('type') === 'hidden' || el.closest('[hidden]') || el.getClientRects().length === 0) continue;
+      const labelled = (el.getAttribute('aria-labelledby') ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((i) => text(document.getElementById(i)))
+        .join('');
+      const labels = Array.from((el as HTMLInputElement).labels ?? []).map(text).join('');
+      const own = el.tagName === 'BUTTON' ? text(el) : '';
+      const value = el.tagName === 'INPUT' && /^(submit|button|reset)$/.test(el.getAttribute('type') ?? '') ? (el as HTMLInputElement).value : '';
+      if ((el.getAttribute('aria-label') ?? '').trim() || labelled || labels || own || value) continue;
+      out.push(el.outerHTML.slice(0, 160));
+    }
+    return out;
+  });
+}
+
+/** Text of the main kinds (body, nav, buttons, muted, badges, banner, errors) below 4.5:1 against its background. */
+function lowContrast(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    type RGBA = [number, number, number, number];
+    const parse = (c: string): RGBA => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return [0, 0, 0, 0];
+      const p = m[1]!.split(/[\s,/]+/).filter(Boolean).map(Number);
+      return [p[0]!, p[1]!, p[2]!, p[3] ?? 1];
+    };
+    const over = (top: RGBA, under: RGBA): RGBA => {
+      const a = top[3];
+      return [top[0] * a + under[0] * (1 - a), top[1] * a + under[1] * (1 - a), top[2] * a + under[2] * (1 - a), 1];
+    };
+    const background = (el: Element | null): RGBA => {
+      const layers: RGBA[] = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c[3] > 0) layers.push(c);
+        if (c[3] >= 1) break;
+      }
+      let bg: RGBA = [255, 255, 255, 1];
+      for (const l of layers.reverse()) bg = over(l, bg);
+      return bg;
+    };
+    const lum = (c: RGBA) => {
+      const f = (v: number) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const ratio = (a: RGBA, b: RGBA) => {
+      const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+      return (x! + 0.05) / (y! + 0.05);
+    };
+    const out: string[] = [];
+    const seen = new Set<string>();
+    const sel = 'body, main p, main td, main dd, main li, #nav a, .who span, button, .muted, th, label, dt, .state, .banner span, .error, .notice, .secret, a';
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>(sel))) {
+      if (el.getClientRects().length === 0 || (el as HTMLButtonElement).disabled) continue;
+      const own = Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim());
+      if (!own) continue;
+      const bg = background(el);
+      const fg = over(parse(getComputedStyle(el).color), bg);
+      const r = ratio(fg, bg);
+      if (r >= 4.5) continue;
+      const name = `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(/\s+/).join('.') : ''}`;
+      const key = `${name} ${getComputedStyle(el).color} on ${bg.slice(0, 3).join(',')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(`${r.toFixed(2)}: ${key} "${(el.textContent ?? '').trim().slice(0, 30)}"`);
+    }
+    return out;
+  });
+}
+
+/** '' when the page fits 375 px, else what is wider. */
+function overflow(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const w = document.documentElement.scrollWidth;
+    if (w <= 375 + 1) return '';
+    const wide = Array.from(document.querySelectorAll<HTMLElement>('body *'))
+      .filter((e) => e.getBoundingClientRect().right > 376 && !e.closest('.table-wrap'))
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(/\s+/).join('.') : ''} (right ${Math.round(e.getBoundingClientRect().right)})`);
+    return `${w} px wide: ${wide.join(', ')}`;
+  });
+}
