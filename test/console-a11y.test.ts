@@ -27,6 +27,16 @@ after(async () => {
 });
 
 type Page = import('playwright-core').Page;
+// The functions given to page.evaluate run in the page. The project's tsconfig has no DOM lib (a
+// `reference lib="dom"` changes the Buffer/BlobPart types of the whole program), so the few
+// browser globals they use are declared here, loosely.
+declare const document: any;
+declare const Node: { TEXT_NODE: number };
+declare function getComputedStyle(e: unknown): any;
+type HTMLElement = any;
+type Element = any;
+type HTMLInputElement = any;
+type HTMLButtonElement = any;
 
 /** The focused element, described for messages and checks. */
 function focused(page: Page) {
@@ -161,14 +171,14 @@ function unnamedControls(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const out: string[] = [];
     const text = (el: Element | null) => (el?.textContent ?? '').trim();
-    for (const el of Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, button'))) {
+    for (const el of Array.from<HTMLElement>(document.querySelectorAll('input, select, textarea, button'))) {
       if (el.getAttribute('type') === 'hidden' || el.closest('[hidden]') || el.getClientRects().length === 0) continue;
-      const labelled = (el.getAttribute('aria-labelledby') ?? '')
+      const labelled = String(el.getAttribute('aria-labelledby') ?? '')
         .split(/\s+/)
         .filter(Boolean)
         .map((i) => text(document.getElementById(i)))
         .join('');
-      const labels = Array.from((el as HTMLInputElement).labels ?? []).map(text).join('');
+      const labels = Array.from<Element>((el as HTMLInputElement).labels ?? []).map(text).join('');
       const own = el.tagName === 'BUTTON' ? text(el) : '';
       const value = el.tagName === 'INPUT' && /^(submit|button|reset)$/.test(el.getAttribute('type') ?? '') ? (el as HTMLInputElement).value : '';
       if ((el.getAttribute('aria-label') ?? '').trim() || labelled || labels || own || value) continue;
@@ -217,9 +227,9 @@ function lowContrast(page: Page): Promise<string[]> {
     const out: string[] = [];
     const seen = new Set<string>();
     const sel = 'body, main p, main td, main dd, main li, #nav a, .who span, button, .muted, th, label, dt, .state, .banner span, .error, .notice, .secret, a';
-    for (const el of Array.from(document.querySelectorAll<HTMLElement>(sel))) {
+    for (const el of Array.from<HTMLElement>(document.querySelectorAll(sel))) {
       if (el.getClientRects().length === 0 || (el as HTMLButtonElement).disabled) continue;
-      const own = Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim());
+      const own = Array.from<any>(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim());
       if (!own) continue;
       const bg = background(el);
       const fg = over(parse(getComputedStyle(el).color), bg);
@@ -240,7 +250,7 @@ function overflow(page: Page): Promise<string> {
   return page.evaluate(() => {
     const w = document.documentElement.scrollWidth;
     if (w <= 375 + 1) return '';
-    const wide = Array.from(document.querySelectorAll<HTMLElement>('body *'))
+    const wide = Array.from<HTMLElement>(document.querySelectorAll('body *'))
       .filter((e) => e.getBoundingClientRect().right > 376 && !e.closest('.table-wrap'))
       .slice(0, 5)
       .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(/\s+/).join('.') : ''} (right ${Math.round(e.getBoundingClientRect().right)})`);
