@@ -101,15 +101,26 @@ async function waitForPage(page: Page, id: string) {
 
 test('keyboard: Tab to the token and the login button, Enter logs in; every nav link by Tab + Enter, focus visible', { skip: browserSkip, timeout: 120_000 }, async () => {
   const page = await ctx.newPage();
+  const unringed = new Set<string>();
   await loginByKeyboard(page);
   for (const id of PAGES) {
     // After a page change the focus is on <main>: the menu is before it, so Shift+Tab goes back to it.
     const f = await tabTo(page, 'Shift+Tab', (x) => x.href === `#/${id}`, `the nav link to ${id}`);
     assert.ok(f.ring, `the nav link to ${id} shows its focus (outline or box-shadow, >= 3:1 against the header; outline ${f.ringContrast}:1)`);
     await page.keyboard.press('Enter');
-    await page.waitForSelector(`#nav a[href="#/${id}"][aria-current="page"]`);
+    await waitForPage(page, id);
     assert.equal(new URL(page.url()).hash, `#/${id}`);
+    // Every control of the page on the way down shows a ring that can be seen.
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const f = await focused(page);
+      if (!f.tag || f.tag === 'body') break;
+      if (!f.ring) unringed.add(`${id}: ${f.tag}${f.id ? '#' + f.id : ''} "${f.text.slice(0, 30)}" (outline ${f.ringContrast}:1)`);
+    }
+    // Back to where the menu is reachable the way a user would go: Shift+Tab from <main>.
+    await page.evaluate(() => document.getElementById('app')?.focus());
   }
+  assert.deepEqual([...unringed], [], 'focus visible on every control reached by Tab');
   await page.close();
 });
 
@@ -138,6 +149,42 @@ test('every page: accessible names, contrast >= 4.5, no horizontal overflow at 3
     }
     failures.push(...(await unnamedControls(page)).map((c) => `${id}: control without an accessible name: ${c}`));
     failures.push(...(await lowContrast(page)).map((c) => `${id}: contrast ${c}`));
+    if (id === 'cluster') {
+      // The states this one healthy node does not show (a node down, a degraded or unavailable
+      // banner, errors, notices, the other button kinds), built with the console's own classes.
+      await page.evaluate(() => {
+        const box = document.createElement('div');
+        box.id = 'a11y-states';
+        const add = (parent: any, tag: string, cls: string, text: string) => {
+          const e = document.createElement(tag);
+          e.className = cls;
+          e.textContent = text;
+          parent.appendChild(e);
+          return e;
+        };
+        for (const k of ['healthy', 'degraded', 'unavailable']) {
+          const b = add(box, 'div', `banner ${k}`, '');
+          add(b, 'span', '', `Cluster ${k}`);
+          add(b, 'span', 'muted', ' — what it means');
+        }
+        const n = add(box, 'div', 'node down', '');
+        add(n, 'span', 'state', 'down');
+        add(n, 'span', 'muted', 'host');
+        const dl = add(n, 'dl', 'kv', '');
+        add(dl, 'dt', '', 'State');
+        add(dl, 'dd', 'state', 'down since 12:00');
+        add(box, 'p', 'error', 'Access denied');
+        add(box, 'p', 'notice', 'Saved');
+        add(box, 'p', 'secret', 'GKsecret');
+        add(box, 'button', 'danger', 'Delete');
+        add(box, 'button', 'secondary', 'Cancel');
+        const tabs = add(box, 'div', 'tabs', '');
+        add(tabs, 'button', '', 'Site owner').setAttribute('aria-pressed', 'false');
+        document.getElementById('app').appendChild(box);
+      });
+      failures.push(...(await lowContrast(page)).map((c) => `cluster (states): contrast ${c}`));
+      await page.evaluate(() => document.getElementById('a11y-states')?.remove());
+    }
     await page.setViewportSize({ width: 375, height: 740 });
     await page.waitForTimeout(200);
     const over = await overflow(page);
