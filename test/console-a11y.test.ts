@@ -17,6 +17,8 @@ before(async () => {
   if (browserSkip) return;
   node = await startNode();
   await node.admin('CreateBucket', { globalAlias: 'a11y-bucket' });
+  // A site owned by the node's key: the Sites pages (admin's and owner's) then show their forms.
+  await node.admin('CreateSite', { domain: 'a11y.example.org', owner: node.keyId });
   browser = await openBrowser({ width: 1200, defaultTimeoutMs: 15_000 });
   ctx = browser.ctx;
 });
@@ -207,6 +209,29 @@ test('the login page: accessible names, contrast, phone width', { skip: browserS
     const over = await overflow(page);
     if (over) failures.push(`at 375 px wide: ${over}`);
     await page.screenshot({ path: join(SHOTS, 'a11y-phone-login.png'), fullPage: true });
+    assert.deepEqual(failures, []);
+  } finally {
+    await fresh.close();
+  }
+});
+
+test("the site owner's page: accessible names, contrast, phone width", { skip: browserSkip, timeout: 60_000 }, async () => {
+  const fresh = await openBrowser({ width: 1200, defaultTimeoutMs: 15_000 });
+  try {
+    const page = await fresh.ctx.newPage();
+    await page.goto(node.adminUrl + '/#/login');
+    await page.click('button[aria-pressed="false"]');
+    await page.fill('#key-id', node.keyId);
+    await page.fill('#key-secret', node.secret);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('section[data-site="a11y.example.org"]');
+    await page.waitForTimeout(300);
+    const failures = [...(await unnamedControls(page)), ...(await lowContrast(page))];
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.waitForTimeout(200);
+    const over = await overflow(page);
+    if (over) failures.push(`at 375 px wide: ${over}`);
+    await page.screenshot({ path: join(SHOTS, 'a11y-phone-owner-sites.png'), fullPage: true });
     assert.deepEqual(failures, []);
   } finally {
     await fresh.close();
