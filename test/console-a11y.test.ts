@@ -34,7 +34,7 @@ type Page = import('playwright-core').Page;
 // browser globals they use are declared here, loosely.
 declare const document: any;
 declare const Node: { TEXT_NODE: number };
-declare function getComputedStyle(e: unknown): any;
+declare function getComputedStyle(e: unknown, pseudo?: string): any;
 type HTMLElement = any;
 type Element = any;
 type HTMLInputElement = any;
@@ -312,6 +312,17 @@ function lowContrast(page: Page): Promise<string[]> {
       if (seen.has(key)) continue;
       seen.add(key);
       out.push(`${r.toFixed(2)}: ${key} "${(el.textContent ?? '').trim().slice(0, 30)}"`);
+    }
+    // Placeholders are text too (the example formats: "no limit (e.g. 10GB)").
+    for (const el of Array.from<HTMLElement>(document.querySelectorAll('input[placeholder], textarea[placeholder]'))) {
+      if (el.getClientRects().length === 0 || !el.getAttribute('placeholder')) continue;
+      const bg = background(el);
+      const c = getComputedStyle(el, '::placeholder').color;
+      const r = ratio(over(parse(c), bg), bg);
+      const key = `placeholder ${c} on ${bg.slice(0, 3).join(',')}`;
+      if (r >= 4.5 || seen.has(key)) continue;
+      seen.add(key);
+      out.push(`${r.toFixed(2)}: ${key} "${el.getAttribute('placeholder').slice(0, 30)}"`);
     }
     return out;
   });
