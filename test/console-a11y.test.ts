@@ -151,6 +151,7 @@ test('every page: accessible names, contrast >= 4.5, no horizontal overflow at 3
     }
     failures.push(...(await unnamedControls(page)).map((c) => `${id}: control without an accessible name: ${c}`));
     failures.push(...(await lowContrast(page)).map((c) => `${id}: contrast ${c}`));
+    failures.push(...(await junkText(page)).map((c) => `${id}: a reader sees ${c}`));
     if (id === 'cluster') {
       // The states this one healthy node does not show (a node down, a degraded or unavailable
       // banner, errors, notices, the other button kinds), built with the console's own classes.
@@ -205,7 +206,7 @@ test('the login page: accessible names, contrast, phone width', { skip: browserS
     await page.setViewportSize({ width: 375, height: 740 });
     await page.goto(node.adminUrl + '/#/login');
     await page.waitForSelector('#token');
-    const failures = [...(await unnamedControls(page)), ...(await lowContrast(page))];
+    const failures = [...(await unnamedControls(page)), ...(await lowContrast(page)), ...(await junkText(page))];
     const over = await overflow(page);
     if (over) failures.push(`at 375 px wide: ${over}`);
     await page.screenshot({ path: join(SHOTS, 'a11y-phone-login.png'), fullPage: true });
@@ -226,7 +227,7 @@ test("the site owner's page: accessible names, contrast, phone width", { skip: b
     await page.click('button[type=submit]');
     await page.waitForSelector('section[data-site="a11y.example.org"]');
     await page.waitForTimeout(300);
-    const failures = [...(await unnamedControls(page)), ...(await lowContrast(page))];
+    const failures = [...(await unnamedControls(page)), ...(await lowContrast(page)), ...(await junkText(page))];
     await page.setViewportSize({ width: 375, height: 740 });
     await page.waitForTimeout(200);
     const over = await overflow(page);
@@ -323,6 +324,19 @@ function lowContrast(page: Page): Promise<string[]> {
       if (r >= 4.5 || seen.has(key)) continue;
       seen.add(key);
       out.push(`${r.toFixed(2)}: ${key} "${el.getAttribute('placeholder').slice(0, 30)}"`);
+    }
+    return out;
+  });
+}
+
+/** Text nodes that are a program's value rather than words ("null" from Element.append(null)). */
+function junkText(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const walk = document.createTreeWalker(document.body, 4 /* NodeFilter.SHOW_TEXT */);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const t = String(n.textContent).trim();
+      if (/^(null|undefined|NaN|\[object Object\])$/.test(t)) out.push(`"${t}" in <${String(n.parentElement?.tagName).toLowerCase()}>`);
     }
     return out;
   });

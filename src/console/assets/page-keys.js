@@ -64,7 +64,7 @@ export async function render(root) {
     );
     card.append(
       h('h2', { text: k.name }),
-      secret ? h('div', {}, h('p', { class: 'notice', text: 'Secret key — copy it now, it is not shown again:' }), h('p', { class: 'secret', id: 'new-secret', text: secret })) : null,
+      secret ? h('div', {}, h('p', { class: 'notice', text: 'Secret key — copy it now, it is not shown again:' }), h('p', { class: 'secret', id: 'new-secret', text: secret })) : '', // native append shows null as "null"
       h('dl', { class: 'kv' }, h('dt', { text: 'Access key ID' }), h('dd', { class: 'mono', text: k.accessKeyId }), h('dt', { text: 'Created' }), h('dd', { text: when(k.created) }), h('dt', { text: 'Create buckets' }), h('dd', { text: k.permissions.createBucket ? 'yes' : 'no' })),
       h('div', { class: 'row' }, toggle, del),
       sForm,
