@@ -3,7 +3,7 @@
 // together for the run's duration, then heal everything, measure the time until every node says
 // it owes nothing, read every key from every node, check the history and print the figures. The
 // same wait runs after every healing step while the workload goes on (min/median/max printed).
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -333,6 +333,15 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
   } finally {
     for (const cl of clients) cl.destroy();
     // Lazily, while nodes still run: stop() then removes the directories below.
+    // --keep: what each tmpfs data disk holds is copied beside it first (the unmount loses it).
+    // Best effort: the nodes still run, so a file may vanish mid-copy; the unmounts must happen anyway.
+    for (const d of disks) {
+      try {
+        if (o.keep) cpSync(d.dir, `${d.dir}.kept`, { recursive: true });
+      } catch (e) {
+        log(`--keep: copying ${d.dir} failed part-way: ${(e as Error).message}`);
+      }
+    }
     for (const d of disks) d.unmount();
     await cluster?.stop();
     lab?.destroy();
