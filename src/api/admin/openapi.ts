@@ -77,6 +77,7 @@ export const OPERATIONS: Record<string, OpDoc> = {
   ListCertificates: { method: 'GET', tag: 'Front', summary: 'Certificates of the front and their state' },
   GetCertificateStatus: { method: 'GET', tag: 'Front', summary: "One host's certificate", query: ['host'] },
   IssueCertificate: { method: 'POST', tag: 'Front', summary: 'Order (or renew) a certificate now' },
+  ListUpstreamHealth: { method: 'GET', tag: 'Front', summary: "This node's view of the front's upstreams (up/down since, last error) and its renewal rule" },
   // Sites (owners sign with their key; admins use the bearer token)
   ListSites: { method: 'GET', tag: 'Site', summary: 'Static sites (owners: theirs); with limit (≤ 200), start (a nextStart) or search (domain substring): one page {sites, nextStart}', query: ['limit', 'start', 'search'] },
   CreateSite: { method: 'POST', tag: 'Site', summary: 'Create a site for an owner key (or, signed by a key with sitesMax, its own site under the root domain)' },

@@ -26,6 +26,7 @@ import { KEY_OPS } from './key.ts';
 import { BUCKET_OPS } from './bucket.ts';
 import { ROUTE_OPS, ROUTE_READS } from './route.ts';
 import { CERT_OPS, CERT_READS } from './cert.ts';
+import { FRONT_HEALTH_OPS, FRONT_HEALTH_READS } from './front-health.ts';
 import { UPLOAD_OPS } from './uploads.ts';
 import { META_OPS } from './meta.ts';
 import { SITE_OPS, handleSiteOp } from './site.ts';
@@ -43,7 +44,7 @@ export type { AdminDeps, NodeRole } from './context.ts';
 
 /** A Map, not an object: a name from the URL must never resolve to an inherited property
  *  (/v2/constructor, /v2/toString). */
-const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...LAYOUT_PARAM_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS, ...INSPECT_OPS, ...CONSOLE_OPS }));
+const OPS = new Map<string, Handler>(Object.entries({ ...CLUSTER_OPS, ...LAYOUT_OPS, ...LAYOUT_PARAM_OPS, ...WORKER_OPS, ...KEY_OPS, ...BUCKET_OPS, ...ROUTE_OPS, ...CERT_OPS, ...FRONT_HEALTH_OPS, ...UPLOAD_OPS, ...AUDIT_OPS, ...META_OPS, ...BLOCK_OPS, ...STATS_OPS, ...INSPECT_OPS, ...CONSOLE_OPS }));
 /** Every operation name a token's scope may list. */
 const SCOPE_OPS = new Set<string>();
 for (const [name, h] of Object.entries(makeTokenOps(() => SCOPE_OPS))) OPS.set(name, h);
@@ -67,6 +68,7 @@ const READS = new Set([
   'GetBucketInfo',
   ...ROUTE_READS,
   ...CERT_READS,
+  ...FRONT_HEALTH_READS,
   ...TOKEN_READS,
   ...AUDIT_READS,
   ...CONSOLE_READS,
