@@ -1,6 +1,7 @@
 // The console's Front page in a real browser against a real node with a front: a route to a live
 // local server shows its upstream "up", a route to a closed loopback port shows "down" with the
-// error (from ListUpstreamHealth), each as text.
+// error (from ListUpstreamHealth), each as text; a certificate whose order failed shows that failure
+// as its renewal state.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -26,6 +27,8 @@ before(async () => {
   });
   await node.admin('AddRoute', { host: 'live.example.test', upstreams: [liveUrl] });
   await node.admin('AddRoute', { host: 'dead.example.test', upstreams: [deadUrl] });
+  // An order against a CA that is not there (port 9): the certificate's renewal state is that failure.
+  await node.admin('IssueCertificate', { host: 'live.example.test' }).catch(() => undefined);
   // The node's own view first: the page must show what the API says once the checks ran.
   for (let i = 0; i < 80; i++) {
     const r = await node.admin('ListUpstreamHealth');
@@ -60,6 +63,8 @@ test('the Front page shows each upstream up or down, with the last error', { ski
   assert.match(up, / up since \d{4}-/, up);
   assert.ok(!/down/.test(up), up);
   assert.equal(await page.locator('#routes .error').first().textContent(), 'down');
+  const cert = (await page.locator('#certs tbody tr').allTextContents()).find((t) => t.includes('live.example.test')) ?? '';
+  assert.match(await page.locator('#certs tbody tr', { hasText: 'live.example.test' }).locator('td.renewal').textContent() ?? '', /^failed \d{4}-.+: .+/, cert);
   await page.screenshot({ path: join(SHOTS, 'front-health.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();
