@@ -88,6 +88,21 @@ export async function call(method, op, query = {}, body, session = getSession())
 export const get = (op, query, session) => call('GET', op, query, undefined, session);
 export const post = (op, body = {}, query, session) => call('POST', op, query, body, session);
 
+/** Requests one paged listing may chain when the node's scan budget ends a page with nothing found yet. */
+const EMPTY_HOPS_MAX = 30;
+
+/** One page of a paged list operation (ListBuckets, ListSites: ?limit=&start=&search=, answering
+ *  `{[field]: [...], nextStart}`): a page the node's scan budget ended before it found anything
+ *  goes on by itself, a few times (a rare name among many). */
+export async function getPage(op, field, { limit, search, start }) {
+  let token = start;
+  for (let hop = 0; ; hop++) {
+    const page = await get(op, { limit, search: search || undefined, start: token ?? undefined });
+    if (page[field].length > 0 || page.nextStart === null || hop + 1 >= EMPTY_HOPS_MAX) return page;
+    token = page.nextStart;
+  }
+}
+
 /** The object browser's S3 request through the node (/console/s3/…, see api/admin/console/s3-proxy.ts):
  *  the admin token proves the admin, `accessKeyId` is the key the node signs with. Uploads go
  *  through XMLHttpRequest, the one browser API that reports upload progress. */

@@ -2,11 +2,9 @@
 // costs the same at 50,000 buckets as at 50), searched there by name or id prefix; create, delete,
 // website access with its public URL, quotas, key permissions.
 import { h, clear, say, action, bytes, when, parseBytes } from './dom.js';
-import { get, post } from './api.js';
+import { get, getPage, post } from './api.js';
 
 const PAGE = 50;
-/** Requests one search may chain when the node's scan budget ends a page with nothing found yet. */
-const EMPTY_HOPS_MAX = 30;
 
 function aliasOf(b) {
   return b.globalAliases?.[0] ?? b.localAliases?.[0]?.alias ?? b.id.slice(0, 16);
@@ -49,13 +47,7 @@ export async function render(root) {
   async function show(path) {
     const mine = ++seq;
     const q = search.value.trim();
-    let token = path.at(-1);
-    let page;
-    for (let hop = 0; ; hop++) {
-      page = await get('ListBuckets', { limit: PAGE, search: q || undefined, start: token ?? undefined });
-      if (page.buckets.length > 0 || page.nextStart === null || hop + 1 >= EMPTY_HOPS_MAX) break;
-      token = page.nextStart;
-    }
+    const page = await getPage('ListBuckets', 'buckets', { limit: PAGE, search: q, start: path.at(-1) });
     if (mine !== seq) return; // a newer search or page replaced this one
     starts = path;
     rows = page.buckets.map((b) => ({ ...b, globalAliases: b.globalAliases ?? [] }));

@@ -3,12 +3,10 @@
 // for more), and for admins the pending requests. Owners a key allows create their own sites under
 // the root domain, or ask for one at a custom domain (a request an admin approves).
 import { h, clear, say, action, bytes, when, usageBar, parseBytes } from './dom.js';
-import { get, post } from './api.js';
+import { get, getPage, post } from './api.js';
 import { deployForm } from './page-deploy.js';
 
 const PAGE = 20;
-/** Requests one page may chain when the node's scan budget ends a page with nothing found yet. */
-const EMPTY_HOPS_MAX = 30;
 
 function deployLine(label, d) {
   return [h('dt', { text: label }), h('dd', { text: d ? `${d.id} — ${d.files} files, ${bytes(d.bytes)}, ${when(new Date(d.created).toISOString())}` : 'none' })];
@@ -125,13 +123,7 @@ export async function render(root, ctx) {
   async function show(path) {
     const mine = ++seq;
     const q = search.value.trim();
-    let token = path.at(-1);
-    let page;
-    for (let hop = 0; ; hop++) {
-      page = await get('ListSites', { limit: PAGE, search: q || undefined, start: token ?? undefined });
-      if (page.sites.length > 0 || page.nextStart === null || hop + 1 >= EMPTY_HOPS_MAX) break;
-      token = page.nextStart;
-    }
+    const page = await getPage('ListSites', 'sites', { limit: PAGE, search: q, start: path.at(-1) });
     const cards = await Promise.all(page.sites.map(siteCard));
     if (mine !== seq) return; // a newer search or page replaced this one
     starts = path;
