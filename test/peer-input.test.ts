@@ -118,6 +118,7 @@ const ENDPOINTS = [
   'block/put',
   'block/get',
   'block/has',
+  'block/referenced',
   'counters/get',
   '__net/peers',
   ...TABLES.flatMap((t) => ['get', 'range', 'put', 'root', 'roots', 'buckets', 'items', 'fetch', 'gc-check', 'gc-delete'].map((op) => `table/${t}/${op}`)),

@@ -41,7 +41,12 @@ export class BlockReplication implements BlockRemote {
   private readonly opts: BlockReplicationOptions;
   private bgBytes = 0;
   /** The block endpoints, typed once (requests checked where they arrive). */
-  private readonly eps: { put: Endpoint<BlockPutReq, boolean>; get: Endpoint<Buffer, Buffer>; has: Endpoint<Buffer[], boolean[]> };
+  private readonly eps: {
+    put: Endpoint<BlockPutReq, boolean>;
+    get: Endpoint<Buffer, Buffer>;
+    has: Endpoint<Buffer[], boolean[]>;
+    referenced: Endpoint<Buffer[], boolean[]>;
+  };
   /** Records a block reference on this node (set by the store: block_ref lives with the block);
    *  a put is acknowledged once what it returns (the reference's group commit) has resolved. */
   onRef: (hash: Buffer, version: string) => unknown = () => {};
@@ -60,6 +65,7 @@ export class BlockReplication implements BlockRemote {
       put: new Endpoint<BlockPutReq, boolean>(rpc, 'block/put', putMsg),
       get: new Endpoint<Buffer, Buffer>(rpc, 'block/get', hash32),
       has: new Endpoint<Buffer[], boolean[]>(rpc, 'block/has', arr(hash32, HASHES_PER_CALL_MAX)),
+      referenced: new Endpoint<Buffer[], boolean[]>(rpc, 'block/referenced', arr(hash32, HASHES_PER_CALL_MAX)),
     };
     this.eps.put.serve(async (_f, m) => {
       // Copies: the block outlives the message buffer it was decoded from.
@@ -80,6 +86,7 @@ export class BlockReplication implements BlockRemote {
       }
     });
     this.eps.has.serve(async (_f, hs) => hs.map((h) => mgr.store.has(h)));
+    this.eps.referenced.serve(async (_f, hs) => hs.map((h) => mgr.refcount(h) > 0));
   }
 
   /** Every node that should hold a block's partition (all active layout versions). */
@@ -167,6 +174,13 @@ export class BlockReplication implements BlockRemote {
   async has(node: NodeId, hashes: Buffer[]): Promise<boolean[]> {
     if (node === this.rpc.id) return hashes.map((h) => this.mgr.store.has(h));
     return this.eps.has.call(node, hashes, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
+  }
+
+  /** Which of `hashes` a node holds a reference to (refcount > 0): a node that has a block's file
+   *  but no reference yet would let its GC delete it, so a hand-over waits for this. */
+  async referenced(node: NodeId, hashes: Buffer[]): Promise<boolean[]> {
+    if (node === this.rpc.id) return hashes.map((h) => this.mgr.refcount(h) > 0);
+    return this.eps.referenced.call(node, hashes, { timeoutMs: this.opts.timeoutMs, priority: 'background' });
   }
 
   /** Sends a block to one node (resync hand-over). */

@@ -90,7 +90,8 @@ test('an enqueue inside a transaction (a table hook) commits or rolls back with 
   }));
 
 /** A cluster of one peer as the resync worker sees it: this node holds every partition. */
-function fakeRepl(remote: Map<string, Buffer>, me: string, holdsAll = true) {
+/** A fake of the block replication; `refs` = the blocks the peer holds a reference to (all it has, by default). */
+function fakeRepl(remote: Map<string, Buffer>, me: string, holdsAll = true, refs?: Set<string>) {
   const calls = { get: 0, pushTo: 0 };
   const repl = {
     holders: () => (holdsAll ? [me, 'peer'] : ['peer']),
@@ -105,6 +106,7 @@ function fakeRepl(remote: Map<string, Buffer>, me: string, holdsAll = true) {
       calls.pushTo++;
       remote.set(hash.toString('hex'), d);
     },
+    referenced: async (_n: string, hs: Buffer[]) => hs.map((x) => (refs ? refs.has(x.toString('hex')) : remote.has(x.toString('hex')))),
   };
   return { repl: repl as unknown as BlockReplication, calls };
 }
@@ -184,6 +186,35 @@ test('the sweep finds what the queue never heard of; offloading a moved block go
     assert.equal(calls.pushTo, 1);
     assert.ok(remote.has(sha256(d).toString('hex')));
     assert.ok(!mgr.store.has(sha256(d)));
+    await db.close();
+  }));
+
+test('a hand-over keeps this copy until the new holder has a reference too (else its GC could delete the only copy)', () =>
+  withDir(async (dir) => {
+    const clock = fakeClock();
+    const db = new Db(join(dir, 'meta'));
+    const mgr = new BlockManager(db, join(dir, 'data'), clock, { blockSize: 1024, compression: 'none', fsync: false });
+    const d = Buffer.from('a moved block');
+    const hash = sha256(d);
+    await mgr.putLocal(hash, d);
+    const remote = new Map<string, Buffer>();
+    const refs = new Set<string>();
+    const { repl, calls } = fakeRepl(remote, 'me', false, refs);
+    await sweepPass(mgr, repl, 'me');
+    // The new holder gets the file, but its block_ref entries have not arrived yet: keep ours.
+    const st = await resyncPass(mgr, repl, 'me');
+    assert.equal(calls.pushTo, 1);
+    assert.ok(remote.has(hash.toString('hex')));
+    assert.equal(st.offloaded, 0);
+    assert.ok(mgr.store.has(hash), 'the only copy with a reference behind it stays here');
+    assert.equal(mgr.resync.errorOf(hash)?.errors, 1);
+    // Its reference arrives (anti-entropy): at the next due time the hand-over completes.
+    refs.add(hash.toString('hex'));
+    clock.t += 3_600_000;
+    const again = await resyncPass(mgr, repl, 'me');
+    assert.equal(again.offloaded, 1);
+    assert.ok(!mgr.store.has(hash));
+    assert.equal(calls.pushTo, 1, 'the holder already had the file: not sent twice');
     await db.close();
   }));
 

@@ -35,6 +35,14 @@ async function resyncOne(mgr: BlockManager, repl: BlockReplication, me: string, 
     data ??= await mgr.store.get(h);
     await repl.pushTo(n, h, data);
   }
+  // Drop this copy only once every holder also has a reference: a holder with the file but no
+  // reference yet (its block_ref entries still on their way by anti-entropy) would let its GC
+  // delete the block after block_gc_delay_secs, and with this copy gone it would be lost. Until
+  // then the block stays queued here with back-off (a peer without the endpoint counts as no).
+  for (const n of holders) {
+    const [ok] = await repl.referenced(n, [h]).catch(() => [false]);
+    if (!ok) throw new Error(`hand-over waits: ${n.slice(0, 8)} has the block but no reference to it yet`);
+  }
   await mgr.store.delete(h);
   return 'offloaded';
 }
