@@ -5,7 +5,7 @@ import { statfs } from 'node:fs/promises';
 import type { Handler } from './context.ts';
 import { apiDuration, apiRequests } from '../../util/metrics.ts';
 import { badRequest, str } from './http.ts';
-import { MAX_PRESIGNED_EXPIRES_S, presignUrl } from './console/presign.ts';
+import { hasDotSegment, MAX_PRESIGNED_EXPIRES_S, presignUrl } from './console/presign.ts';
 import { secretOf } from './console/s3-proxy.ts';
 import { splitAddr } from '../../config/config.ts';
 
@@ -100,6 +100,7 @@ export const CONSOLE_OPS: Record<string, Handler> = {
       throw badRequest(`"expiresSecs" is a whole number of seconds from 1 to ${MAX_PRESIGNED_EXPIRES_S} (7 days)`);
     const endpoint = endpointOf(str(body, 'endpoint'), req.headers.host, deps.config.s3_api.api_bind_addr);
     const now = Date.now();
+    if (hasDotSegment(key)) throw badRequest('a key with a "." or ".." path segment cannot be shared as a link: browsers rewrite such URLs');
     const url = presignUrl({ method: method as 'GET', endpoint, bucket, key, accessKeyId, secret: secretOf(deps, accessKeyId), region: deps.config.s3_api.s3_region, expiresSecs, now });
     return { url, method, expiresAt: new Date(now + expiresSecs * 1000).toISOString() };
   },

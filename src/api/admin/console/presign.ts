@@ -38,8 +38,15 @@ export function objectPath(bucket: string, key: string): string {
   return `/${enc(bucket)}${key === '' ? '' : '/' + key.split('/').map(enc).join('/')}`;
 }
 
+/** True when a key has a "." or ".." path segment: every URL parser (browsers, fetch) rewrites such a
+ *  path, so the request would name another object and its signature would not match. */
+export function hasDotSegment(key: string): boolean {
+  return key.split('/').some((seg) => seg === '.' || seg === '..');
+}
+
 /** The presigned URL (only the host header is signed; the payload is UNSIGNED-PAYLOAD). */
 export function presignUrl(p: PresignInput): string {
+  if (hasDotSegment(p.key)) throw new RangeError('a key with a "." or ".." path segment cannot be presigned: URL parsers rewrite it');
   if (!Number.isInteger(p.expiresSecs) || p.expiresSecs < 1 || p.expiresSecs > MAX_PRESIGNED_EXPIRES_S)
     throw new RangeError(`expiresSecs must be an integer from 1 to ${MAX_PRESIGNED_EXPIRES_S} (7 days)`);
   const origin = new URL(p.endpoint);

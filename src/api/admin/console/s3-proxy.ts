@@ -10,7 +10,7 @@ import { recordAudit } from '../audit.ts';
 import { isValidAccessKeyId, percentDecode, type QueryPair } from '../../s3/auth/sigv4.ts';
 import { splitAddr } from '../../../config/config.ts';
 import { log } from '../../../util/log.ts';
-import { presignUrl } from './presign.ts';
+import { hasDotSegment, presignUrl } from './presign.ts';
 
 export const S3_PROXY_PREFIX = '/console/s3/';
 /** The admin operation a token's scope must allow: the proxy can do what a presigned URL can. */
@@ -68,6 +68,7 @@ export async function proxyS3(deps: AdminDeps, req: IncomingMessage, res: Server
   if (typeof akid !== 'string') throw badRequest('missing header x-grenier-access-key: the access key to act with');
   const secret = secretOf(deps, akid);
   const { bucket, key } = target(path);
+  if (hasDotSegment(key)) throw badRequest('the object browser cannot reach a key with a "." or ".." path segment (URL parsers rewrite it); use an S3 client');
   const pairs: QueryPair[] = [];
   for (const [k, v] of query) {
     if (!QUERY_NAMES.has(k)) throw badRequest(`query parameter "${k.slice(0, 64)}" is not forwarded by the object browser`);
