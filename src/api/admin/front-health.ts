@@ -1,8 +1,17 @@
 // ListUpstreamHealth: this node's view of the front's upstreams (up/down since when, last error)
 // and its renewal rule, for the console's Front page. Local on purpose: reachability differs
 // from node to node, so the answer is never merged across the cluster.
-import type { UpstreamState } from '../../front/health.ts';
 import type { Handler } from './context.ts';
+
+/** One upstream as the front reports it (front/health.ts's UpstreamState; api/ may not import front/,
+ *  and the answer is checked below rather than trusted). */
+interface UpstreamState {
+  url: string;
+  up: boolean;
+  since: number;
+  lastCheck?: number;
+  lastError?: string;
+}
 
 export interface UpstreamHealthAnswer {
   frontOnThisNode: boolean;
