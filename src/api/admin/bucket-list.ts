@@ -5,6 +5,7 @@ import type { Store } from '../../model/store.ts';
 import type { Bucket } from '../../model/bucket.ts';
 import { bucketAliases } from '../../model/bucket-ops.ts';
 import { badRequest } from './http.ts';
+import { parseLimit, parseSearch, parseStart } from './paging.ts';
 import { localAliasesByBucket } from './local-alias.ts';
 
 /** Buckets per page at most (?limit=). */
@@ -45,26 +46,6 @@ export function wantsPage(q: URLSearchParams): boolean {
 // A bucket is listed once: at its first alias matching the earliest phase that takes it.
 type Phase = 'p' | 'a' | 'b';
 
-function parseStart(raw: string | null, search: string): { phase: Phase; after?: string } {
-  if (raw === null || raw === '') return { phase: search === '' ? 'a' : 'p' };
-  const m = /^([pab]):(.*)$/s.exec(raw);
-  if (!m || (m[1] === 'p' && search === '')) throw badRequest('query parameter "start" is not a token returned by ListBuckets ("nextStart")');
-  return { phase: m[1] as Phase, after: m[2] };
-}
-
-function parseLimit(raw: string | null): number {
-  if (raw === null) return LIST_BUCKETS_LIMIT_DEFAULT;
-  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= LIST_BUCKETS_LIMIT_MAX)) throw badRequest(`query parameter "limit" must be a whole number from 1 to ${LIST_BUCKETS_LIMIT_MAX}`);
-  return n;
-}
-
-function parseSearch(raw: string | null): string {
-  const s = (raw ?? '').trim().toLowerCase();
-  if (s.length > LIST_BUCKETS_SEARCH_CHARS_MAX) throw badRequest(`query parameter "search" is longer than ${LIST_BUCKETS_SEARCH_CHARS_MAX} characters`);
-  return s;
-}
-
 /** Reads `table` in key order after `st.after`, keeping what `take` accepts, until `st.found`
  *  holds `limit` buckets or `st.budget` entries were read. 'more' when it stopped with entries left. */
 async function scan<E>(
@@ -93,10 +74,10 @@ const SCAN_CHUNK = 1000;
 /** One page of buckets. `search` matches a global alias containing it, or an id starting with it.
  *  `budget`: table entries read at most (smaller in tests, to stop pages on it). */
 export async function listBucketPage(store: Store, query: URLSearchParams, budget = LIST_BUCKETS_SCAN_MAX): Promise<BucketPage> {
-  const limit = parseLimit(query.get('limit'));
-  const search = parseSearch(query.get('search'));
-  const start = parseStart(query.get('start'), search);
-  const st = { after: start.after || undefined, budget, found: [] as Bucket[], limit };
+  const limit = parseLimit(query.get('limit'), LIST_BUCKETS_LIMIT_DEFAULT, LIST_BUCKETS_LIMIT_MAX);
+  const search = parseSearch(query.get('search'), LIST_BUCKETS_SEARCH_CHARS_MAX);
+  const start = parseStart(query.get('start'), search, ['p', 'a', 'b'] as const, 'ListBuckets');
+  const st = { after: start.after, budget, found: [] as Bucket[], limit };
   const idSearch = /^[0-9a-f]+$/.test(search) ? search : null;
   const phases: Phase[] = search === '' ? ['a', 'b'] : idSearch !== null ? ['p', 'a', 'b'] : ['p', 'a'];
   const prefixed = (b: Bucket) => bucketAliases(b).some((x) => x.startsWith(search));

@@ -8,6 +8,7 @@ import { mayManage, type Principal } from '../../../model/quota-request.ts';
 import type { SiteEntry } from '../../../model/site.ts';
 import type { Bucket } from '../../../model/bucket.ts';
 import { badRequest } from '../http.ts';
+import { parseLimit, parseSearch, parseStart } from '../paging.ts';
 import { ownedSiteIds, siteIndexReady } from '../../../model/site-index.ts';
 
 export const LIST_SITES_LIMIT_MAX = 200;
@@ -33,26 +34,6 @@ export interface SitePage {
 // Phases, as in bucket-list.ts: p:<domain> the domains starting with the search (a prefix range),
 // then a:<domain> every domain containing it elsewhere (or, without a search, every domain).
 type Phase = 'p' | 'a';
-
-function parseLimit(raw: string | null): number {
-  if (raw === null) return LIST_SITES_LIMIT_DEFAULT;
-  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= LIST_SITES_LIMIT_MAX)) throw badRequest(`query parameter "limit" must be a whole number from 1 to ${LIST_SITES_LIMIT_MAX}`);
-  return n;
-}
-
-function parseSearch(raw: string | null): string {
-  const s = (raw ?? '').trim().toLowerCase();
-  if (s.length > LIST_SITES_SEARCH_CHARS_MAX) throw badRequest(`query parameter "search" is longer than ${LIST_SITES_SEARCH_CHARS_MAX} characters`);
-  return s;
-}
-
-function parseStart(raw: string | null, search: string): { phase: Phase; after?: string } {
-  if (raw === null || raw === '') return { phase: search === '' ? 'a' : 'p' };
-  const m = /^([pa]):(.*)$/s.exec(raw);
-  if (!m || (m[1] === 'p' && search === '')) throw badRequest('query parameter "start" is not a token returned by ListSites ("nextStart")');
-  return { phase: m[1] as Phase, after: m[2] || undefined };
-}
 
 /** An owner's page: the sites whose bucket gives the key the owner flag (the index kept from the
  *  bucket and site tables, whichever path or node set the flag), in domain order from
@@ -84,10 +65,10 @@ async function items(store: Store, found: { site: SiteEntry; bucket: Bucket }[])
 
 /** One page of the sites `p` may manage. `budget`: alias entries read at most (smaller in tests). */
 export async function listSitePage(store: Store, p: Principal, query: URLSearchParams, budget = SITES_SCAN_MAX): Promise<SitePage> {
-  const limit = parseLimit(query.get('limit'));
-  const search = parseSearch(query.get('search'));
+  const limit = parseLimit(query.get('limit'), LIST_SITES_LIMIT_DEFAULT, LIST_SITES_LIMIT_MAX);
+  const search = parseSearch(query.get('search'), LIST_SITES_SEARCH_CHARS_MAX);
   if (!p.admin) return ownerPage(store, p.keyId, limit, search, query.get('start'));
-  const start = parseStart(query.get('start'), search);
+  const start = parseStart(query.get('start'), search, ['p', 'a'] as const, 'ListSites');
   const phases: Phase[] = search === '' ? ['a'] : ['p', 'a'];
   const found: { site: SiteEntry; bucket: Bucket }[] = [];
   let left = budget;
