@@ -124,6 +124,8 @@ export class Cluster {
       this.workers.get('table-queue')?.trigger();
       void this.catchUp(id);
       void this.layout.pull();
+      // A layout version this node could not prove while that peer was down: try now, not after the back-off.
+      if (this.layoutSyncNeeded(this.layout.history())) this.workers.get('table-sync')?.trigger();
     });
     store.blocks.resync.onEnqueue = () => this.workers.get('block-resync-queue')?.trigger();
   }
@@ -277,6 +279,8 @@ export class Cluster {
         // A sync only proves version `target` is complete here if every node already wrote with it.
         const provesTarget = this.layoutSyncNeeded(h);
         let errors = 0;
+        // Partitions compared with too few replicas (peers down: skipped, not errors) to prove them.
+        let unproved = 0;
         let i = 0;
         const skipped = new Set<NodeId>();
         try {
@@ -290,10 +294,11 @@ export class Cluster {
             w.report({ progress: `syncing ${t.name} (${++i}/${tables.length})` });
             const st = await syncTable(t, ctx(), (n) => this.rpc.isUp(n));
             errors += st.errors;
+            unproved += st.unproved;
             for (const n of st.skipped) skipped.add(n);
             if (st.pulled || st.pushed) log.info({ table: t.name, ...st }, 'anti-entropy repaired entries');
           }
-          if (provesTarget && errors === 0) {
+          if (provesTarget && errors === 0 && unproved === 0) {
             // Every block of the new layout here: queue the sweep's findings and fetch them now. One
             // sweep per version: on a retry the queue already has them (and arriving refs add theirs).
             if (this.sweptForVersion !== target) {
@@ -314,7 +319,7 @@ export class Cluster {
             if (f.version !== target) this.layoutSyncFailures = { version: target, n: 0 };
             const ms = LAYOUT_SYNC_RETRY_MIN_MS * 2 ** Math.min(this.layoutSyncFailures.n++, 20);
             w.retryIn(ms);
-            log.info({ version: target, errors, retryInMs: ms }, 'layout: new version not proved synced here yet; retrying');
+            log.info({ version: target, errors, unproved, retryInMs: ms }, 'layout: new version not proved synced here yet; retrying');
           }
         }
         const down = skipped.size ? `, skipped ${skipped.size} down peer(s): ${[...skipped].map((n) => n.slice(0, 8)).join(' ')}` : '';

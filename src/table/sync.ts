@@ -15,13 +15,17 @@ export interface SyncStats {
   errors: number;
   /** Peers that were down, so not compared (this pass proves nothing about them). */
   skipped: NodeId[];
+  /** Partitions where the replicas compared (this node included) do not meet every write quorum
+   *  of every write set: a write acknowledged by the others alone may be missing here, so the pass
+   *  does not prove this node holds the partition (a layout version must not be marked synced). */
+  unproved: number;
 }
 
 /** One full anti-entropy pass over every partition this node holds (with `only`: those it shares
  *  with that one peer, e.g. one that just came up). Where the partitions live is the table's
  *  strategy's word; `ctx` gives the deadline of each call. */
 export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (n: NodeId) => boolean, only?: NodeId): Promise<SyncStats> {
-  const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0, skipped: [] };
+  const stats: SyncStats = { partitions: 0, bucketsDiffering: 0, pushed: 0, pulled: 0, errors: 0, skipped: [], unproved: 0 };
   const opts = { timeoutMs: ctx.timeoutMs, priority: 'background' } as const;
   let parts = t.strategy.partitionsToSync();
   if (only) parts = parts.filter((x) => x.peers.includes(only)).map((x) => ({ p: x.p, peers: [only] }));
@@ -45,6 +49,7 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
   );
   for (const { p, peers } of parts) {
     stats.partitions++;
+    if (!only && !meetsEveryQuorum(t, p, (n) => rootsOf.has(n))) stats.unproved++;
     const myRoot = t.merkle.root(p);
     for (const peer of peers) {
       const theirRoot = rootsOf.get(peer)?.get(p);
@@ -86,6 +91,19 @@ export async function syncTable<E>(t: Table<E>, ctx: ReplicationContext, isUp: (
     }
   }
   return stats;
+}
+
+/** Whether the replicas of partition `p` this pass compares (this node and those `compared`
+ *  says) meet every write quorum of each write set: only then is every write acknowledged so far
+ *  on one of them. With fewer (peers down or unreachable: skipped, not errors), a write
+ *  acknowledged by the uncompared ones alone may be missing here. */
+function meetsEveryQuorum<E>(t: Table<E>, p: number, compared: (n: NodeId) => boolean): boolean {
+  const me = t.strategy.self;
+  for (const set of t.strategy.writeSets(p)) {
+    const notCompared = set.filter((n) => n !== me && !compared(n)).length;
+    if (notCompared >= t.strategy.writeQuorum(set)) return false;
+  }
+  return true;
 }
 
 /** Removes tombstones that every replica holds identically (the table's strategy names them; a
