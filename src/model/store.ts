@@ -27,6 +27,8 @@ import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 import type { ReplicationContext } from '../table/replication.ts';
 import { BlockReplication } from '../block/replication.ts';
 import { Endpoint, str } from '../rpc/schema.ts';
+import { Rpc } from '../rpc/rpc.ts';
+import { LocalTransport } from '../rpc/local-transport.ts';
 
 /** Longest bucket id a peer may ask the counters of (ids are 64 hex characters). */
 const BUCKET_ID_BYTES_MAX = 256;
@@ -72,7 +74,11 @@ export class Store {
   readonly inlineThreshold: number;
   readonly limits: LimitsConfig;
   private lastTs = 0;
-  private cluster?: ReplicationContext;
+  /** The counters endpoint (a bucket's usage, asked of its partition's nodes): on a node alone,
+   *  served on an RPC layer with no peers, whose reads the SingleNode strategy keeps local. */
+  private countersEp: Endpoint<string, Usage>;
+  /** Deadline of one replica call (the cluster's once enableCluster ran). */
+  private timeoutMs = 30_000;
 
   constructor(o: StoreOptions) {
     this.clock = o.clock ?? systemClock;
@@ -100,7 +106,12 @@ export class Store {
     this.adminTokens = new Table(this.db, adminTokenSchema);
     this.audit = new Table(this.db, auditSchema);
     this.counters = new Counters(this.db);
+    this.countersEp = this.serveCounters(new Rpc(new LocalTransport(), this.clock));
     this.installHooks();
+  }
+
+  private serveCounters(rpc: Rpc): Endpoint<string, Usage> {
+    return new Endpoint<string, Usage>(rpc, 'counters/get', str(BUCKET_ID_BYTES_MAX)).serve(async (_f, bucket) => this.counters.get(bucket));
   }
 
   private installHooks(): void {
@@ -218,13 +229,6 @@ export class Store {
   async saveVersionBlocks(uuid: string, blocks: BlockRef[]): Promise<void> {
     const version: VersionEntry = { uuid, deleted: false, blocks: sortBlocks([...blocks]) };
     const refs = blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: false }));
-    if (!this.cluster) {
-      this.db.transaction(() => {
-        this.versions.local.mergeIn(version);
-        for (const r of refs) this.blockRefs.local.mergeIn(r);
-      });
-      return;
-    }
     await Promise.all([this.versions.insert(version), this.blockRefs.insertMany(refs)]);
   }
 
@@ -248,9 +252,10 @@ export class Store {
     await this.blockRefs.insertMany(blocks.map((b) => ({ block: b.hash.toString('hex'), version: uuid, deleted: false })));
   }
 
-  /** Records the blocks of a version written with writeData(body, uuid). In a cluster the block
-   *  puts already stored the references on the blocks' replicas; a short list is embedded in the
-   *  object version (returned) so neither PUT nor GET touches the version table. */
+  /** Records the blocks of a version written with writeData(body, uuid). The block puts already
+   *  stored the references on the blocks' replicas (on a node alone, LocalBlocks on this one); a
+   *  short list is embedded in the object version (returned) so neither PUT nor GET touches the
+   *  version table. */
   async commitBlocks(uuid: string, blocks: StoredBlock[]): Promise<BlockRef[] | undefined> {
     let offset = 0;
     const refs = blocks.map((x) => {
@@ -258,19 +263,14 @@ export class Store {
       offset += x.size;
       return r;
     });
-    const embed = refs.length <= EMBED_MAX_BLOCKS;
-    if (!this.cluster) {
-      this.db.transaction(() => {
-        if (!embed) this.versions.local.mergeIn({ uuid, deleted: false, blocks: refs });
-        for (const r of refs) this.blockRefs.local.mergeIn({ block: r.hash.toString('hex'), version: uuid, deleted: false });
-      });
-    } else if (!embed) await this.versions.insert({ uuid, deleted: false, blocks: refs });
-    return embed ? refs : undefined;
+    if (refs.length <= EMBED_MAX_BLOCKS) return refs;
+    await this.versions.insert({ uuid, deleted: false, blocks: refs });
+    return undefined;
   }
 
   /** Joins a cluster: every table replicates, blocks go to their partition's nodes. */
   enableCluster(ctx: ReplicationContext, blockOpts: { backgroundBytes: number }): BlockReplication {
-    this.cluster = ctx;
+    this.timeoutMs = ctx.timeoutMs;
     for (const t of this.tables()) t.replicate(ctx);
     const repl = new BlockReplication(this.blocks, ctx.rpc, ctx.placement, {
       writeQuorum: ctx.quorums.write,
@@ -285,7 +285,7 @@ export class Store {
     repl.onMissedReplica = (node, hash, version) => {
       if (version) this.blockRefs.queueFor(node, [{ block: hash.toString('hex'), version, deleted: false }], 'missed block put');
     };
-    new Endpoint<string, Usage>(ctx.rpc, 'counters/get', str(BUCKET_ID_BYTES_MAX)).serve(async (_f, bucket) => this.counters.get(bucket));
+    this.countersEp = this.serveCounters(ctx.rpc);
     return repl;
   }
 
@@ -296,11 +296,12 @@ export class Store {
   /** A bucket's usage. Its objects all live in one partition (pk = bucket id), so the nodes of
    *  that partition count them; others ask them and keep the largest (most complete) answer. */
   async usage(bucketId: string): Promise<Usage> {
-    const c = this.cluster;
-    if (!c) return this.counters.get(bucketId);
-    const nodes = c.placement.readNodes(this.objects.local.partitionOf(bucketId));
-    if (nodes.length === 0 || (nodes.length === 1 && nodes[0] === c.rpc.id)) return this.counters.get(bucketId);
-    const replies = await c.rpc.all<Usage>(nodes, 'counters/get', bucketId, { timeoutMs: c.timeoutMs });
+    // Where the objects table reads this partition from (SingleNode, alone: here).
+    const s = this.objects.strategy;
+    const p = this.objects.local.partitionOf(bucketId);
+    const nodes = s.readNodes(p);
+    if (nodes.length === 0 || s.readsLocal(p)) return this.counters.get(bucketId);
+    const replies = await this.countersEp.all(nodes, bucketId, { timeoutMs: this.timeoutMs });
     let best: Usage | undefined;
     for (const r of replies) if (r.value && (!best || r.value.bytes > best.bytes || r.value.objects > best.objects)) best = r.value;
     if (!best) throw new Error('usage: no replica of the bucket answered');

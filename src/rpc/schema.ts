@@ -120,6 +120,17 @@ export class Endpoint<Req, Res> {
   call(node: NodeId, req: Req, opts?: CallOptions): Promise<Res> {
     return this.rpc.call<Res>(node, this.name, req, opts);
   }
+  /** Calls every node and waits for all answers (or errors), each within its deadline. */
+  all(nodes: NodeId[], req: Req, opts?: CallOptions): Promise<{ node: NodeId; value?: Res; error?: string }[]> {
+    return Promise.all(
+      nodes.map((n) =>
+        this.call(n, req, opts).then(
+          (value) => ({ node: n, value }),
+          (e: Error) => ({ node: n, error: e.message }),
+        ),
+      ),
+    );
+  }
 }
 
 export function endpoint<Req, Res>(rpc: EndpointHost, name: string, check: Check<Req>): Endpoint<Req, Res> {
