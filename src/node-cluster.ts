@@ -6,7 +6,6 @@ import type { Config } from './config/config.ts';
 import type { Store } from './model/store.ts';
 import { NetApp } from './net/index.ts';
 import { Rpc } from './rpc/rpc.ts';
-import { none } from './rpc/schema.ts';
 import { LayoutManager } from './layout/manager.ts';
 import { ackMin, current } from './layout/history.ts';
 import type { LayoutHistory } from './layout/types.ts';
@@ -22,7 +21,7 @@ import { log } from './util/log.ts';
 import { gaugeFrom } from './util/metrics.ts';
 
 export type { ClusterNodeInfo as NodeInfo } from './api/admin/cluster-handle.ts';
-import type { ClusterNodeInfo as NodeInfo, ReplicationDebt } from './api/admin/cluster-handle.ts';
+import { nodeEndpoints, type ClusterNodeInfo as NodeInfo, type ReplicationDebt } from './api/admin/cluster-handle.ts';
 import { processUsage } from './util/process-usage.ts';
 
 async function disk(path: string): Promise<{ avail: number; total: number } | undefined> {
@@ -97,9 +96,10 @@ export class Cluster {
       { rpc: this.rpc, placement: this.layout, quorums, timeoutMs: config.rpc_timeout_secs * 1000 },
       { backgroundBytes: config.block_ram_buffer_max },
     );
-    this.rpc.endpoint('node/info', none, async () => this.info());
+    const nodeEps = nodeEndpoints(this.rpc);
+    nodeEps.info.serve(async () => this.info());
     // What this node owes, for a peer's GetClusterHealth (`grenier status` shows every node's).
-    this.rpc.endpoint('node/debt', none, async () => this.replicationDebt());
+    nodeEps.debt.serve(async () => this.replicationDebt());
     this.loadKnobs();
     this.addWorkers();
     // Only a change of the active layout versions moves blocks (acks and sync marks do not).

@@ -21,7 +21,7 @@ import {
 } from './history.ts';
 import { canon } from './history.ts';
 import { checkHistory, salvageHistory } from './validate.ts';
-import { none } from '../rpc/schema.ts';
+import { BadAnswerError, Endpoint, none } from '../rpc/schema.ts';
 import { BurstLog } from '../net/admission.ts';
 
 export interface LayoutStore {
@@ -39,14 +39,20 @@ export class LayoutManager {
   private writeCache: NodeId[][][] = [];
   private allCache: NodeId[] = [];
   private readonly refusedLog = new BurstLog('layout: invalid layout from a peer refused (nothing saved)');
+  /** The layout endpoints, typed once; both directions validate the whole history (checkHistory). */
+  private readonly eps: { get: Endpoint<null, LayoutHistory>; push: Endpoint<LayoutHistory, boolean> };
 
   constructor(rpc: Rpc, persist: LayoutStore, rf: number) {
     this.rpc = rpc;
     this.persist = persist;
     this.h = this.loadValid(rf);
-    rpc.endpoint('layout/get', none, async () => this.h);
+    this.eps = {
+      get: new Endpoint<null, LayoutHistory>(rpc, 'layout/get', none, checkHistory),
+      push: new Endpoint<LayoutHistory, boolean>(rpc, 'layout/push', checkHistory),
+    };
+    this.eps.get.serve(async () => this.h);
     // The whole history is validated before it is merged, saved or gossiped on.
-    rpc.endpoint('layout/push', checkHistory, async (from, m) => {
+    this.eps.push.serve(async (from, m) => {
       try {
         this.merge(m);
       } catch (e) {
@@ -154,7 +160,7 @@ export class LayoutManager {
   push(): void {
     for (const p of this.rpc.transport.peers()) {
       if (!p.connected) continue;
-      this.rpc.call(p.id, 'layout/push', this.h, { timeoutMs: 10_000, priority: 'high' }).catch(() => {});
+      this.eps.push.call(p.id, this.h, { timeoutMs: 10_000, priority: 'high' }).catch(() => {});
     }
   }
 
@@ -165,14 +171,16 @@ export class LayoutManager {
         .peers()
         .filter((p) => p.connected)
         .map(async (p) => {
-          let got: unknown;
+          let got: LayoutHistory;
           try {
-            got = await this.rpc.call<unknown>(p.id, 'layout/get', null, { timeoutMs: 10_000 });
-          } catch {
-            return; // unreachable peers are retried on the next round
+            got = await this.eps.get.call(p.id, null, { timeoutMs: 10_000 });
+          } catch (e) {
+            // A history that fails checkHistory is refused (logged); unreachable peers are retried on the next round.
+            if (e instanceof BadAnswerError) this.refusedLog.hit({ node: p.id.slice(0, 16), err: e.message });
+            return;
           }
           try {
-            this.merge(checkHistory(got));
+            this.merge(got);
           } catch (e) {
             this.refusedLog.hit({ node: p.id.slice(0, 16), err: (e as Error).message });
           }

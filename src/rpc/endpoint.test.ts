@@ -1,17 +1,20 @@
 // Typed endpoints (rpc/schema.ts Endpoint<Req, Res>): the handler is registered with its checker,
 // so a peer's malformed request is refused before the handler runs; calls to self skip the check.
-// The store's counters endpoint is one: a peer's non-string bucket id is refused.
+// The store's counters endpoint is one: a peer's non-string bucket id is refused. An answer check
+// (node/debt, layout/get) refuses a peer's nonsense answer as a BadAnswerError; no module outside
+// rpc/ names an endpoint by a string in a call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { Rpc } from './rpc.ts';
-import { Endpoint, PayloadError, int, obj } from './schema.ts';
+import { BadAnswerError, Endpoint, PayloadError, int, none, obj } from './schema.ts';
 import type { Handler, NodeId, PeerView, Transport } from './transport.ts';
 import { systemClock } from '../util/time.ts';
 import { Store } from '../model/store.ts';
+import { nodeEndpoints } from '../api/admin/cluster-handle.ts';
 
 /** A transport with no peers whose handlers a test calls as a peer would (through msgpack). */
 class Peerless implements Transport {
@@ -60,4 +63,51 @@ test("the store's counters endpoint refuses a peer's bucket id that is not a str
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A transport whose one peer answers every call with `answer`. */
+class Answering extends Peerless {
+  readonly peer = 'c'.repeat(64);
+  private readonly answer: unknown;
+  constructor(answer: unknown) {
+    super();
+    this.answer = answer;
+  }
+  override call(to: NodeId): Promise<unknown> {
+    return to === this.peer ? Promise.resolve(unpack(pack(this.answer))) : Promise.reject(new Error('unreachable'));
+  }
+}
+
+test("an endpoint with an answer check: a peer's nonsense is a BadAnswerError, never handed on", async () => {
+  const good = new Answering(7);
+  const ep = (rpc: Rpc) => new Endpoint<null, number>(rpc, 'test/seven', none, int(0, 10));
+  assert.equal(await ep(new Rpc(good, systemClock)).call(good.peer, null), 7);
+  const bad = new Answering('seven');
+  await assert.rejects(ep(new Rpc(bad, systemClock)).call(bad.peer, null), (e: unknown) => e instanceof BadAnswerError && e.node === bad.peer);
+  // all(): per-node answers and errors; quorum(): the checked answers.
+  const rpc = new Rpc(good, systemClock);
+  assert.deepEqual(await ep(rpc).all([good.peer, 'd'.repeat(64)], null), [{ node: good.peer, value: 7 }, { node: 'd'.repeat(64), error: 'unreachable' }]);
+  assert.deepEqual(await ep(rpc).quorum([good.peer], null, { quorum: 1 }), [{ node: good.peer, value: 7 }]);
+});
+
+test("a peer's node/debt answer is checked where the endpoint is declared (nodeEndpoints)", async () => {
+  const t = new Answering({ entriesQueued: -1, entriesQueuedByNode: {}, blocksQueued: 0, blockErrors: 0, nodesBehind: [] });
+  await assert.rejects(nodeEndpoints(new Rpc(t, systemClock)).debt.call(t.peer, null), BadAnswerError);
+});
+
+test('outside rpc/, endpoints are declared typed once: no string-named rpc.call / rpc.endpoint / transport.call', () => {
+  const src = join(import.meta.dirname, '..');
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, f.name);
+      if (f.isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !relative(src, p).startsWith('rpc/')) {
+        const text = readFileSync(p, 'utf8');
+        for (const m of text.matchAll(/\b(?:rpc|transport)\.(?:call|endpoint|all|quorum)\s*(?:<[^>]*>)?\s*\([^)]*?['"`][a-z-]+\/[^'"`]*['"`]/g)) found.push(`${relative(src, p)}: ${m[0].slice(0, 80)}`);
+      }
+    }
+  };
+  walk(src);
+  assert.deepEqual(found, []);
 });

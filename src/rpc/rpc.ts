@@ -1,17 +1,13 @@
-// Typed calls over a Transport: local short-circuit, deadlines, quorum calls that return as soon
-// as enough replicas answered (the rest finish in the background), and peer preference by RTT.
+// Calls over a Transport: local short-circuit, deadlines, checked peer payloads, and peer
+// preference by RTT. Endpoints are declared typed once (schema.ts Endpoint: call, all, quorum).
 import type { Clock } from '../util/time.ts';
 import type { CallOptions, Handler, NodeId, PeerView, Transport } from './transport.ts';
 import type { Check } from './schema.ts';
 import { limitRefused } from '../util/metrics.ts';
 import { BurstLog } from '../net/admission.ts';
-import { QuorumError, quorumOverSets } from './quorum.ts';
+import { QuorumError } from './quorum.ts';
 
 export { QuorumError };
-
-export interface QuorumOptions extends CallOptions {
-  quorum: number;
-}
 
 export class Rpc {
   readonly transport: Transport;
@@ -57,26 +53,6 @@ export class Rpc {
       return (await h(this.id, endpoint, msg)) as T;
     }
     return (await this.transport.call(to, endpoint, msg, { timeoutMs: 30_000, ...opts })) as T;
-  }
-
-  /** Calls every node; resolves with the first `quorum` results, or throws QuorumError once that is impossible. */
-  async quorum<T>(nodes: NodeId[], endpoint: string, msg: unknown, opts: QuorumOptions): Promise<{ node: NodeId; value: T }[]> {
-    const need = Math.min(opts.quorum, nodes.length);
-    if (need <= 0) return [];
-    const r = await quorumOverSets<T>({ what: endpoint, sets: [nodes], quorum: () => need, call: (n) => this.call<T>(n, endpoint, msg, opts) });
-    return r.acks;
-  }
-
-  /** Calls every node and waits for all answers (or errors), each within its deadline. */
-  async all<T>(nodes: NodeId[], endpoint: string, msg: unknown, opts: CallOptions = {}): Promise<{ node: NodeId; value?: T; error?: string }[]> {
-    return Promise.all(
-      nodes.map((n) =>
-        this.call<T>(n, endpoint, msg, opts).then(
-          (value) => ({ node: n, value }),
-          (e: Error) => ({ node: n, error: e.message }),
-        ),
-      ),
-    );
   }
 
   peer(id: NodeId): PeerView | undefined {

@@ -3,6 +3,7 @@
 // first problem, so a peer's message is validated like a client's before any handler sees it.
 import { GrenierError } from '../util/errors.ts';
 import type { CallOptions, NodeId } from './transport.ts';
+import { quorumOverSets } from './quorum.ts';
 
 /** Validates `x` (found at `path`) and returns it typed; throws PayloadError otherwise. */
 export type Check<T> = (x: unknown, path: string) => T;
@@ -71,7 +72,10 @@ export function opt<T>(c: Check<T>): Check<T | undefined> {
 }
 
 type Shape = Record<string, Check<unknown>>;
-type Out<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> };
+/** Fields whose check may give undefined (opt) are optional: a caller may leave them out. */
+type Out<S extends Shape> = { [K in keyof S as undefined extends ReturnType<S[K]> ? never : K]: ReturnType<S[K]> } & {
+  [K in keyof S as undefined extends ReturnType<S[K]> ? K : never]?: ReturnType<S[K]>;
+};
 
 /** A plain object with exactly these fields (unknown fields are refused, not carried along). */
 export function obj<S extends Shape>(shape: S): Check<Out<S>> {
@@ -94,6 +98,19 @@ export const plain: Check<Record<string, unknown>> = (x, path) => {
   return x;
 };
 
+/** A peer's answer that failed the endpoint's answer check (thrown by Endpoint.call): the peer
+ *  answered, but nonsense, which callers may log differently from "down" or "refused". */
+export class BadAnswerError extends Error {
+  readonly endpoint: string;
+  readonly node: NodeId;
+  constructor(endpoint: string, node: NodeId, cause: unknown) {
+    super(`${endpoint}: bad answer from ${node.slice(0, 16)}: ${(cause as Error)?.message ?? String(cause)}`.slice(0, 500), { cause });
+    this.name = 'BadAnswerError';
+    this.endpoint = endpoint;
+    this.node = node;
+  }
+}
+
 /** What a typed endpoint needs from the RPC layer (rpc.ts's Rpc). */
 export interface EndpointHost {
   endpoint<T>(endpoint: string, check: Check<T>, handle: (from: NodeId, msg: T) => Promise<unknown>): void;
@@ -102,23 +119,40 @@ export interface EndpointHost {
 
 /** An RPC endpoint typed once: its request (checked by `check` when a peer sends it) and its
  *  answer. The handler is registered with the checker; callers get the answer's type. Answers are
- *  the peer's word: a caller that stores them checks them (see Table.entriesCheck). */
+ *  the peer's word: with `answer`, call() checks each one (a failure is a BadAnswerError);
+ *  without, a caller that stores them checks them (see Table.entriesCheck). */
 export class Endpoint<Req, Res> {
   readonly name: string;
   readonly check: Check<Req>;
+  readonly answer?: Check<Res>;
   private readonly rpc: EndpointHost;
-  constructor(rpc: EndpointHost, name: string, check: Check<Req>) {
+  constructor(rpc: EndpointHost, name: string, check: Check<Req>, answer?: Check<Res>) {
     this.rpc = rpc;
     this.name = name;
     this.check = check;
+    this.answer = answer;
   }
   /** Registers the handler: it only ever sees requests that passed the check. */
   serve(handle: (from: NodeId, req: Req) => Promise<Res>): this {
     this.rpc.endpoint(this.name, this.check, handle);
     return this;
   }
-  call(node: NodeId, req: Req, opts?: CallOptions): Promise<Res> {
-    return this.rpc.call<Res>(node, this.name, req, opts);
+  async call(node: NodeId, req: Req, opts?: CallOptions): Promise<Res> {
+    const res = await this.rpc.call<unknown>(node, this.name, req, opts);
+    if (!this.answer) return res as Res;
+    try {
+      return this.answer(res, `${this.name} answer`);
+    } catch (e) {
+      throw new BadAnswerError(this.name, node, e);
+    }
+  }
+
+  /** Calls every node; resolves with the first `quorum` answers, or throws QuorumError once that is impossible. */
+  async quorum(nodes: NodeId[], req: Req, opts: CallOptions & { quorum: number }): Promise<{ node: NodeId; value: Res }[]> {
+    const need = Math.min(opts.quorum, nodes.length);
+    if (need <= 0) return [];
+    const r = await quorumOverSets<Res>({ what: this.name, sets: [nodes], quorum: () => need, call: (n) => this.call(n, req, opts) });
+    return r.acks;
   }
   /** Calls every node and waits for all answers (or errors), each within its deadline. */
   all(nodes: NodeId[], req: Req, opts?: CallOptions): Promise<{ node: NodeId; value?: Res; error?: string }[]> {
@@ -133,6 +167,6 @@ export class Endpoint<Req, Res> {
   }
 }
 
-export function endpoint<Req, Res>(rpc: EndpointHost, name: string, check: Check<Req>): Endpoint<Req, Res> {
-  return new Endpoint<Req, Res>(rpc, name, check);
+export function endpoint<Req, Res>(rpc: EndpointHost, name: string, check: Check<Req>, answer?: Check<Res>): Endpoint<Req, Res> {
+  return new Endpoint<Req, Res>(rpc, name, check, answer);
 }

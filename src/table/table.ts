@@ -178,7 +178,7 @@ export class Table<E> {
       gcDelete: ep('gc-delete', tombstoneMsg),
     };
     eps.get.serve(async (_f, { pk, sk }) => this.local.get(pk, sk) ?? null);
-    eps.range.serve(async (_f, { pk, q }) => [...this.local.range(pk, q as RangeQuery)]);
+    eps.range.serve(async (_f, { pk, q }) => [...this.local.range(pk, q)]);
     eps.put.serve(async (_f, es) => {
       await this.local.insertManyGrouped(es); // group commit: answered once durable (db/db.ts write)
       return true;
@@ -255,7 +255,7 @@ export class Table<E> {
     const p = this.local.partitionOf(pk);
     if (this.strategy.readsLocal(p)) return this.local.get(pk, sk);
     const nodes = this.rpc.preferred(this.strategy.readNodes(p));
-    const replies = await this.rpc.quorum<E | null>(nodes, this.eps.get.name, { pk, sk }, { quorum: this.strategy.readQuorum, timeoutMs: this.timeoutMs });
+    const replies = await this.eps.get.quorum(nodes, { pk, sk }, { quorum: this.strategy.readQuorum, timeoutMs: this.timeoutMs });
     let merged: E | undefined;
     for (const x of replies) if (x.value !== null) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
     if (merged !== undefined) this.repair(replies, merged);
@@ -270,7 +270,7 @@ export class Table<E> {
     if (local !== undefined) return local;
     const nodes = this.strategy.freshReadNodes();
     if (nodes.length === 0) return undefined;
-    const replies = await this.rpc.all<E | null>(nodes, this.eps.get.name, { pk, sk }, { timeoutMs: Math.min(this.timeoutMs, 5000) });
+    const replies = await this.eps.get.all(nodes, { pk, sk }, { timeoutMs: Math.min(this.timeoutMs, 5000) });
     let merged: E | undefined;
     for (const x of replies) if (x.value) merged = merged === undefined ? x.value : this.schema.merge(merged, x.value);
     if (merged !== undefined) this.local.insert(merged);
@@ -293,7 +293,7 @@ export class Table<E> {
     const p = this.local.partitionOf(pk);
     if (this.strategy.readsLocal(p)) return [...this.local.range(pk, q)];
     const nodes = this.rpc.preferred(this.strategy.readNodes(p));
-    const replies = await this.rpc.quorum<E[]>(nodes, this.eps.range.name, { pk, q }, { quorum: this.strategy.readQuorum, timeoutMs: this.timeoutMs });
+    const replies = await this.eps.range.quorum(nodes, { pk, q }, { quorum: this.strategy.readQuorum, timeoutMs: this.timeoutMs });
     // Each replica returned its first `limit` entries; the union's first `limit` are all among them.
     const bySk = new Map<string, E>();
     for (const x of replies) {

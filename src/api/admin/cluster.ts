@@ -13,7 +13,7 @@ import type { LayoutHistory, NodeRole } from '../../layout/types.ts';
 import { quorumsFor } from '../../table/replication.ts';
 import { errorMessage } from '../../util/errors.ts';
 import { readiness, type ReadyStatus } from './readiness.ts';
-import type { ReplicationDebt } from './cluster-handle.ts';
+import { checkDebt, nodeEndpoints, type ReplicationDebt } from './cluster-handle.ts';
 import { checkProcessUsage, processUsage } from '../../util/process-usage.ts';
 
 /** How long GetClusterStatus waits for a peer's `node/info`: a slow peer must not stall status. */
@@ -91,7 +91,7 @@ export async function gatherInfo(c: ClusterHandle): Promise<Map<string, ClusterN
   const results = await Promise.all([
     c.info().then((i) => [c.net.id, i] as const, () => undefined),
     ...up.map((p) =>
-      c.rpc.call<ClusterNodeInfo>(p.id, 'node/info', null, { timeoutMs: INFO_TIMEOUT_MS, priority: 'high' }).then(
+      nodeEndpoints(c.rpc).info.call(p.id, null, { timeoutMs: INFO_TIMEOUT_MS, priority: 'high' }).then(
         (i) => [p.id, i] as const,
         () => undefined,
       ),
@@ -250,37 +250,7 @@ export function clusterHealth(deps: AdminDeps, debts?: Map<string, ReplicationDe
 
 /** How long GetClusterHealth waits for a peer's `node/debt`. */
 const DEBT_TIMEOUT_MS = 2000;
-/** Most nodes one debt answer may name (a peer's answer is bounded like any peer input). */
-const DEBT_NODES_MAX = 10_000;
-
-function count(x: unknown, what: string): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new Error(`${what}: expected a count`);
-  return x;
-}
-
-function nodeIdOf(x: unknown, what: string): string {
-  if (typeof x !== 'string' || !/^[0-9a-f]{1,64}$/.test(x)) throw new Error(`${what}: expected a node id`);
-  return x;
-}
-
-/** A peer's `node/debt` answer, checked (throws on any other shape). */
-export function checkDebt(x: unknown): ReplicationDebt {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('debt: expected an object');
-  const o = x as Record<string, unknown>;
-  const by = o.entriesQueuedByNode;
-  if (typeof by !== 'object' || by === null || Array.isArray(by)) throw new Error('debt.entriesQueuedByNode: expected an object');
-  const byEntries = Object.entries(by);
-  const behind = o.nodesBehind;
-  if (!Array.isArray(behind)) throw new Error('debt.nodesBehind: expected an array');
-  if (byEntries.length > DEBT_NODES_MAX || behind.length > DEBT_NODES_MAX) throw new Error(`debt: more than ${DEBT_NODES_MAX} nodes`);
-  return {
-    entriesQueued: count(o.entriesQueued, 'debt.entriesQueued'),
-    entriesQueuedByNode: Object.fromEntries(byEntries.map(([k, v]) => [nodeIdOf(k, 'debt.entriesQueuedByNode'), count(v, `debt.entriesQueuedByNode.${k.slice(0, 16)}`)])),
-    blocksQueued: count(o.blocksQueued, 'debt.blocksQueued'),
-    blockErrors: count(o.blockErrors, 'debt.blockErrors'),
-    nodesBehind: behind.map((id, i) => nodeIdOf(id, `debt.nodesBehind[${i}]`)),
-  };
-}
+export { checkDebt };
 
 /** Every connected node's own replication debt (`node/debt`, bounded by a timeout), and the nodes
  *  of the layout that did not tell. */
@@ -292,7 +262,7 @@ export async function gatherDebts(c: ClusterHandle): Promise<{ debts: Map<string
   await Promise.all(
     up.map(async (p) => {
       try {
-        debts.set(p.id, checkDebt(await c.rpc.call<unknown>(p.id, 'node/debt', null, { timeoutMs: DEBT_TIMEOUT_MS, priority: 'high' })));
+        debts.set(p.id, await nodeEndpoints(c.rpc).debt.call(p.id, null, { timeoutMs: DEBT_TIMEOUT_MS, priority: 'high' }));
       } catch {
         // Down, slow, or a version without node/debt: reported as unknown.
       }
@@ -361,7 +331,7 @@ const getNodeInfo: Handler = async ({ deps, query }) => {
         return;
       }
       try {
-        const i = await c.rpc.call<ClusterNodeInfo>(id, 'node/info', null, { timeoutMs: INFO_TIMEOUT_MS, priority: 'high' });
+        const i = await nodeEndpoints(c.rpc).info.call(id, null, { timeoutMs: INFO_TIMEOUT_MS, priority: 'high' });
         const addr = i.rpcAddr ?? c.net.peers().find((p) => p.id === id)?.addr;
         success[id] = { nodeId: id, grenierVersion: i.version, hostname: i.hostname, rpcAddr: addr ?? null, nodeAddr: addr ? `${id}@${addr}` : null };
       } catch (e) {

@@ -2,7 +2,7 @@
 // replication-factor change (applied only when every node's quorums agree with it, and only when
 // reads and writes still meet during the change), and ClusterLayoutSkipDeadNodes.
 import type { AdminDeps, Handler } from './context.ts';
-import type { ClusterHandle, ClusterNodeInfo } from './cluster-handle.ts';
+import { nodeEndpoints, type ClusterHandle } from './cluster-handle.ts';
 import { badRequest } from './http.ts';
 import { clusterOf } from './cluster.ts';
 import {
@@ -86,7 +86,7 @@ export async function rfChangeProblem(deps: AdminDeps, c: ClusterHandle, from: n
         return;
       }
       try {
-        const i = await c.rpc.call<ClusterNodeInfo>(id, 'node/info', null, { timeoutMs: INFO_TIMEOUT_MS, priority: 'high' });
+        const i = await nodeEndpoints(c.rpc).info.call(id, null, { timeoutMs: INFO_TIMEOUT_MS, priority: 'high' });
         if (i.replicationFactor !== to) wrong.push(`${id.slice(0, 16)} has replication_factor = ${i.replicationFactor ?? 'unknown (older version)'}`);
       } catch (e) {
         wrong.push(`${id.slice(0, 16)} did not answer (${errorMessage(e).slice(0, 200)})`);

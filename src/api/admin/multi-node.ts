@@ -6,7 +6,7 @@ import type { AdminDeps, Handler } from './context.ts';
 import { AdminError, checkJsonShape } from './http.ts';
 import { knownNodeIds, resolveNode } from './cluster.ts';
 import { errorMessage } from '../../util/errors.ts';
-import { obj, plain, str } from '../../rpc/schema.ts';
+import { Endpoint, obj, plain, str, type EndpointHost } from '../../rpc/schema.ts';
 
 /** How long one peer may take to run its part (a purge of many blocks can be slow). */
 const LOCAL_CALL_TIMEOUT_MS = 20_000;
@@ -37,7 +37,7 @@ export function multiNode<P>(name: string, op: LocalOp<P>): Handler {
       ids.nodes.map(async (id) => {
         try {
           if (id === deps.nodeId) success[id] = await op.run(deps, p);
-          else success[id] = await deps.cluster!.rpc.call(id, 'admin/local', { op: name, body }, { timeoutMs: op.timeoutMs ?? LOCAL_CALL_TIMEOUT_MS, priority: 'high' });
+          else success[id] = await localEndpoint(deps.cluster!.rpc).call(id, { op: name, body }, { timeoutMs: op.timeoutMs ?? LOCAL_CALL_TIMEOUT_MS, priority: 'high' });
         } catch (e) {
           error[id] = errorMessage(e);
         }
@@ -62,9 +62,15 @@ function targets(deps: AdminDeps, node: string): { nodes: string[] } | { given: 
 
 const localMsg = obj({ op: str(OP_NAME_BYTES_MAX), body: plain });
 
+/** `admin/local`, typed once: an operation's name and body; the answer is that operation's own. */
+function localEndpoint(rpc: EndpointHost): Endpoint<{ op: string; body: Record<string, unknown> }, unknown> {
+  return new Endpoint(rpc, 'admin/local', localMsg);
+}
+
 /** Lets peers run this node's part of a multi-node operation (called once per node). */
 export function registerLocalEndpoint(deps: AdminDeps): void {
-  deps.cluster?.rpc.endpoint('admin/local', localMsg, async (_from, m) => {
+  if (!deps.cluster) return;
+  localEndpoint(deps.cluster.rpc).serve(async (_from, m) => {
     const op = LOCAL.get(m.op);
     if (!op) throw new AdminError(400, 'InvalidRequest', `no multi-node admin operation ${m.op}`);
     checkJsonShape(m.body);
