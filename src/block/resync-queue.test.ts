@@ -73,6 +73,35 @@ test('a failed block backs off exponentially, and the back-off survives a reopen
     await db.close();
   }));
 
+test('enqueuing a block that is backing off keeps its back-off and error count (it is not retried at every enqueue)', () =>
+  withDir(async (dir) => {
+    const clock = fakeClock();
+    const db = new Db(join(dir, 'meta'));
+    const q = new ResyncQueue(db, clock, { backoffBaseMs: 1000, backoffMaxMs: 60_000 });
+    q.enqueue(h(1));
+    q.failed(h(1), 'no replica');
+    const next = q.failed(h(1), 'no replica');
+    assert.equal(next, clock.t + 2000);
+    // A new reference, a layout change, a sweep: each enqueues the block again, due "now".
+    q.enqueue(h(1));
+    q.enqueueMany([h(1)]);
+    assert.equal(q.due(10).length, 0, 'still backing off after enqueues');
+    assert.equal(q.nextDue(), next, 'the later due time is kept');
+    assert.equal(q.errorOf(h(1))?.errors, 2, 'the error count is kept');
+    assert.equal(q.length(), 1);
+    // The next failure backs off further from the kept count.
+    clock.t = next;
+    assert.deepEqual(q.due(10).map((x) => x.toString('hex')), [h(1).toString('hex')]);
+    assert.equal(q.failed(h(1), 'again'), clock.t + 4000);
+    // RetryBlockResync still makes it due now; a block without errors still moves earlier.
+    assert.equal(q.retryNow(h(1)), 1);
+    assert.equal(q.due(10).length, 1);
+    q.enqueue(h(2), clock.t + 9000);
+    q.enqueue(h(2));
+    assert.equal(q.due(10).length, 2);
+    await db.close();
+  }));
+
 test('an enqueue inside a transaction (a table hook) commits or rolls back with it', () =>
   withDir(async (dir) => {
     const db = new Db(join(dir, 'meta'));

@@ -67,8 +67,9 @@ export class ResyncQueue {
     this.maxMs = opts.backoffMaxMs ?? 3600_000;
   }
 
-  /** Schedules a block at `due` (default now); an earlier schedule is kept. Works inside a
-   *  transaction (a table hook) or opens its own. */
+  /** Schedules a block at `due` (default now); an earlier schedule is kept, and a block backing
+   *  off after errors keeps its next try (and error count): a block that fails every time is not
+   *  retried at every enqueue. Works inside a transaction (a table hook) or opens its own. */
   enqueue(hash: Buffer, due = this.clock.now()): void {
     this.db.transaction(() => this.schedule(hash, due, false));
     this.onEnqueue();
@@ -94,6 +95,11 @@ export class ResyncQueue {
 
   private schedule(hash: Buffer, due: number, force: boolean): void {
     assertInTransaction(this.db, 'ResyncQueue.schedule');
+    if (!force) {
+      // Back-off wins over an enqueue (only failed() and RetryBlockResync move a failing block).
+      const e = this.errs.get(hash);
+      if (e && e.nextTryAt > due) due = e.nextTryAt;
+    }
     const cur = this.dueOf.get(hash);
     if (cur !== undefined) {
       if (!force && cur <= due) return;
