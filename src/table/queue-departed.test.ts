@@ -66,3 +66,42 @@ test('a node removed from the layout while down: entries queued for it leave the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the active nodes are derived once per layout change, not on every drain pass', async () => {
+  const net = new SimNetwork(12, { minDelayMs: 1, maxDelayMs: 5, dropRate: 0 });
+  const [A, B, C, D] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(64)) as [string, string, string, string];
+  let replicas = [A, B, C];
+  let writeSetCalls = 0;
+  const listeners: (() => void)[] = [];
+  const placement: Placement = {
+    readNodes: () => replicas,
+    writeSets: () => (writeSetCalls++, [replicas]),
+    allNodes: () => replicas,
+    onChange: (cb) => listeners.push(cb),
+  };
+  const changeLayout = (to: string[]) => {
+    replicas = to;
+    for (const l of listeners) l();
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-departed-'));
+  try {
+    const a = new Table(new Db(join(dir, 'a'), { fsync: false }), schema);
+    a.replicate({ rpc: new Rpc(net.transport(A), net.nodeClock(A)), placement, quorums: { read: 2, write: 2 }, timeoutMs: 200 });
+    for (const id of [B, D]) new Table(new Db(join(dir, id.slice(0, 1)), { fsync: false }), schema).replicate({ rpc: new Rpc(net.transport(id), net.nodeClock(id)), placement, quorums: { read: 2, write: 2 }, timeoutMs: 200 });
+    net.crash(C);
+    await net.await(a.insertMany([{ k: 'x', v: 1 }]));
+    await net.advance(1000);
+    assert.deepEqual([...a.queuedByNode()], [[C, 1]]);
+    // c is down, still in the layout: the passes keep its entry; only the first derives the set.
+    writeSetCalls = 0;
+    for (let i = 0; i < 5; i++) await net.await(a.drainQueue());
+    assert.equal(a.queueLength(), 1);
+    assert.ok(writeSetCalls <= 256, `5 passes asked writeSets ${writeSetCalls} times (256 per derivation)`);
+    // The layout changes (d replaces c): the next pass sees it and hands c's entry over.
+    changeLayout([A, B, D]);
+    await net.await(a.drainQueue());
+    assert.equal(a.queueLength(), 0, 'the change was seen: c left, its entry rehomed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

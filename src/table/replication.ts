@@ -13,6 +13,9 @@ export interface Placement {
   writeSets(partition: number): NodeId[][];
   /** Every node of every active layout version (targets of "everywhere" tables). */
   allNodes(): NodeId[];
+  /** Calls `cb` after every change of the answers above (the layout manager's): what is derived
+   *  from the whole placement is computed once per change. Absent: derived again on each use. */
+  onChange?(cb: () => void): void;
 }
 
 export interface Quorums {

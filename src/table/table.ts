@@ -118,6 +118,12 @@ export class Table<E> {
   pendingPerNodeMax = PENDING_PER_NODE_MAX;
   private droppedWarnedAt = 0;
 
+  /** Nodes holding some partition in an active layout version (rehomeDeparted's "still in the
+   *  layout"), derived once per layout change, not on every drain pass; undefined: to derive. */
+  private activeNodesCache?: Set<NodeId>;
+  /** Whether the placement tells of its changes (else the set is derived on each use). */
+  private placementTellsChanges = false;
+
   /** Storage keys of tombstones, kept by an update hook so GC never scans the whole table. */
   readonly tombstones: Tree<1>;
 
@@ -156,6 +162,11 @@ export class Table<E> {
   replicate(ctx: ReplicationContext): void {
     const self = ctx.rpc.id;
     this.strategy = this.home !== undefined ? new Everywhere(self, ctx.placement, this.home) : new Sharded(self, ctx.placement, ctx.quorums);
+    this.activeNodesCache = undefined;
+    this.placementTellsChanges = ctx.placement.onChange !== undefined;
+    ctx.placement.onChange?.(() => {
+      this.activeNodesCache = undefined;
+    });
     this.rpc = ctx.rpc;
     this.timeoutMs = ctx.timeoutMs;
     this.eps = this.serve(ctx.rpc);
@@ -629,8 +640,7 @@ export class Table<E> {
     // A node that is up takes its entries (drainQueue): only down ones may have left for good.
     const queued = [...this.queuedNodes()].filter((n) => !this.rpc.isUp(n));
     if (queued.length === 0) return;
-    const active = new Set<NodeId>();
-    for (let p = 0; p < PARTITION_COUNT; p++) for (const set of this.strategy.writeSets(p)) for (const id of set) active.add(id);
+    const active = this.activeNodes();
     if (active.size === 0) return;
     const self = this.strategy.self;
     for (const node of queued) {
@@ -661,6 +671,16 @@ export class Table<E> {
       if (merged + requeued > 0)
         log.info({ table: this.name, node: node.slice(0, 8), merged, requeued }, 'entries queued for a node that left the layout: handed to the current replicas');
     }
+  }
+
+  /** Every node of every write set of every partition: 256 partitions' worth of sets, so kept
+   *  until the placement says it changed (cost by change, not by pass). */
+  private activeNodes(): Set<NodeId> {
+    if (this.activeNodesCache) return this.activeNodesCache;
+    const active = new Set<NodeId>();
+    for (let p = 0; p < PARTITION_COUNT; p++) for (const set of this.strategy.writeSets(p)) for (const id of set) active.add(id);
+    if (this.placementTellsChanges) this.activeNodesCache = active;
+    return active;
   }
 
   /** Takes `removed` delivered entries off a node's count (inside the removal's transaction). */
