@@ -203,3 +203,18 @@ test('a marker under a common prefix skips that whole prefix; maxKeys 0 lists no
   const r5 = await scan({ prefix: '', delimiter: '/', maxKeys: 2, keyOf, expand, fetch: memSource(all, '') });
   assert.equal(r5.truncated, true);
 });
+
+test('a full page of plain keys reads about one entry past it, not a second page', async () => {
+  // ListObjectsV2 over 3,000 keys, 1,000 per page: the entry after the 1,000th only tells
+  // whether the listing is truncated; a whole second page read for it doubled each page's cost.
+  const all: E[] = [];
+  for (let i = 0; i < 3000; i++) all.push(one(`list/${String(i).padStart(6, '0')}`));
+  const r = await scan({ prefix: 'list/', delimiter: '', maxKeys: 1000, keyOf, expand, fetch: memSource(all, 'list/') });
+  assert.equal(r.entries.length, 1000);
+  assert.equal(r.truncated, true);
+  assert.ok(r.scanned <= 1000 + 16, `scanned ${r.scanned} entries for a page of 1000`);
+  const last = await scan({ prefix: 'list/', delimiter: '', maxKeys: 1000, marker: 'list/001999', keyOf, expand, fetch: memSource(all, 'list/') });
+  assert.equal(last.entries.length, 1000);
+  assert.equal(last.truncated, false);
+  assert.ok(last.scanned <= 1000 + 16, `scanned ${last.scanned} entries for the last page`);
+});

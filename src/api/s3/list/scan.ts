@@ -113,7 +113,12 @@ export async function scan<E, T>(p: ScanParams<E, T>): Promise<ScanResult<T>> {
   let pageSize = Math.max(MIN_PAGE, Math.min(maxPage, p.maxKeys + 1));
   let group: string | undefined;
   while (cursor) {
-    const page = await p.fetch({ ...cursor, limit: pageSize });
+    // Never more than one entry past what the answer still needs (the extra one tells whether it
+    // is truncated): after a full page, a whole second page read for that one entry doubled the
+    // cost of each 1000-key ListObjectsV2 page. Entries that list nothing (rolled up, hidden
+    // versions) are what pageSize adapts to; MIN_PAGE bounds the number of reads they cost.
+    const limit = Math.max(MIN_PAGE, Math.min(pageSize, p.maxKeys - entries.length + 1));
+    const page = await p.fetch({ ...cursor, limit });
     scanned += page.length;
     for (const e of page) {
       const key = p.keyOf(e);
@@ -133,7 +138,7 @@ export async function scan<E, T>(p: ScanParams<E, T>): Promise<ScanResult<T>> {
         entries.push({ kind: 'item', key, item });
       }
     }
-    if (page.length < pageSize) break;
+    if (page.length < limit) break;
     const last = p.keyOf(page[page.length - 1]!);
     if (group !== undefined && last.startsWith(group)) {
       cursor = seekPast(group, p.prefix);
