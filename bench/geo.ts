@@ -4,6 +4,7 @@
 // throughput of a 3-node loopback cluster (RF 3) as a ratio of one node measured in the same run.
 import { Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { s3Client, startNode, type TestNode } from '../test/lib/node.ts';
 import { startCluster, waitFor, type Cluster } from '../test/lib/cluster.ts';
@@ -20,6 +21,49 @@ function client(n: TestNode): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }) },
   });
+}
+
+/** With GRENIER_TRACE_PUT=1 (inherited by the nodes): the median time of each phase of the PUTs
+ *  whose key starts with `prefix`, from node 0's trace lines (src/util/trace.ts), and of the block
+ *  puts of `bytes` the other nodes served (their last `n`), printed under the figure. */
+function tracedPhases(cluster: Cluster, prefix: string, bytes: number, n: number): void {
+  if (process.env.GRENIER_TRACE_PUT !== '1') return;
+  const lines = (node: TestNode, msg: string) =>
+    node
+      .output()
+      .split('\n')
+      .filter((l) => l.includes(`"msg":"${msg}"`))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { key?: string; bytes?: number; total: number; lagMaxMs?: number; gcMs?: number; gcMajor?: number; phases: Record<string, number> };
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((x) => x !== undefined);
+  const summary = (xs: { total: number; lagMaxMs?: number; gcMs?: number; gcMajor?: number; phases: Record<string, number> }[]) => {
+    const names = [...new Set(xs.flatMap((x) => Object.keys(x.phases)))];
+    const lags = xs.map((x) => x.lagMaxMs).filter((t) => t !== undefined);
+    const med = (v: number[]) => (v.length ? quantile(v, 0.5).toFixed(1) : '-');
+    const parts = names.map((k) => {
+      const v = xs.map((x) => x.phases[k]).filter((t) => t !== undefined);
+      return `${k} ${med(v)}${v.length < xs.length ? ` (${v.length}/${xs.length})` : ''}`;
+    });
+    return `${xs.length} traced, median ms from start: ${parts.join(', ')}, total ${med(xs.map((x) => x.total))}; event-loop delay max ${med(lags)}; GC ${med(xs.map((x) => x.gcMs ?? 0))} ms, ${xs.reduce((a, x) => a + (x.gcMajor ?? 0), 0)} major`;
+  };
+  const puts = lines(cluster.node(0), 'put trace').filter((x) => x.key?.startsWith(prefix));
+  // GRENIER_TRACE_RAW=<file>: the traced PUTs of node 0 and the block puts of the others, as logged
+  // (wall-clock `at`, version uuid / ref), appended for a closer look.
+  const raw = process.env.GRENIER_TRACE_RAW;
+  if (raw) {
+    const all = [...puts.map((x) => ({ node: 0, ...x })), ...cluster.nodes.slice(1).flatMap((nd) => lines(nd, 'block put trace').filter((x) => x.bytes === bytes).slice(-n).map((x) => ({ node: nd.index, ...x })))];
+    appendFileSync(raw, all.map((x) => JSON.stringify(x) + '\n').join(''));
+  }
+  if (puts.length) info(`trace node 0 PutObject: ${summary(puts)}`);
+  for (const node of cluster.nodes.slice(1)) {
+    const bp = lines(node, 'block put trace').filter((x) => x.bytes === bytes).slice(-n);
+    if (bp.length) info(`trace ${node.zone} block/put handler: ${summary(bp)}`);
+  }
 }
 
 function quantile(xs: number[], q: number): number {
@@ -97,6 +141,7 @@ async function latency(opts: SectionOptions, results: Result[]): Promise<void> {
           }),
         );
         printResult(results.at(-1)!);
+        if (what === 'PUT') tracedPhases(cluster, `k-${label}-`, bytes, ops);
       }
     }
     c.destroy();

@@ -10,6 +10,7 @@ import { log } from '../util/log.ts';
 import { Endpoint, arr, bytes, obj, opt, str } from '../rpc/schema.ts';
 import { quorumOverSets } from '../rpc/quorum.ts';
 import { invariant } from '../util/assert.ts';
+import { currentTrace, startTrace } from '../util/trace.ts';
 
 /** Hashes in one block/has (a resync batch). */
 const HASHES_PER_CALL_MAX = 10_000;
@@ -67,14 +68,17 @@ export class BlockReplication implements BlockRemote {
       has: new Endpoint<Buffer[], boolean[]>(rpc, 'block/has', arr(hash32, HASHES_PER_CALL_MAX)),
       referenced: new Endpoint<Buffer[], boolean[]>(rpc, 'block/referenced', arr(hash32, HASHES_PER_CALL_MAX)),
     };
-    this.eps.put.serve(async (_f, m) => {
+    this.eps.put.serve(async (f, m) => {
+      const t = startTrace('block put trace', { from: String(f).slice(0, 8), bytes: m.data.length, ref: m.ref });
       // Copies: the block outlives the message buffer it was decoded from.
       const h = Buffer.from(m.hash);
       const d = Buffer.from(m.data);
       const ref = m.ref;
       if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
+      t?.mark('hashed');
       // Answered once the block and its reference are durable (the reference in a group commit).
-      await mgr.putLocal(h, d, ref ? () => this.onRef(h, ref) : undefined);
+      await mgr.putLocal(h, d, ref ? () => (t?.mark('on disk'), this.onRef(h, ref)) : undefined);
+      t?.end();
       return true;
     });
     this.eps.get.serve(async (_f, h) => {
@@ -97,6 +101,8 @@ export class BlockReplication implements BlockRemote {
   async put(hash: Buffer, data: Buffer, ref?: string): Promise<void> {
     const sets = this.placement.writeSets(hash[0]!);
     let reserved = false;
+    const t = currentTrace();
+    t?.mark('block hashed');
     const r = await quorumOverSets<unknown>({
       what: `block ${hash.toString('hex').slice(0, 16)}: write`,
       sets,
@@ -110,10 +116,14 @@ export class BlockReplication implements BlockRemote {
         reserved = true;
         return true;
       },
-      call: (n) =>
-        n === this.rpc.id
-          ? this.mgr.putLocal(hash, data, ref ? () => this.onRef(hash, ref) : undefined)
-          : this.eps.put.call(n, { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' }),
+      call: (n) => {
+        const p =
+          n === this.rpc.id
+            ? this.mgr.putLocal(hash, data, ref ? () => this.onRef(hash, ref) : undefined)
+            : this.eps.put.call(n, { hash, data, ref }, { timeoutMs: this.opts.timeoutMs, priority: 'normal' });
+        if (t) void p.then(() => t.mark(`block ack ${n === this.rpc.id ? 'self' : n.slice(0, 8)}`), () => {});
+        return p;
+      },
       onFailure: (n, e) => {
         try {
           this.onMissedReplica(n, hash, ref);
@@ -123,6 +133,7 @@ export class BlockReplication implements BlockRemote {
         log.debug({ node: n.slice(0, 8), err: (e as Error)?.message }, 'block replica write failed');
       },
     });
+    t?.mark('block quorum');
     if (reserved) {
       // The last replicas finish in the background: their bytes count against the budget until then.
       void r.settled.then(() => {

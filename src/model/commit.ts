@@ -6,6 +6,7 @@ import type { Bucket } from './bucket.ts';
 import type { ObjectEntry, ObjectVersion } from './object.ts';
 import { sortBlocks, type BlockRef, type Completion } from './version.ts';
 import type { StoredBlock } from '../block/manager.ts';
+import { mark } from '../util/trace.ts';
 
 /** Where the version's data is, and so what must be recorded before the object entry. */
 export type CommitData =
@@ -81,8 +82,10 @@ export async function commitVersion(store: Store, c: Commit): Promise<ObjectVers
       versionEntry = true;
       await store.saveVersionBlocks(uuid, data.listed);
     }
+    mark('refs recorded');
     existing = c.existing === 'read' ? ((await store.objects.get(b.id, key)) ?? null) : c.existing;
     await c.mayCommit?.();
+    mark('may commit');
     if (c.stamp === 'now') v = { ...v, ts: store.ts() };
   } catch (e) {
     // A version entry no object entry will point at: deleted, so nothing keeps its blocks.
@@ -92,6 +95,7 @@ export async function commitVersion(store: Store, c: Commit): Promise<ObjectVers
   }
   // From here the object entry may reach a replica even if this write fails: nothing is undone.
   v = { ...v, ts: await putVersion(store, b, key, v, existing) };
+  mark('entry written');
   return v;
 }
 

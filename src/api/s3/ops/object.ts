@@ -24,6 +24,7 @@ import { lockVisibility } from '../authz/lock-visibility.ts';
 import { deleteDecider } from '../authz/per-key.ts';
 import { checkKeyFor, keyHeaders, keyMatches, newRecord, requestKey } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
+import { currentTrace, mark, startTrace, withTrace, TRACE_PUT } from '../../../util/trace.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -64,6 +65,19 @@ function versionHeader(_b: Bucket, v: ObjectVersion): Record<string, string> {
 }
 
 export async function PutObject(ctx: S3Ctx): Promise<void> {
+  // GRENIER_TRACE_PUT=1: one log line per PUT with its phases (util/trace.ts).
+  const t = startTrace('put trace', { key: ctx.key, length: ctx.req.headers['content-length'] });
+  if (!t) return putObject(ctx);
+  try {
+    await withTrace(t, () => putObject(ctx));
+    t.end();
+  } catch (e) {
+    t.end({ err: (e as Error).message });
+    throw e;
+  }
+}
+
+async function putObject(ctx: S3Ctx): Promise<void> {
   const b = requireBucket(ctx);
   const key = requireKey(ctx);
   checkKey(key);
@@ -81,23 +95,32 @@ export async function PutObject(ctx: S3Ctx): Promise<void> {
   // A body declared small enough to be inline is written without reading the entry first
   // (putVersion orders it after what replicas hold); a larger one reads it alongside the upload.
   const existing = declared !== undefined && declared <= ctx.store.inlineThreshold ? undefined : prefetchObject(ctx.store, b, key);
+  if (TRACE_PUT) void existing?.then(() => mark('prefetch done'), () => {});
   const v = newVersion(ctx.store, b);
   v.acl = await newObjectAcl(ctx, b);
   Object.assign(v, newVersionRegisters(ctx, b));
   // SSE-C: the version keeps how to recognise the key (never the key) and the body's nonce.
   if (sseKey) v.ssec = newRecord(sseKey, true);
+  mark('checked');
   const body = ctx.body();
+  const tr = currentTrace();
+  if (tr) {
+    tr.fields.version = v.uuid;
+    body.stream.once('end', () => tr.mark('body end'));
+  }
   let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
   let prev: ObjectEntry | null | undefined;
   try {
     const capped = capBytes(body.stream, { quota: room, size: maxBytes }, (which) => overLimitError(b, maxBytes, which));
     data = await ctx.store.writeData(sseKey ? cryptStream(capped, sseKey.key, v.ssec!.iv!) : capped, v.uuid);
+    mark('data stored');
     const r = body.result();
     if (r.size > maxBytes) throw tooLarge(maxBytes);
     await checkQuota(ctx.store, b, r.size, 1);
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
     v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
     prev = data.inline ? undefined : await (existing ?? prefetchObject(ctx.store, b, key));
+    mark('prev read');
   } catch (e) {
     // Nothing points at these blocks yet: give the space back now.
     const landed = data?.blocks ?? Store.landedBlocks(e);
