@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import { log } from '../util/log.ts';
 import { limitRefused, listenerRefused } from '../util/metrics.ts';
+import { holds } from '../util/assert.ts';
 import { socketIp } from '../util/listener.ts';
 
 export interface AdmissionLimits {
@@ -82,6 +83,9 @@ export class RpcAdmission {
     this.perIp.set(ip, n + 1);
     this.pendingCount++;
     this.entries.set(key, e);
+    // Called from the listener's accept event: a broken bound closes this socket (its close
+    // undoes the counts), it never throws.
+    if (!holds(this.pendingCount <= this.limits.pendingMax && n + 1 <= this.limits.perIpMax, 'net: admitted sockets within their bounds', { pending: this.pendingCount, pendingMax: this.limits.pendingMax, fromIp: n + 1, perIpMax: this.limits.perIpMax })) raw.destroy();
     e.timer = setTimeout(() => {
       e.timer = undefined;
       limitRefused.inc({ limit: 'rpc_handshake_timeout_secs' });
@@ -93,12 +97,14 @@ export class RpcAdmission {
       if (e.timer) {
         clearTimeout(e.timer);
         e.timer = undefined;
-        this.pendingCount--;
+        this.unpend();
       }
       if (this.entries.get(key) === e) this.entries.delete(key);
-      const m = (this.perIp.get(ip) ?? 1) - 1;
-      if (m <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, m);
+      const from = this.perIp.get(ip);
+      // Never clamped silently: an address with no count here is a bug, logged.
+      if (!holds(from !== undefined && from >= 1, 'net: a closing socket was counted for its address', { ip, count: from })) return;
+      if (from! <= 1) this.perIp.delete(ip);
+      else this.perIp.set(ip, from! - 1);
     });
     return true;
   }
@@ -109,7 +115,15 @@ export class RpcAdmission {
     if (!e?.timer) return;
     clearTimeout(e.timer);
     e.timer = undefined;
+    this.unpend();
+  }
+
+  /** One socket is no longer pending. A count below zero is a bug: logged, and taken again from
+   *  the sockets still waiting for their hello. */
+  private unpend(): void {
     this.pendingCount--;
+    if (!holds(this.pendingCount >= 0, 'net: pending handshakes never negative', { pending: this.pendingCount }))
+      this.pendingCount = [...this.entries.values()].filter((x) => x.timer !== undefined).length;
   }
 
   /** A TLS handshake failed: the socket is closed (Node leaves it open once we listen). */

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { KeyObject } from 'node:crypto';
 import { log } from '../util/log.ts';
 import { limitRefused } from '../util/metrics.ts';
+import { InvariantError, invariant } from '../util/assert.ts';
 import { signHello, verifyHello, type Role } from './auth.ts';
 import {
   CHUNK_SIZE,
@@ -42,6 +43,8 @@ const recvBytesMax = (messageMax: number): number => MAX_QUEUED_BYTES + 2 * mess
 export const MAX_RUNNING_HANDLERS = 64;
 /** Stop reading from a peer that has this many requests waiting for a handler slot. */
 const PAUSE_READING_AT = 1024;
+/** Pings awaiting their pong (older ones are forgotten: a pong that never comes must not pile up). */
+const PINGS_OUTSTANDING_MAX = 16;
 const SMOOTHING = 0.125; // TCP's SRTT gain
 
 export const PRIORITIES: Record<Priority, number> = { high: 0, normal: 1, background: 2 };
@@ -254,8 +257,9 @@ export class Conn {
     const nonce = this.nextNonce++;
     this.pings.set(nonce, performance.now());
     // Pongs that never come must not pile up.
-    if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value!);
+    if (this.pings.size > PINGS_OUTSTANDING_MAX) this.pings.delete(this.pings.keys().next().value!);
     this.control.push(encodeFrame({ t: T_PING, nonce }));
+    this.guard(() => this.check(this.pings.size <= PINGS_OUTSTANDING_MAX, 'net: outstanding pings within their bound', { pings: this.pings.size }));
     this.pump();
   }
 
@@ -273,14 +277,25 @@ export class Conn {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
-        if (p) this.recvBytes -= p.size;
         this.pending.delete(id);
-        this.cancelOut(out, true);
         reject(new NetError('Timeout', `${endpoint} to ${this.peerId?.slice(0, 16)}: no answer within ${timeoutMs} ms`));
-        this.checkRetired();
+        this.guard(() => {
+          if (p) this.unreceive(p.size);
+          this.cancelOut(out, true);
+          this.checkRetired();
+        });
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer, out, chunks: [], size: 0 });
-      this.enqueue(out);
+      try {
+        this.enqueue(out);
+      } catch (e) {
+        if (!(e instanceof InvariantError)) throw e;
+        // The caller learns the real reason (a bug here: 500), then the connection closes.
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(e);
+        this.broken(e);
+      }
     });
   }
 
@@ -301,7 +316,7 @@ export class Conn {
       try {
         this.onFrame(f);
       } catch (e) {
-        this.fail(e instanceof ProtocolError ? e : new ProtocolError(`while handling frame: ${(e as Error).message}`));
+        this.fail(e instanceof ProtocolError || e instanceof InvariantError ? e : new ProtocolError(`while handling frame: ${(e as Error).message}`));
         return;
       }
     }
@@ -342,7 +357,7 @@ export class Conn {
         this.discarding.delete(f.id);
         const part = this.partials.get(f.id);
         if (part) {
-          this.recvBytes -= part.size;
+          this.unreceive(part.size);
           this.partials.delete(f.id);
         }
         const h = this.inflight.get(f.id);
@@ -418,7 +433,7 @@ export class Conn {
     if (p.size > this.messageMax) {
       // Refused before it is joined or decoded; the sender learns why instead of losing the connection.
       this.partials.delete(id);
-      this.recvBytes -= p.size;
+      this.unreceive(p.size);
       limitRefused.inc({ limit: 'rpc_message_bytes_max' });
       if (final) this.refuseRequest(id, 'TooLarge', `request larger than ${this.messageMax} bytes (limits.rpc_message_bytes_max)`);
       else {
@@ -429,7 +444,7 @@ export class Conn {
     }
     if (!final) return;
     this.partials.delete(id);
-    this.recvBytes -= p.size;
+    this.unreceive(p.size);
     let v: unknown;
     try {
       v = packr.unpack(p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks));
@@ -466,6 +481,7 @@ export class Conn {
       if (e.canceled) continue;
       e.started = true;
       this.running++;
+      this.check(this.running <= MAX_RUNNING_HANDLERS, 'net: running handlers within their bound', { running: this.running, max: MAX_RUNNING_HANDLERS });
       this.runHandler(e);
     }
     if (this.readingPaused && this.waitingReqs.length < PAUSE_READING_AT / 4 && this.state !== 'closed') {
@@ -481,6 +497,7 @@ export class Conn {
     if (this.state === 'closed') return; // counters were reset on close
     if (this.inflight.get(e.id) === e) this.inflight.delete(e.id);
     this.running--;
+    this.check(this.running >= 0, 'net: running handlers never negative', { running: this.running });
     this.startHandlers();
     this.checkRetired();
   }
@@ -488,7 +505,8 @@ export class Conn {
   private runHandler(entry: Inbound): void {
     const { id, endpoint, msg, prio } = entry;
     entry.msg = undefined;
-    const reply = (body: unknown[]): void => {
+    const reply = (body: unknown[]): void => this.guard(() => send(body));
+    const send = (body: unknown[]): void => {
       if (entry.canceled || this.state === 'closed') return this.finish(entry);
       let out: Buffer;
       try {
@@ -525,7 +543,7 @@ export class Conn {
     if (pend.size > this.messageMax) {
       // The rest of this answer is dropped as it arrives (the call is no longer pending).
       this.pending.delete(id);
-      this.recvBytes -= pend.size;
+      this.unreceive(pend.size);
       clearTimeout(pend.timer);
       limitRefused.inc({ limit: 'rpc_message_bytes_max' });
       pend.reject(new NetError('TooLarge', `response larger than ${this.messageMax} bytes (limits.rpc_message_bytes_max)`));
@@ -536,7 +554,7 @@ export class Conn {
     pend.chunks.push(data);
     if (!final) return;
     this.pending.delete(id);
-    this.recvBytes -= pend.size;
+    this.unreceive(pend.size);
     clearTimeout(pend.timer);
     let v: unknown;
     try {
@@ -569,6 +587,8 @@ export class Conn {
   private admit(out: Outgoing): void {
     out.state = 'queued';
     this.queuedBytes += out.data.length;
+    // One message larger than the bound is admitted alone (an empty queue takes anything).
+    this.check(this.queuedBytes <= Math.max(MAX_QUEUED_BYTES, out.data.length), 'net: queued bytes within their bound', { queued: this.queuedBytes, max: MAX_QUEUED_BYTES, message: out.data.length });
     this.queues[out.prio]!.push(out);
   }
 
@@ -589,7 +609,7 @@ export class Conn {
   private cancelOut(out: Outgoing, notify: boolean): void {
     if (out.canceled) return;
     out.canceled = true;
-    if (out.state === 'queued') this.queuedBytes -= out.data.length;
+    if (out.state === 'queued') this.unqueue(out.data.length);
     const seen = out.offset > 0;
     out.state = 'done';
     this.admitWaiting();
@@ -613,7 +633,7 @@ export class Conn {
         // Round-robin within a priority: a big message yields after every chunk.
         if (final) {
           out.state = 'done';
-          this.queuedBytes -= out.data.length;
+          this.unqueue(out.data.length);
           this.admitWaiting();
           if (out.kind === T_RES) {
             const e = this.inflight.get(out.id);
@@ -638,10 +658,47 @@ export class Conn {
           break;
         }
       }
+    } catch (e) {
+      // Called from socket events and timers too: a broken invariant closes the connection here.
+      if (!this.broken(e)) throw e;
     } finally {
       this.pumping = false;
     }
     this.checkRetired();
+  }
+
+  // ---- bounds ----
+
+  /** An invariant of this connection's bookkeeping (its queues and counters). */
+  private check(cond: boolean, what: string, details: Record<string, unknown>): void {
+    invariant(cond, what, { peer: this.peerId?.slice(0, 16) ?? this.remote, ...details });
+  }
+
+  /** A broken invariant means this connection's counters are wrong: it is closed (the close resets
+   *  them; its calls fail as on any lost connection), never the process. False for other errors. */
+  private broken(e: unknown): boolean {
+    if (!(e instanceof InvariantError)) return false;
+    this.fail(e);
+    return true;
+  }
+
+  /** Runs `fn` where nothing may throw (timers, promise callbacks): a broken invariant closes the connection. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (!this.broken(e)) throw e;
+    }
+  }
+
+  private unqueue(bytes: number): void {
+    this.queuedBytes -= bytes;
+    this.check(this.queuedBytes >= 0, 'net: queued bytes never negative', { queued: this.queuedBytes, bytes });
+  }
+
+  private unreceive(bytes: number): void {
+    this.recvBytes -= bytes;
+    this.check(this.recvBytes >= 0, 'net: bytes of unfinished incoming messages never negative', { recv: this.recvBytes, bytes });
   }
 
   private onSocketClose(): void {

@@ -20,6 +20,15 @@ export function invariant(cond: unknown, what: string, details?: Record<string, 
   throw e;
 }
 
+/** invariant() for code no request waits on (socket events, timers), where a throw would end the
+ *  process: logs the same way and returns false, and the caller repairs (closes, recounts). */
+export function holds(cond: unknown, what: string, details?: Record<string, unknown>): boolean {
+  if (cond) return true;
+  const e = new InvariantError(what, details);
+  log.error({ err: e, ...details }, e.message);
+  return false;
+}
+
 /** For functions whose writes must be atomic with their caller's: they run inside Db.transaction. */
 export function assertInTransaction(db: { readonly inTransaction: boolean }, where: string): void {
   invariant(db.inTransaction, `${where} must run inside a metadata transaction`);
