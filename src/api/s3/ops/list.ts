@@ -3,7 +3,7 @@
 import type { S3Ctx } from '../context.ts';
 import { sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
-import { escapeXml, type XmlNode, type XmlValue } from '../xml.ts';
+import { escapeXml, RawXml, type XmlValue } from '../xml.ts';
 import { currentVersion, liveVersion, versionIdOf, type ObjectEntry, type ObjectVersion } from '../../../model/object.ts';
 import { isoDate } from '../../../util/time.ts';
 import { KEY_BYTES_MAX } from '../input-limits.ts';
@@ -34,15 +34,20 @@ function objectSource(ctx: S3Ctx, bucketId: string, prefix: string): PageSource<
 }
 
 
-function contents(ctx: S3Ctx, key: string, v: ObjectVersion, names: OwnerNames | undefined, enc: (s: string) => string | undefined): XmlNode {
-  return {
-    Key: enc(key),
-    LastModified: isoDate(v.ts),
-    ETag: `"${v.meta?.etag ?? ''}"`,
-    Size: v.meta?.size ?? 0,
-    Owner: names ? owner(ctx, v, names) : undefined,
-    StorageClass: 'STANDARD',
-  };
+/** The Contents elements of a listing, serialised directly: what toXml would write for
+ *  {Key, LastModified, ETag, Size, Owner?, StorageClass} per item, without building a node per
+ *  key (1000 per page). Only the key, ETag and owner can hold characters to escape. */
+function contents(ctx: S3Ctx, items: { key: string; item: ObjectVersion }[], names: OwnerNames | undefined, enc: (s: string) => string | undefined): RawXml {
+  let x = '';
+  for (const { key, item: v } of items) {
+    x += `<Contents><Key>${escapeXml(enc(key)!)}</Key><LastModified>${isoDate(v.ts)}</LastModified><ETag>${escapeXml(`"${v.meta?.etag ?? ''}"`)}</ETag><Size>${v.meta?.size ?? 0}</Size>`;
+    if (names) {
+      const o = owner(ctx, v, names);
+      x += `<Owner><ID>${escapeXml(String(o.ID))}</ID><DisplayName>${escapeXml(String(o.DisplayName))}</DisplayName></Owner>`;
+    }
+    x += '<StorageClass>STANDARD</StorageClass></Contents>';
+  }
+  return new RawXml(x);
 }
 
 function split<T>(r: ScanResult<T>): { items: { key: string; item: T }[]; prefixes: string[] } {
@@ -97,7 +102,7 @@ export async function ListObjects(ctx: S3Ctx): Promise<void> {
     IsTruncated: r.truncated,
     // S3 gives NextMarker only with a delimiter; without one the last Key is the next marker.
     NextMarker: r.truncated && delimiter !== '' ? enc(lastMarker(r.entries.at(-1))) : undefined,
-    Contents: items.map((i) => contents(ctx, i.key, i.item, names, enc)),
+    Contents: contents(ctx, items, names, enc),
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     EncodingType: url ? 'url' : undefined,
   });
@@ -148,7 +153,7 @@ export async function ListObjectsV2(ctx: S3Ctx): Promise<void> {
     ContinuationToken: token ?? undefined,
     NextContinuationToken: r.truncated && last !== undefined ? encodeToken(last) : undefined,
     StartAfter: startAfter === null ? undefined : enc(startAfter),
-    Contents: items.map((i) => contents(ctx, i.key, i.item, names, enc)),
+    Contents: contents(ctx, items, names, enc),
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     EncodingType: url ? 'url' : undefined,
   });
