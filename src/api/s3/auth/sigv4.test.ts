@@ -234,3 +234,19 @@ test('oracle: 300 requests signed by @smithy/signature-v4 are accepted, and reje
     assert.throws(() => authenticate(t, lookup, 'garage', now), s3err('SignatureDoesNotMatch'), `case ${i % 4}: ${JSON.stringify(pr)}`);
   }
 });
+
+test('the signing key cache answers what a fresh derivation gives, per secret, date and region', async () => {
+  const { deriveSigningKey } = await import('./sigv4.ts');
+  const { signingKeyOf } = await import('./testkit.ts');
+  for (const [secret, date, region] of [
+    [SECRET, '20130524', 'us-east-1'],
+    [SECRET + 'x', '20130524', 'us-east-1'],
+    [SECRET, '20130525', 'us-east-1'],
+    [SECRET, '20130524', 'garage'],
+  ] as const) {
+    const want = signingKeyOf(secret, date, region);
+    assert.deepEqual(deriveSigningKey(secret, date, region, 's3'), want);
+    // The second call is served from the cache: the same bytes.
+    assert.deepEqual(deriveSigningKey(secret, date, region, 's3'), want);
+  }
+});
