@@ -70,9 +70,11 @@ export class BlockReplication implements BlockRemote {
     };
     this.eps.put.serve(async (f, m) => {
       const t = startTrace('block put trace', { from: String(f).slice(0, 8), bytes: m.data.length, ref: m.ref });
-      // Copies: the block outlives the message buffer it was decoded from.
+      // The block outlives the message buffer it was decoded from: a view of it would pin that
+      // buffer (for a one-chunk message, the socket read it came in). The data of a big block is
+      // most of its message (decoded from a buffer joined for it): kept as is, not copied again.
       const h = Buffer.from(m.hash);
-      const d = Buffer.from(m.data);
+      const d = m.data.byteLength * 2 >= m.data.buffer.byteLength ? m.data : Buffer.from(m.data);
       const ref = m.ref;
       if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
       t?.mark('hashed');

@@ -67,13 +67,39 @@ function withLength(body: Buffer): Buffer {
   return out;
 }
 
+/** A chunk frame, [t, id, final, data] in msgpack, written straight into one buffer: the chunk is
+ *  copied once (packing it, then prefixing the length, copied it twice and grew the packer's shared
+ *  buffer 64 KiB at a time, garbage that made big transfers trigger major GCs). */
+function dataFrame(t: number, id: number, final: boolean, data: Buffer): Buffer {
+  // Ids past 32 bits (never reached: one per call) are left to msgpackr, which writes them as floats.
+  if (!(Number.isInteger(id) && id >= 0 && id <= 0xffffffff)) return withLength(packr.pack([t, id, final ? 1 : 0, data]));
+  const idLen = id < 0x80 ? 1 : id < 0x100 ? 2 : id < 0x10000 ? 3 : 5;
+  const binLen = data.length < 0x100 ? 2 : data.length < 0x10000 ? 3 : 5;
+  const body = 1 + 1 + idLen + 1 + binLen + data.length;
+  const out = Buffer.allocUnsafe(4 + body);
+  out.writeUInt32BE(body, 0);
+  let p = 4;
+  out[p++] = 0x94; // fixarray of 4
+  out[p++] = t; // positive fixint
+  if (idLen === 1) out[p++] = id;
+  else if (idLen === 2) (out[p++] = 0xcc), (out[p++] = id);
+  else if (idLen === 3) (out[p++] = 0xcd), out.writeUInt16BE(id, p), (p += 2);
+  else (out[p++] = 0xce), out.writeUInt32BE(id, p), (p += 4);
+  out[p++] = final ? 1 : 0;
+  if (binLen === 2) (out[p++] = 0xc4), (out[p++] = data.length);
+  else if (binLen === 3) (out[p++] = 0xc5), out.writeUInt16BE(data.length, p), (p += 2);
+  else (out[p++] = 0xc6), out.writeUInt32BE(data.length, p), (p += 4);
+  data.copy(out, p);
+  return out;
+}
+
 export function encodeFrame(f: Frame): Buffer {
   switch (f.t) {
     case T_HELLO:
       return withLength(packr.pack([T_HELLO, f.hello]));
     case T_REQ:
     case T_RES:
-      return withLength(packr.pack([f.t, f.id, f.final ? 1 : 0, f.data]));
+      return dataFrame(f.t, f.id, f.final, f.data);
     case T_PING:
     case T_PONG:
       return withLength(packr.pack([f.t, f.nonce]));
