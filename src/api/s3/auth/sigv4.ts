@@ -85,10 +85,25 @@ export function percentDecode(s: string, plusIsSpace: boolean): Buffer {
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath === '') return '/';
+  // A path of unreserved characters and '/' (most keys) decodes and encodes to itself.
+  if (UNRESERVED_PATH.test(rawPath)) return rawPath;
   return rawPath
     .split('/')
     .map((seg) => uriEncodeBytes(percentDecode(seg, false)))
     .join('/');
+}
+
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+/** ASCII without '%' and '+': form-decoding leaves it as it is. */
+const PLAIN_QUERY_PART = /^[\x00-\x24\x26-\x2a\x2c-\x7f]*$/;
+
+function encodeComponent(s: string): string {
+  return UNRESERVED.test(s) ? s : uriEncodeBytes(Buffer.from(s, 'utf8'));
+}
+
+function decodeQueryPart(s: string): string {
+  return PLAIN_QUERY_PART.test(s) ? s : percentDecode(s, true).toString('utf8');
 }
 
 export type QueryPair = [name: string, value: string];
@@ -102,7 +117,7 @@ export function parseQuery(rawQuery: string): QueryPair[] {
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
-    pairs.push([percentDecode(name, true).toString('utf8'), percentDecode(value, true).toString('utf8')]);
+    pairs.push([decodeQueryPart(name), decodeQueryPart(value)]);
   }
   return pairs;
 }
@@ -111,7 +126,7 @@ export function canonicalQuery(pairs: readonly QueryPair[], exclude?: string): s
   const enc: [string, string][] = [];
   for (const [k, v] of pairs) {
     if (k === exclude) continue;
-    enc.push([uriEncodeBytes(Buffer.from(k, 'utf8')), uriEncodeBytes(Buffer.from(v, 'utf8'))]);
+    enc.push([encodeComponent(k), encodeComponent(v)]);
   }
   // Byte order of the encoded forms (all ASCII), name first then value.
   enc.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
@@ -203,7 +218,17 @@ export function signaturesEqual(expected: string, given: string): boolean {
 
 // ---------------------------------------------------------------- scope and dates
 
+/** The last date parsed: concurrent requests carry the same X-Amz-Date second. */
+let lastAmzDate: { s: string; ms: number } | undefined;
+
 export function parseAmzDate(s: string): number | undefined {
+  if (lastAmzDate?.s === s) return lastAmzDate.ms;
+  const ms = parseAmzDateUncached(s);
+  if (ms !== undefined) lastAmzDate = { s, ms };
+  return ms;
+}
+
+function parseAmzDateUncached(s: string): number | undefined {
   const m = AMZ_DATE_RE.exec(s);
   if (!m) return undefined;
   const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
