@@ -11,6 +11,7 @@ import { Conn, formatAddr, type ConnHooks, type Identity } from './conn.ts';
 import { BurstLog, RpcAdmission } from './admission.ts';
 import { MAX_MESSAGE } from './protocol.ts';
 import { limitRefused } from '../util/metrics.ts';
+import { holds } from '../util/assert.ts';
 import { NODE_ID_RE, NetError, type CallOptions, type Handler, type NetOptions, type NodeId, type PeerInfo } from './types.ts';
 
 const GOSSIP_ENDPOINT = '__net/peers';
@@ -402,6 +403,11 @@ export class NetApp {
       return;
     }
     const peer = this.peer(id, source);
+    // Called from socket events and gossip answers: a broken bound is logged and the stranger dropped, never thrown.
+    if (!known && source === 'gossip' && !holds(this.peerMap.size <= this.knownPeersMax, 'net: peers learned by gossip within limits.rpc_known_peers_max', { known: this.peerMap.size, max: this.knownPeersMax })) {
+      this.peerMap.delete(id);
+      return;
+    }
     if (source !== 'gossip') peer.source = source;
     if (peer.addr === addr) return;
     const connected = peer.conn?.state === 'open';
