@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import fc from 'fast-check';
 import { Rpc } from '../rpc/rpc.ts';
-import type { Handler, Transport } from '../rpc/transport.ts';
+import type { Handler, PeerView, Transport } from '../rpc/transport.ts';
 import { systemClock } from '../util/time.ts';
 import { log } from '../util/log.ts';
 import { LayoutManager, type LayoutStore } from './manager.ts';
@@ -179,4 +179,41 @@ test('a corrupted stored layout: the node starts with its last valid versions an
   const { m: m2 } = setup({ versions: 'garbage', staging: 7 });
   assert.equal(current(m2.history()).version, 0);
   placementWorks(m2);
+});
+
+/** One connected peer whose layout/get answers `answer` (through msgpack, as a real peer's would). */
+class OnePeer implements Transport {
+  readonly id = newId();
+  readonly peer = newId();
+  answer: unknown;
+  register(): void {}
+  call(to: string, endpoint: string): Promise<unknown> {
+    if (to === this.peer && endpoint === 'layout/get') return Promise.resolve(unpack(pack(this.answer)));
+    return Promise.reject(new Error('no such peer'));
+  }
+  peers(): PeerView[] {
+    return [{ id: this.peer, connected: true } as PeerView];
+  }
+}
+
+test("pull: a peer's layout/get answer is checked where the endpoint is declared (a malformed one is refused, logged, nothing saved)", async () => {
+  const t = new OnePeer();
+  const store = new MemStore();
+  const m = new LayoutManager(new Rpc(t, systemClock), store, 3);
+  const saves = store.saves;
+  const logged: string[] = [];
+  const warn = log.warn.bind(log);
+  (log as unknown as { warn: (o: unknown, msg: string) => void }).warn = (_o, msg) => void logged.push(msg);
+  try {
+    t.answer = { ...threeNodes(), versions: 'not a list' };
+    await m.pull();
+    assert.equal(store.saves, saves, 'nothing saved');
+    assert.equal(current(m.history()).version, 0);
+    assert.ok(logged.some((x) => x.includes('invalid layout from a peer refused')), `logged: ${logged.join(' | ')}`);
+    t.answer = threeNodes();
+    await m.pull();
+    assert.equal(current(m.history()).version, 1, 'a valid history is merged');
+  } finally {
+    (log as unknown as { warn: typeof warn }).warn = warn;
+  }
 });
