@@ -46,6 +46,7 @@ const STATUS: Record<string, number> = {
   RequestTimeTooSkewed: 403,
   ServiceUnavailable: 503,
   SignatureDoesNotMatch: 403,
+  SlowDown: 503,
   XAmzContentSHA256Mismatch: 400,
   ConditionalRequestConflict: 409,
   InvalidURI: 400,
@@ -60,6 +61,11 @@ const STATUS: Record<string, number> = {
   NoSuchLifecycleConfiguration: 404,
 };
 
+/** Retry-After (seconds) on every 503 (too few replicas reachable, SlowDown): SDKs back off on
+ *  503 anyway; this tells plain HTTP clients and proxies how long, short because a quorum comes
+ *  back once failure detection or a restart is over, and an overload clears in about that time. */
+export const RETRY_AFTER_SECS = 1;
+
 export class S3Error extends Error {
   readonly code: string;
   readonly status: number;
@@ -73,6 +79,7 @@ export class S3Error extends Error {
     this.code = code;
     this.status = STATUS[code] ?? 400;
     this.extra = extra;
+    if (this.status === 503) this.headers['retry-after'] = String(RETRY_AFTER_SECS);
   }
   withHeaders(h: Record<string, string>): this {
     this.headers = { ...this.headers, ...h };
