@@ -17,3 +17,9 @@ export function requestOrigin(req: IncomingMessage): RequestOrigin {
   const sock = req.socket as TLSSocket | undefined;
   return { secure: sock?.encrypted === true, clientIp: sock?.remoteAddress ? socketIp(sock) : '' };
 }
+
+/** The scheme of absolute URLs the S3 API builds for this request (CompleteMultipartUpload's and
+ *  PostObject's Location): what the client's own connection is, never a header it sent. */
+export function requestScheme(req: IncomingMessage): 'https' | 'http' {
+  return requestOrigin(req).secure ? 'https' : 'http';
+}

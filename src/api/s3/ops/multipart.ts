@@ -25,6 +25,7 @@ import { requireClientWaiting } from './late-write.ts';
 import { owner, ownerNames } from './owner.ts';
 import { checkKeyFor, keyHeaders, newNonce, newRecord, requestKey, type CustomerKey } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
+import { requestScheme } from '../forwarded.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -306,7 +307,8 @@ function parseCompleteBody(xml: string): RequestedPart[] {
 
 function completeLocation(ctx: S3Ctx, key: string): string {
   const host = headerOf(ctx, 'host') ?? 'localhost';
-  const proto = headerOf(ctx, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
+  // The client's connection decides (forwarded.ts), not an X-Forwarded-Proto anyone can send.
+  const proto = requestScheme(ctx.req);
   const bucket = ctx.bucketName ?? '';
   const path = host.startsWith(`${bucket}.`) ? urlEncode(key) : `${bucket}/${urlEncode(key)}`;
   return `${proto}://${host}/${path}`;

@@ -15,6 +15,7 @@ import { newObjectAcl } from './acl.ts';
 import { newVersionRegisters } from './object-lock.ts';
 import { newRecord, requestKey } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
+import { requestScheme } from '../forwarded.ts';
 import { checkTags, parseTaggingXml } from './tagging.ts';
 import { requireClientWaiting } from './late-write.ts';
 import { readPostForm, type PostForm } from './post-form.ts';
@@ -173,7 +174,7 @@ function answer(ctx: S3Ctx, b: Bucket, key: string, form: PostForm, etag: string
   if (status === '201') {
     // S3's PostResponse carries no namespace; its Location is absolute.
     const host = ctx.req.headers.host;
-    const scheme = (ctx.req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+    const scheme = requestScheme(ctx.req);
     const xml = toXml('PostResponse', { Location: host ? `${scheme}://${host}${location}` : location, Bucket: name, Key: key, ETag: `"${etag}"` }, false);
     ctx.res.writeHead(201, { ...h, location, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
     ctx.res.end(xml);
