@@ -63,17 +63,43 @@ export function allowanceRefusal(store: Store, k: AccessKey): string | undefined
   return undefined;
 }
 
+/** Per store, per key: the last self-service creation queued, so that one key's count check and
+ *  its write never interleave with another creation of the same key on this node. */
+const creating = new WeakMap<Store, Map<string, Promise<void>>>();
+
+/** Runs `f` after every creation already queued for `keyId` on this store has settled. */
+async function oneAtATime<T>(store: Store, keyId: string, f: () => Promise<T>): Promise<T> {
+  let queue = creating.get(store);
+  if (!queue) creating.set(store, (queue = new Map()));
+  const run = (queue.get(keyId) ?? Promise.resolve()).then(f);
+  const tail = run.then(
+    () => {},
+    () => {},
+  );
+  queue.set(keyId, tail);
+  try {
+    return await run;
+  } finally {
+    // The last one out leaves nothing behind (the map holds only keys with creations queued).
+    if (queue.get(keyId) === tail) queue.delete(keyId);
+  }
+}
+
 /** Creates a site the key owns and counts it against its allowance (checked here, again, so an
- *  approval given after the key filled its allowance is refused too). Two creations racing on
- *  two nodes may both pass: the allowance is a limit for people, not a security boundary. */
+ *  approval given after the key filled its allowance is refused too). One key's creations run one
+ *  at a time on a node: concurrent ones each see the sites the previous recorded, so they cannot
+ *  together pass sitesMax. Two racing on two nodes may still both pass (each checks its own
+ *  replica of the key): the allowance is a limit for people, not a security boundary. */
 export async function createOwnSite(store: Store, keyId: string, domain: string, o: CreateSiteOptions): Promise<SiteRef> {
-  const k = await store.key(keyId);
-  if (!k || k.deleted.v) throw new ModelError('NoSuchAccessKey', `access key ${keyId} no longer exists`);
-  const why = allowanceRefusal(store, k);
-  if (why) throw new ModelError('SiteAllowanceExceeded', why);
-  const ref = await createSite(store, domain, k, o);
-  await recordSite(store, keyId, ref.bucket.id, 'self');
-  return ref;
+  return oneAtATime(store, keyId, async () => {
+    const k = await store.key(keyId);
+    if (!k || k.deleted.v) throw new ModelError('NoSuchAccessKey', `access key ${keyId} no longer exists`);
+    const why = allowanceRefusal(store, k);
+    if (why) throw new ModelError('SiteAllowanceExceeded', why);
+    const ref = await createSite(store, domain, k, o);
+    await recordSite(store, keyId, ref.bucket.id, 'self');
+    return ref;
+  });
 }
 
 /** Notes on the owner's key that the site workflow made site `bucketId` for it ('self' counts

@@ -141,3 +141,14 @@ test('a custom domain needs an admin: the owner files a request, the approval cr
   const still = (await admin('ListQuotaRequests', undefined, '?state=pending')).body.find((r: any) => r.id === req3.body.id);
   assert.equal(still.state, 'pending');
 });
+
+test('concurrent CreateSite calls by one owner never pass its allowance', async () => {
+  const k = await newKey('racer');
+  assert.equal((await admin('UpdateKey', { sitesMax: 2 }, `?id=${k.id}`)).status, 200);
+  const all = await Promise.all(Array.from({ length: 6 }, (_, i) => owner(k, 'CreateSite', { domain: `race-${i}` })));
+  const ok = all.filter((r) => r.status === 200);
+  assert.equal(ok.length, 2, all.map((r) => `${r.status} ${r.body?.code ?? ''}`).join(', '));
+  for (const r of all) if (r.status !== 200) assert.equal(r.body.code, 'SiteAllowanceExceeded');
+  assert.equal((await owner(k, 'ListSites')).body.length, 2);
+  assert.equal((await admin('GetKeyInfo', undefined, `?id=${k.id}`)).body.ownSites, 2);
+});
