@@ -120,7 +120,7 @@ export class LocalTable<E> {
     // In reverse mode lmdb treats start as exclusive upper bound only if it does not exist; hi never matches a key with our prefix.
     let n = 0;
     for (const { key, value } of this.tree.range(opts)) {
-      if (key.length < PK_HASH_LEN || Buffer.compare(key.subarray(0, prefix.length), prefix) !== 0) {
+      if (key.length < PK_HASH_LEN || prefix.compare(key, 0, prefix.length) !== 0) {
         if (q.reverse) continue;
         break;
       }

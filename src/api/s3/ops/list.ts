@@ -33,14 +33,29 @@ function objectSource(ctx: S3Ctx, bucketId: string, prefix: string): PageSource<
   return (q) => ctx.store.objects.range(bucketId, { prefix, ...q });
 }
 
+/** A key and what ListObjects(V2) shows of its live version (none: nothing to list). */
+interface LiveEntry {
+  key: string;
+  live?: Listable;
+}
+
+/** The page source of ListObjects(V2): entries reduced to LiveEntry as they are read. */
+function liveSource(ctx: S3Ctx, bucketId: string, prefix: string, withOwner: boolean): PageSource<LiveEntry> {
+  const project = (e: ObjectEntry): LiveEntry => {
+    const v = liveVersion(e);
+    return { key: e.key, live: v && { ts: v.ts, etag: v.meta?.etag ?? '', size: v.meta?.size ?? 0, acl: withOwner ? v.acl : undefined } };
+  };
+  return (q) => ctx.store.objects.rangeMap(bucketId, { prefix, ...q }, project);
+}
+
 
 /** The Contents elements of a listing, serialised directly: what toXml would write for
  *  {Key, LastModified, ETag, Size, Owner?, StorageClass} per item, without building a node per
  *  key (1000 per page). Only the key, ETag and owner can hold characters to escape. */
-function contents(ctx: S3Ctx, items: { key: string; item: ObjectVersion }[], names: OwnerNames | undefined, enc: (s: string) => string | undefined): RawXml {
+function contents(ctx: S3Ctx, items: { key: string; item: Listable }[], names: OwnerNames | undefined, enc: (s: string) => string | undefined): RawXml {
   let x = '';
   for (const { key, item: v } of items) {
-    x += `<Contents><Key>${escapeXml(enc(key)!)}</Key><LastModified>${isoDate(v.ts)}</LastModified><ETag>${escapeXml(`"${v.meta?.etag ?? ''}"`)}</ETag><Size>${v.meta?.size ?? 0}</Size>`;
+    x += `<Contents><Key>${escapeXml(enc(key)!)}</Key><LastModified>${isoDate(v.ts)}</LastModified><ETag>${escapeXml(`"${v.etag}"`)}</ETag><Size>${v.size}</Size>`;
     if (names) {
       const o = owner(ctx, v, names);
       x += `<Owner><ID>${escapeXml(String(o.ID))}</ID><DisplayName>${escapeXml(String(o.DisplayName))}</DisplayName></Owner>`;
@@ -69,10 +84,17 @@ function bucketOf(ctx: S3Ctx) {
   return ctx.bucket;
 }
 
-const live = (e: ObjectEntry): ObjectVersion[] => {
-  const v = liveVersion(e);
-  return v ? [v] : [];
-};
+/** What ListObjects(V2) keeps of a live version until the page is written (the owner only when
+ *  shown): the rest of the decoded entry (headers, grants, inline bytes, other versions) is
+ *  garbage at once instead of being held, and copied by the GC, for the whole page. */
+interface Listable {
+  ts: number;
+  etag: string;
+  size: number;
+  acl: ObjectVersion['acl'];
+}
+
+const live = (e: LiveEntry): Listable[] => (e.live ? [e.live] : []);
 
 export async function ListObjects(ctx: S3Ctx): Promise<void> {
   const b = bucketOf(ctx);
@@ -88,7 +110,7 @@ export async function ListObjects(ctx: S3Ctx): Promise<void> {
     marker: marker === '' ? undefined : marker,
     keyOf: (e) => e.key,
     expand: live,
-    fetch: objectSource(ctx, b.id, prefix),
+    fetch: liveSource(ctx, b.id, prefix, true),
   });
   const { items, prefixes } = split(r);
   const names = await ownerNames(ctx, items.map((i) => i.item));
@@ -139,7 +161,7 @@ export async function ListObjectsV2(ctx: S3Ctx): Promise<void> {
   // The token wins over start-after: it already lies after it. An empty token (sent by clients
   // that always pass one) is no position: the listing starts at the beginning or start-after.
   const marker = token !== null && token !== '' ? decodeToken(token) : startAfter !== null && startAfter !== '' ? startAfter : undefined;
-  const r = await scan({ prefix, delimiter, maxKeys, marker, keyOf: (e) => e.key, expand: live, fetch: objectSource(ctx, b.id, prefix) });
+  const r = await scan({ prefix, delimiter, maxKeys, marker, keyOf: (e) => e.key, expand: live, fetch: liveSource(ctx, b.id, prefix, fetchOwner) });
   const { items, prefixes } = split(r);
   const names = fetchOwner ? await ownerNames(ctx, items.map((i) => i.item)) : undefined;
   const last = lastMarker(r.entries.at(-1));

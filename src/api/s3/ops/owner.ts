@@ -9,11 +9,11 @@ import { bucketOwner } from '../../../model/bucket.ts';
 export type OwnerNames = Map<string, string>;
 
 /** The version's owner id (its writer; older versions: the bucket owner). */
-function ownerId(ctx: S3Ctx, v: ObjectVersion): string {
+function ownerId(ctx: S3Ctx, v: Pick<ObjectVersion, 'acl'>): string {
   return v.acl?.v.owner ?? (ctx.bucket && bucketOwner(ctx.bucket)) ?? ctx.accessKey?.id ?? '';
 }
 
-export async function ownerNames(ctx: S3Ctx, versions: Iterable<ObjectVersion>): Promise<OwnerNames> {
+export async function ownerNames(ctx: S3Ctx, versions: Iterable<Pick<ObjectVersion, 'acl'>>): Promise<OwnerNames> {
   const names: OwnerNames = new Map();
   for (const v of versions) {
     const id = ownerId(ctx, v);
@@ -22,7 +22,7 @@ export async function ownerNames(ctx: S3Ctx, versions: Iterable<ObjectVersion>):
   return names;
 }
 
-export function owner(ctx: S3Ctx, v: ObjectVersion, names: OwnerNames): XmlNode {
+export function owner(ctx: S3Ctx, v: Pick<ObjectVersion, 'acl'>, names: OwnerNames): XmlNode {
   const id = ownerId(ctx, v);
   return { ID: id, DisplayName: names.get(id) ?? id };
 }
