@@ -136,6 +136,9 @@ test('SSE-C through @aws-sdk/client-s3: TLS-only by default; put/get/range/head/
   assert.equal(posted.status, 204, await posted.text());
   const gp = await s3.send(new GetObjectCommand({ Bucket, Key: 'posted', ...withA }));
   assert.deepEqual(Buffer.from(await gp.Body!.transformToByteArray()), markerBody(5000));
+  // Its ETag is not the plaintext MD5 (src/api/s3/sse-c-etag.test.ts), and is the one GET gives.
+  assert.notEqual(posted.headers.get('etag'), `"${createHash('md5').update(markerBody(5000)).digest('hex')}"`);
+  assert.equal(gp.ETag, posted.headers.get('etag'));
   await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'posted' })), { name: 'InvalidRequest' });
 
   // Neither the block files nor the metadata (LMDB) hold the plaintext; a plain object's does show.

@@ -1,7 +1,8 @@
 // SSE-C at the S3 edge: the customer-key headers (and their copy-source twins) parsed and checked
 // (AES256, a base64 32-byte key, its MD5), the rule that they travel only over TLS unless
 // s3_api.sse_c_over_http allows it, the record a version keeps to recognise the key later (a
-// salted HMAC-SHA256, never the key), and the errors S3 gives for a missing, extra or wrong key.
+// salted HMAC-SHA256, never the key), the ETag its data gets (not the plaintext MD5), and the
+// errors S3 gives for a missing, extra or wrong key.
 // The cipher itself is model/sse-c-cipher.ts (AES-256-CTR, why there).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -104,4 +105,14 @@ export function checkKeyFor(r: SseCRecord | undefined, k: CustomerKey | undefine
 /** What a response says about the key it used. */
 export function keyHeaders(k: CustomerKey | undefined): Record<string, string> {
   return k ? { [`${MAIN}algorithm`]: SSE_C_ALGORITHM, [`${MAIN}key-md5`]: k.md5 } : {};
+}
+
+/** The ETag of data stored with customer key `k`, from the MD5 of its plaintext: not that MD5,
+ *  which anyone allowed to list the bucket (no key needed) could check a guess of the content
+ *  against; AWS's SSE-C ETags are not the MD5 either. An HMAC under the customer key, so without
+ *  the key it tells nothing; 32 hex digits like an MD5, since a multipart ETag is built from its
+ *  parts' (multipart.ts); the same for the same bytes and key, so a part re-sent gets the ETag
+ *  its first upload got and a copy under the same key keeps its source's. */
+export function sseCEtag(k: CustomerKey, plaintextMd5Hex: string): string {
+  return createHmac('sha256', k.key).update('grenier sse-c etag\0').update(Buffer.from(plaintextMd5Hex, 'hex')).digest('hex').slice(0, 32);
 }

@@ -23,7 +23,7 @@ import { overLimitError } from './object.ts';
 import { log } from '../../../util/log.ts';
 import { requireClientWaiting } from './late-write.ts';
 import { owner, ownerNames } from './owner.ts';
-import { checkKeyFor, keyHeaders, newNonce, newRecord, requestKey, type CustomerKey } from '../sse-c.ts';
+import { checkKeyFor, keyHeaders, newNonce, newRecord, requestKey, sseCEtag, type CustomerKey } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
 import { requestScheme } from '../forwarded.ts';
 
@@ -228,7 +228,7 @@ export async function UploadPart(ctx: S3Ctx): Promise<void> {
   const blocks = await writePart(ctx, b, version, sseKey ? cryptStream(body.stream, sseKey.key, iv!) : body.stream, replaced);
   const r = body.result();
   const p = await savePart(ctx, b, m, part, version, blocks, replaced, {
-    etag: r.md5Hex,
+    etag: sseKey ? sseCEtag(sseKey, r.md5Hex) : r.md5Hex,
     size: r.size,
     ...(Object.keys(r.checksums).length > 0 ? { checksums: r.checksums } : {}),
   }, iv);
@@ -270,7 +270,8 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
     await releasePart(ctx.store, version, blocks);
     throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
   }
-  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: md5.digest('hex'), size: copied }, iv);
+  const plainMd5 = md5.digest('hex');
+  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: sseKey ? sseCEtag(sseKey, plainMd5) : plainMd5, size: copied }, iv);
   const headers: Record<string, string> = { ...keyHeaders(sseKey) };
   if (src.bucket.versioning.v !== null) headers['x-amz-copy-source-version-id'] = versionIdOf(src.version);
   sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: isoDate(p.ts) }, headers);

@@ -1,4 +1,5 @@
 // S3 object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
+import { createHash } from 'node:crypto';
 import type { S3Ctx } from '../context.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
@@ -22,7 +23,7 @@ import { checkDeletable, newVersionRegisters } from './object-lock.ts';
 import { requestTags } from './tagging.ts';
 import { lockVisibility } from '../authz/lock-visibility.ts';
 import { deleteDecider } from '../authz/per-key.ts';
-import { checkKeyFor, keyHeaders, keyMatches, newRecord, requestKey } from '../sse-c.ts';
+import { checkKeyFor, keyHeaders, keyMatches, newRecord, requestKey, sseCEtag } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
 import { currentTrace, mark, startTrace, withTrace, TRACE_PUT } from '../../../util/trace.ts';
 
@@ -118,7 +119,7 @@ async function putObject(ctx: S3Ctx): Promise<void> {
     if (r.size > maxBytes) throw tooLarge(maxBytes);
     await checkQuota(ctx.store, b, r.size, 1);
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
-    v.meta = { size: r.size, etag: r.md5Hex, headers: [...headers, ...checksumHeaders] };
+    v.meta = { size: r.size, etag: sseKey ? sseCEtag(sseKey, r.md5Hex) : r.md5Hex, headers: [...headers, ...checksumHeaders] };
     prev = data.inline ? undefined : await (existing ?? prefetchObject(ctx.store, b, key));
     mark('prev read');
   } catch (e) {
@@ -329,11 +330,21 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   await requireClientWaiting(ctx, 'CopyObject');
   if (!sameBytes) {
     const plain = await ctx.store.readData(sv, 0, meta.size, srcKey?.key);
+    // The ETag of bytes stored again (sse-c.ts sseCEtag): from their MD5, hashed on the way.
+    const md5 = createHash('md5');
+    const hashed = (async function* () {
+      for await (const c of plain as AsyncIterable<Buffer>) {
+        md5.update(c);
+        yield c;
+      }
+    })();
     let data: Awaited<ReturnType<typeof ctx.store.writeData>> | undefined;
     let existing: ObjectEntry | null;
     try {
-      data = await ctx.store.writeData(dstKey ? cryptStream(plain, dstKey.key, v.ssec!.iv!) : plain, v.uuid);
+      data = await ctx.store.writeData(dstKey ? cryptStream(hashed, dstKey.key, v.ssec!.iv!) : hashed, v.uuid);
       if (data.size !== meta.size) throw new S3Error('InternalError', `copy source read returned ${data.size} of ${meta.size} bytes`);
+      const plainMd5 = md5.digest('hex');
+      v.meta.etag = dstKey ? sseCEtag(dstKey, plainMd5) : plainMd5;
       existing = (await ctx.store.objects.get(b.id, key)) ?? null;
     } catch (e) {
       await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
@@ -352,6 +363,6 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   }
   const h: Record<string, string> = { ...versionHeader(b, v), ...keyHeaders(dstKey) };
   if (src.bucket.versioning.v !== null) h['x-amz-copy-source-version-id'] = versionIdOf(sv);
-  sendXml(ctx, 200, 'CopyObjectResult', { ETag: `"${meta.etag}"`, LastModified: isoDate(v.ts) }, h);
+  sendXml(ctx, 200, 'CopyObjectResult', { ETag: `"${v.meta.etag}"`, LastModified: isoDate(v.ts) }, h);
 }
 

@@ -13,7 +13,7 @@ import { checkQuota, keySecret, newVersion, prefetchObject, storedHeaders } from
 import { overLimitError } from './object.ts';
 import { newObjectAcl } from './acl.ts';
 import { newVersionRegisters } from './object-lock.ts';
-import { newRecord, requestKey } from '../sse-c.ts';
+import { newRecord, requestKey, sseCEtag } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
 import { requestScheme } from '../forwarded.ts';
 import { checkTags, parseTaggingXml } from './tagging.ts';
@@ -134,7 +134,8 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
     // Fields after the file are ignored, as S3 does, but read (boundedly) before the answer: a
     // client still sending when the connection closes would see a reset, not the answer.
     if (!(await form.finish())) closeAfterAnswer(ctx.req, ctx.res);
-    v.meta = { size: counted.size, etag: md5.digest('hex'), headers: stored };
+    const plainMd5 = md5.digest('hex');
+    v.meta = { size: counted.size, etag: sseKey ? sseCEtag(sseKey, plainMd5) : plainMd5, headers: stored };
     prev = await existing;
   } catch (e) {
     // Nothing points at these blocks yet: give the space back now.
