@@ -22,6 +22,8 @@ import {
   announcedProtocol,
   encodeFrame,
   incompatibility,
+  packMessage,
+  payloadBytes,
   packr,
   protocolOf,
   type Frame,
@@ -267,7 +269,7 @@ export class Conn {
     if (this.state !== 'open') return Promise.reject(new NetError('ConnectionClosed', `connection to ${this.peerId} is closed`));
     let data: Buffer;
     try {
-      data = packr.pack([endpoint, PRIORITIES[priority], msg]);
+      data = packMessage([endpoint, PRIORITIES[priority], msg], payloadBytes(msg));
     } catch (e) {
       return Promise.reject(new NetError('BadMessage', `cannot encode message: ${(e as Error).message}`));
     }
@@ -510,7 +512,7 @@ export class Conn {
       if (entry.canceled || this.state === 'closed') return this.finish(entry);
       let out: Buffer;
       try {
-        out = packr.pack(body);
+        out = packMessage(body, payloadBytes(body[1]));
       } catch (e) {
         out = packr.pack([0, { message: `cannot encode response: ${(e as Error).message}`, code: 'BadResponse' }]);
       }

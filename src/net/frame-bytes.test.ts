@@ -1,8 +1,9 @@
 // The chunk frames written by hand (protocol.ts dataFrame) are byte for byte what msgpackr wrote
-// before: a node of this build and one of the previous release read each other's frames.
+// before, and so are big messages packed into a buffer of their own (packMessage): a node of this
+// build and one of the previous release read each other's frames.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_SIZE, FrameReader, T_REQ, T_RES, encodeFrame, packr } from './protocol.ts';
+import { CHUNK_SIZE, FrameReader, T_REQ, T_RES, encodeFrame, packMessage, packr, payloadBytes } from './protocol.ts';
 
 /** How every frame was encoded before: msgpackr, then a copy behind the length. */
 function packed(v: unknown): Buffer {
@@ -29,4 +30,24 @@ it('REQ/RES chunk frames: same bytes as msgpackr for every id and length width, 
           n++;
         }
   assert.equal(n, ids.length * lengths.length * 4);
+});
+
+it('packMessage: a message with a big binary payload packs to the same bytes, in a buffer of its own', () => {
+  const block = Buffer.alloc(CHUNK_SIZE * 16 + 5, 7);
+  const cases: unknown[] = [
+    ['block/put', 1, { hash: Buffer.alloc(32, 1), data: block, ref: 'v'.repeat(32) }],
+    [1, block],
+    // More envelope than the headroom: the packer grows its buffer, the bytes are still the same.
+    [1, { data: block, note: 'x'.repeat(10_000) }],
+    ['small', 2, { data: Buffer.alloc(10, 1) }],
+  ];
+  for (const v of cases) {
+    const hint = payloadBytes((v as unknown[])[2] ?? (v as unknown[])[1]);
+    assert.deepEqual(packMessage(v, hint), packr.pack(v));
+  }
+  const a = packMessage(['a', 1, block], block.length);
+  const b = packMessage(['b', 1, Buffer.alloc(block.length, 9)], block.length);
+  assert.notEqual(a.buffer, b.buffer, 'two big messages never share a buffer');
+  assert.equal(a[a.length - 1], 7, 'the first message is intact after the second was packed');
+  assert.ok(a.buffer.byteLength < 2 * a.length, `a ${a.length}-byte message sits in ${a.buffer.byteLength} bytes`);
 });

@@ -93,6 +93,28 @@ function dataFrame(t: number, id: number, final: boolean, data: Buffer): Buffer 
   return out;
 }
 
+/** Packs big messages, each into a buffer of its own size: the shared packer would allocate four
+ *  times the message (and keep it while any message it holds is queued). Same options, same bytes. */
+const bigPackr = new Packr({ useRecords: false });
+
+/** Bytes of binary data directly in `v` or its own values (a block put, a block/get answer), the
+ *  size hint for packMessage; nested deeper, it is not counted (the packer then grows as before). */
+export function payloadBytes(v: unknown): number {
+  if (v instanceof Uint8Array) return v.byteLength;
+  if (typeof v !== 'object' || v === null) return 0;
+  let n = 0;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (x instanceof Uint8Array) n += x.byteLength;
+  return n;
+}
+
+/** msgpack of a request or response envelope: a message carrying at least a chunk of binary data
+ *  (`hint` bytes) gets a buffer of its size plus room for the rest of the envelope. */
+export function packMessage(v: unknown, hint: number): Buffer {
+  if (hint < CHUNK_SIZE) return packr.pack(v);
+  bigPackr.useBuffer(Buffer.allocUnsafeSlow(hint + 4096));
+  return bigPackr.pack(v);
+}
+
 export function encodeFrame(f: Frame): Buffer {
   switch (f.t) {
     case T_HELLO:
