@@ -36,13 +36,13 @@ function tracedPhases(cluster: Cluster, prefix: string, bytes: number, n: number
       .filter((l) => l.includes(`"msg":"${msg}"`))
       .map((l) => {
         try {
-          return JSON.parse(l) as { key?: string; bytes?: number; total: number; lagMaxMs?: number; gcMs?: number; gcMajor?: number; phases: Record<string, number> };
+          return JSON.parse(l) as { key?: string; bytes?: number; total: number; lagMaxMs?: number; gcMs?: number; gcMajor?: number; cpuMs?: number; phases: Record<string, number> };
         } catch {
           return undefined;
         }
       })
       .filter((x) => x !== undefined);
-  const summary = (xs: { total: number; lagMaxMs?: number; gcMs?: number; gcMajor?: number; phases: Record<string, number> }[]) => {
+  const summary = (xs: { total: number; lagMaxMs?: number; gcMs?: number; gcMajor?: number; cpuMs?: number; phases: Record<string, number> }[]) => {
     const names = [...new Set(xs.flatMap((x) => Object.keys(x.phases)))];
     const lags = xs.map((x) => x.lagMaxMs).filter((t) => t !== undefined);
     const med = (v: number[]) => (v.length ? quantile(v, 0.5).toFixed(1) : '-');
@@ -50,7 +50,7 @@ function tracedPhases(cluster: Cluster, prefix: string, bytes: number, n: number
       const v = xs.map((x) => x.phases[k]).filter((t) => t !== undefined);
       return `${k} ${med(v)}${v.length < xs.length ? ` (${v.length}/${xs.length})` : ''}`;
     });
-    return `${xs.length} traced, median ms from start: ${parts.join(', ')}, total ${med(xs.map((x) => x.total))}; event-loop delay max ${med(lags)}; GC ${med(xs.map((x) => x.gcMs ?? 0))} ms, ${xs.reduce((a, x) => a + (x.gcMajor ?? 0), 0)} major`;
+    return `${xs.length} traced, median ms from start: ${parts.join(', ')}, total ${med(xs.map((x) => x.total))}; event-loop delay max ${med(lags)}; GC ${med(xs.map((x) => x.gcMs ?? 0))} ms, ${xs.reduce((a, x) => a + (x.gcMajor ?? 0), 0)} major; CPU ${med(xs.map((x) => x.cpuMs ?? 0))} ms`;
   };
   const puts = lines(cluster.node(0), 'put trace').filter((x) => x.key?.startsWith(prefix));
   // GRENIER_TRACE_RAW=<file>: the traced PUTs of node 0 and the block puts of the others, as logged

@@ -16,6 +16,7 @@ const loopDelay = TRACE_PUT ? monitorEventLoopDelay({ resolution: 5 }) : undefin
 loopDelay?.enable();
 /** GC pauses since the previous trace line (count, total and longest ms, by kind). */
 let gc = { n: 0, ms: 0, maxMs: 0, major: 0, flags: 0 };
+let lastCpu = process.cpuUsage();
 if (TRACE_PUT)
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -57,7 +58,12 @@ export class PhaseTrace {
     }
     const lag = loopDelay && loopDelay.count > 0 ? { lagMaxMs: Math.round(loopDelay.max / 1e5) / 10, lagMeanMs: Math.round(loopDelay.mean / 1e5) / 10 } : {};
     loopDelay?.reset();
-    const gcs = TRACE_PUT ? { gcN: gc.n, gcMs: Math.round(gc.ms * 10) / 10, gcMaxMs: Math.round(gc.maxMs * 10) / 10, gcMajor: gc.major, gcFlags: gc.flags, mem: process.memoryUsage() } : {};
+    // CPU this process used since the previous line (all its threads): what a request cost when
+    // requests run one at a time (the bench), whatever the machine's load did to the wall time.
+    const cpuNow = process.cpuUsage();
+    const cpuMs = Math.round((cpuNow.user - lastCpu.user + cpuNow.system - lastCpu.system) / 100) / 10;
+    lastCpu = cpuNow;
+    const gcs = TRACE_PUT ? { cpuMs, gcN: gc.n, gcMs: Math.round(gc.ms * 10) / 10, gcMaxMs: Math.round(gc.maxMs * 10) / 10, gcMajor: gc.major, gcFlags: gc.flags, mem: process.memoryUsage() } : {};
     gc = { n: 0, ms: 0, maxMs: 0, major: 0, flags: 0 };
     // Wall-clock start (ms, sub-ms): lines of several processes on one machine can be lined up.
     const at = Math.round((performance.timeOrigin + this.t0) * 10) / 10;
