@@ -71,6 +71,10 @@ export interface BlockManagerOptions extends BlockStoreOptions {
   blockSize: number;
   /** Writes in flight per upload: bounds memory to (n + 1) blocks per request. */
   writeParallelism?: number;
+  /** Blocks being stored by uploads, over all of them (limits.block_writes_in_flight_bytes_max
+   *  / block_size); an upload with a block ready waits for a slot holding only that block.
+   *  Default unbounded. */
+  writesInFlightMax?: number;
   gcDelayMs?: number;
   /** Resync back-off after a failed fetch (doubles per error, capped). */
   resyncBackoffBaseMs?: number;
@@ -96,6 +100,9 @@ export class BlockManager {
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly parallel: number;
+  /** Node-wide slots for writeStream's block puts: 10 multipart parts in flight, 3 blocks each
+   *  plus the one waiting, held 40 MiB of block buffers (measured in a heap snapshot). */
+  private readonly writeSlots: Semaphore;
   readonly gcDelayMs: number;
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly pool = new BufferPool();
@@ -114,6 +121,7 @@ export class BlockManager {
     this.store = new BlockStore(dir, opts);
     this.blockSize = opts.blockSize;
     this.parallel = opts.writeParallelism ?? 3;
+    this.writeSlots = new Semaphore(Math.max(1, opts.writesInFlightMax ?? Infinity));
     this.gcDelayMs = opts.gcDelayMs ?? 10 * 60_000;
     this.rc = db.tree<Rc>('block_rc');
     this.gcIndex = db.tree<1>('block_gc_index');
@@ -244,8 +252,18 @@ export class BlockManager {
       for await (const b of chunk(stream, this.blockSize)) {
         size += b.length;
         const release = await sem.acquire();
-        if (failed) throw failed;
-        const p = this.putBlock(b, ref).finally(release);
+        // Taken once the block is here, never across a read of the body: a slow client must
+        // not hold a slot that the other uploads need.
+        const releaseSlot = await this.writeSlots.acquire();
+        if (failed) {
+          releaseSlot();
+          release();
+          throw failed;
+        }
+        const p = this.putBlock(b, ref).finally(() => {
+          releaseSlot();
+          release();
+        });
         p.then(
           (x) => stored.push(x),
           (e) => {

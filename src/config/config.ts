@@ -124,6 +124,8 @@ export interface LimitsConfig {
   metadata_commit_bytes_max: number;
   /** Time the first write of a group commit waits for others to join (0: the end of the event-loop turn). */
   metadata_commit_wait_ms: number;
+  /** Block buffers that uploads hand to the block store at once, over all uploads (at least one block). */
+  block_writes_in_flight_bytes_max: number;
 }
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -221,6 +223,7 @@ const SECTIONS: Record<string, Spec> = {
     metadata_commit_writes_max: { type: 'int', default: 1000 },
     metadata_commit_bytes_max: { type: 'int', default: 4 * 1024 * 1024 },
     metadata_commit_wait_ms: { type: 'int', default: 0 },
+    block_writes_in_flight_bytes_max: { type: 'int', default: 8 * 1024 * 1024 },
   },
 };
 

@@ -88,6 +88,7 @@ export class Store {
       compression: o.compression,
       fsync: o.dataFsync,
       gcDelayMs: o.gcDelayMs,
+      writesInFlightMax: Math.floor(defaultLimits(o.limits).block_writes_in_flight_bytes_max / o.blockSize),
     });
     this.inlineThreshold = o.inlineThreshold;
     this.limits = defaultLimits(o.limits);
