@@ -15,6 +15,7 @@ import { Cluster } from './node-cluster.ts';
 import { lifecycleWorker } from './model/lifecycle-worker.ts';
 import { guardListener } from './util/listener.ts';
 import { metaSnapshots, type MetaSnapshots } from './db/snapshot.ts';
+import { acquireHashPool } from './util/hash-pool.ts';
 
 export const VERSION = '0.1.0';
 
@@ -52,6 +53,8 @@ export class GrenierNode {
   /** The website handler of the web listener and the front (set by start()). */
   web!: WebHandler;
   private servers: Server[] = [];
+  /** Gives back the process's hash workers (the last node to stop terminates them). */
+  private readonly releaseHashPool: () => Promise<void>;
 
   constructor(config: Config) {
     this.config = config;
@@ -71,6 +74,7 @@ export class GrenierNode {
     this.cluster = new Cluster(config, this.store, key.privateKeyPem, VERSION);
     this.cluster.workers.add(lifecycleWorker(this.store, config, this.cluster));
     this.snapshots = metaSnapshots(this.store.db, config);
+    this.releaseHashPool = acquireHashPool(config.limits);
   }
 
   async start(): Promise<void> {
@@ -110,5 +114,6 @@ export class GrenierNode {
     );
     await this.snapshots.stop();
     await this.store.close();
+    await this.releaseHashPool();
   }
 }

@@ -3,7 +3,7 @@
 import { Readable, type Writable } from 'node:stream';
 import { BufferPool } from './pool.ts';
 import type { Db, Tree } from '../db/db.ts';
-import { sha256 } from '../util/hash.ts';
+import { sha256Block } from '../util/hash.ts';
 import { Semaphore } from '../util/async.ts';
 import { chunk } from './chunker.ts';
 import { BlockStore, type BlockStoreOptions } from './store.ts';
@@ -155,7 +155,7 @@ export class BlockManager {
   /** Stores one block; an unreferenced new block gets a zero refcount so GC reclaims it if
    *  the write that made it never commits (crash, aborted upload). */
   async putBlock(data: Buffer, ref?: string): Promise<StoredBlock> {
-    const hash = sha256(data);
+    const hash = await sha256Block(data);
     const remote = this.remote;
     await remote.put(hash, data, ref).catch((e: unknown) => {
       // A put that misses its quorum may still have left the block and its reference on some

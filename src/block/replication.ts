@@ -5,7 +5,7 @@ import type { Rpc } from '../rpc/rpc.ts';
 import type { NodeId } from '../rpc/transport.ts';
 import type { BlockManager, BlockRemote } from './manager.ts';
 import { BlockCorrupted, BlockMissing } from './store.ts';
-import { sha256 } from '../util/hash.ts';
+import { sha256, sha256Block } from '../util/hash.ts';
 import { log } from '../util/log.ts';
 import { Endpoint, arr, bytes, obj, opt, str } from '../rpc/schema.ts';
 import { quorumOverSets } from '../rpc/quorum.ts';
@@ -76,7 +76,7 @@ export class BlockReplication implements BlockRemote {
       const h = Buffer.from(m.hash);
       const d = m.data.byteLength * 2 >= m.data.buffer.byteLength ? m.data : Buffer.from(m.data);
       const ref = m.ref;
-      if (!sha256(d).equals(h)) throw new Error('block/put: data does not match its hash');
+      if (!(await sha256Block(d)).equals(h)) throw new Error('block/put: data does not match its hash');
       t?.mark('hashed');
       // Answered once the block and its reference are durable (the reference in a group commit).
       await mgr.putLocal(h, d, ref ? () => (t?.mark('on disk'), this.onRef(h, ref)) : undefined);

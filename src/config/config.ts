@@ -126,6 +126,10 @@ export interface LimitsConfig {
   metadata_commit_wait_ms: number;
   /** Block buffers that uploads hand to the block store at once, over all uploads (at least one block). */
   block_writes_in_flight_bytes_max: number;
+  /** Hashing worker threads (block SHA-256, large bodies' MD5/SHA-256); -1 = cores - 1 (at least 1), 0 = all inline. */
+  hash_workers: number;
+  /** Hash jobs queued or running in the workers at most; past it new work is hashed on the main thread. */
+  hash_queue_max: number;
 }
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -224,6 +228,8 @@ const SECTIONS: Record<string, Spec> = {
     metadata_commit_bytes_max: { type: 'int', default: 4 * 1024 * 1024 },
     metadata_commit_wait_ms: { type: 'int', default: 0 },
     block_writes_in_flight_bytes_max: { type: 'int', default: 8 * 1024 * 1024 },
+    hash_workers: { type: 'int', default: -1 },
+    hash_queue_max: { type: 'int', default: 64 },
   },
 };
 
@@ -397,10 +403,11 @@ export function validateConfig(raw: Record<string, unknown>, baseDir = process.c
 
 function checkLimits(l: LimitsConfig): void {
   for (const [k, v] of Object.entries(l)) {
-    if (k === 'site_incomplete_upload_expiry_secs' || k === 'bucket_incomplete_upload_expiry_secs' || k === 'metadata_commit_wait_ms') continue;
+    if (k === 'site_incomplete_upload_expiry_secs' || k === 'bucket_incomplete_upload_expiry_secs' || k === 'metadata_commit_wait_ms' || k === 'hash_workers') continue;
     if (v < 1) bad(`limits.${k}`, 'expected at least 1');
   }
   if (l.http_connections_per_ip_max > l.http_connections_max) bad('limits.http_connections_per_ip_max', 'must not exceed limits.http_connections_max');
+  if (l.hash_workers < -1) bad('limits.hash_workers', 'expected -1 (cores - 1), 0 (inline) or a number of threads');
   if (l.rpc_message_bytes_max < 2 * 1024 * 1024) bad('limits.rpc_message_bytes_max', 'expected at least 2 MiB (a block piece must fit)');
 }
 

@@ -1,8 +1,14 @@
 // Hashing helpers: SHA-256 for content addressing and partitions, MD5 for S3 ETags.
 import { createHash, randomBytes } from 'node:crypto';
+import { hashPool } from './hash-pool.ts';
 
 export function sha256(data: Uint8Array | string): Buffer {
   return createHash('sha256').update(data).digest();
+}
+
+/** SHA-256 of a block, in a hash worker when it is large (hash-pool.ts); inline again if the worker dies. */
+export function sha256Block(data: Uint8Array): Promise<Buffer> {
+  return hashPool().digestOrInline('sha256', data);
 }
 
 export function sha256Hex(data: Uint8Array | string): string {
