@@ -127,3 +127,12 @@ test('metadata snapshots: Garage\'s metadata_auto_snapshot_interval as a duratio
   assert.throws(() => parseConfig(base + 'metadata_snapshots_keep = 0\n', '/', {}), /metadata_snapshots_keep: expected 1 to 100/);
   assert.throws(() => parseConfig(base + 'metadata_auto_snapshot_interval = "999999d"\n', '/', {}), /metadata_auto_snapshot_interval: expected at most 366d/);
 });
+
+test('limits.hash_workers: -1 (cores - 1, the default), 0 (inline) or a count; below -1 refused', () => {
+  assert.equal(parseConfig(base).limits.hash_workers, -1);
+  assert.equal(parseConfig(base + '[limits]\nhash_workers = -1\n').limits.hash_workers, -1);
+  assert.equal(parseConfig(base + '[limits]\nhash_workers = 0\n').limits.hash_workers, 0);
+  assert.equal(parseConfig(base + '[limits]\nhash_workers = 3\n').limits.hash_workers, 3);
+  assert.throws(() => parseConfig(base + '[limits]\nhash_workers = -2\n'), /limits\.hash_workers: expected an integer of at least -1/);
+  assert.throws(() => parseConfig(base + '[limits]\nhash_queue_max = -1\n'), /limits\.hash_queue_max: expected a non-negative integer/);
+});

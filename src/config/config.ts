@@ -134,7 +134,7 @@ export interface LimitsConfig {
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
-type Spec = Record<string, { type: 'string' | 'int' | 'bool' | 'strings' | 'level'; required?: boolean; default?: unknown }>;
+type Spec = Record<string, { type: 'string' | 'int' | 'bool' | 'strings' | 'level'; required?: boolean; default?: unknown; /** Smallest int (default 0). */ min?: number }>;
 
 const TOP: Spec = {
   metadata_dir: { type: 'string', required: true },
@@ -228,7 +228,7 @@ const SECTIONS: Record<string, Spec> = {
     metadata_commit_bytes_max: { type: 'int', default: 4 * 1024 * 1024 },
     metadata_commit_wait_ms: { type: 'int', default: 0 },
     block_writes_in_flight_bytes_max: { type: 'int', default: 8 * 1024 * 1024 },
-    hash_workers: { type: 'int', default: -1 },
+    hash_workers: { type: 'int', default: -1, min: -1 },
     hash_queue_max: { type: 'int', default: 64 },
   },
 };
@@ -264,7 +264,7 @@ function check(spec: Spec, input: Record<string, unknown>, prefix: string): Reco
         break;
       case 'int':
         if (typeof v !== 'number' && typeof v !== 'bigint') bad(name, `expected an integer, got ${JSON.stringify(v)}`);
-        if (!Number.isSafeInteger(Number(v)) || Number(v) < 0) bad(name, `expected a non-negative integer, got ${v}`);
+        if (!Number.isSafeInteger(Number(v)) || Number(v) < (s.min ?? 0)) bad(name, s.min === undefined ? `expected a non-negative integer, got ${v}` : `expected an integer of at least ${s.min}, got ${v}`);
         out[k] = Number(v);
         continue;
       case 'bool':
@@ -407,7 +407,6 @@ function checkLimits(l: LimitsConfig): void {
     if (v < 1) bad(`limits.${k}`, 'expected at least 1');
   }
   if (l.http_connections_per_ip_max > l.http_connections_max) bad('limits.http_connections_per_ip_max', 'must not exceed limits.http_connections_max');
-  if (l.hash_workers < -1) bad('limits.hash_workers', 'expected -1 (cores - 1), 0 (inline) or a number of threads');
   if (l.rpc_message_bytes_max < 2 * 1024 * 1024) bad('limits.rpc_message_bytes_max', 'expected at least 2 MiB (a block piece must fit)');
 }
 
