@@ -14,11 +14,7 @@ import {
   type Hasher,
 } from './checksums.ts';
 import type { AuthResult, DecodedBody } from './types.ts';
-import { hashPool, type HashAlg, type StreamHasher } from '../../../util/hash-pool.ts';
-
-/** Bodies from this size (or of unknown length) are hashed in a worker: below it the round trip
- *  at the end costs more than the main thread saves (MD5 is ~6 ms per MiB, SHA-256 ~1.2 ms). */
-export const OFFLOAD_BODY_BYTES = 256 * 1024;
+import { hashPool, STREAM_OFFLOAD_BYTES, type HashAlg, type StreamHasher } from '../../../util/hash-pool.ts';
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -119,7 +115,7 @@ class BodyDecoder extends Transform {
     this.hashesSha256 = p.kind === 'sha256' || checks.compute.has('sha256');
     for (const alg of checks.compute) if (alg !== 'sha256') this.hashers.set(alg, createHasher(alg));
     const algs: HashAlg[] = this.hashesSha256 ? ['md5', 'sha256'] : ['md5'];
-    this.hash = hashPool().stream(algs, checks.decodedLength === undefined || checks.decodedLength >= OFFLOAD_BODY_BYTES);
+    this.hash = hashPool().stream(algs, checks.decodedLength === undefined || checks.decodedLength >= STREAM_OFFLOAD_BYTES);
     const onData = (b: Buffer): void => this.data(b);
     if (p.kind === 'streaming-signed') {
       this.chunked = new ChunkedDecoder({ signed: true, trailer: p.trailer, signing: auth.signing }, onData);

@@ -26,6 +26,7 @@ import { owner, ownerNames } from './owner.ts';
 import { checkKeyFor, keyHeaders, newNonce, newRecord, requestKey, sseCEtag, type CustomerKey } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
 import { requestScheme } from '../forwarded.ts';
+import { hashPool, STREAM_OFFLOAD_BYTES } from '../../../util/hash-pool.ts';
 
 /** S3's limits: every part but the last must be at least 5 MiB, none above 5 GiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -253,24 +254,40 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
     throw new S3Error('EntityTooLarge', `A part may not be larger than ${MAX_PART_SIZE} bytes; use x-amz-copy-source-range`, { MaxSizeAllowed: String(MAX_PART_SIZE) });
   const replaced = await replacedBytes(ctx, b, key, m.uploadId, part);
   await checkQuota(ctx.store, b, end - start - replaced, 0);
-  const md5 = createHash('md5');
+  // The plaintext MD5 in a hash worker for a large range (back-pressure: ready()).
+  const md5 = hashPool().stream(['md5'], end - start >= STREAM_OFFLOAD_BYTES);
   const data: AsyncIterable<Buffer> = end > start ? await ctx.store.readData(src.version, start, end, srcKey?.key) : (async function* () {})();
   let copied = 0;
   async function* hashed(): AsyncGenerator<Buffer> {
     for await (const c of data) {
       md5.update(c);
       copied += c.length;
+      const w = md5.ready();
+      if (w) await w;
       yield c;
     }
   }
   const version = ctx.store.newUuid();
   const iv = sseKey ? newNonce() : undefined;
-  const blocks = await writePart(ctx, b, version, sseKey ? cryptStream(hashed(), sseKey.key, iv!) : hashed(), replaced);
+  let blocks: Awaited<ReturnType<typeof writePart>>;
+  try {
+    blocks = await writePart(ctx, b, version, sseKey ? cryptStream(hashed(), sseKey.key, iv!) : hashed(), replaced);
+  } catch (e) {
+    md5.abort();
+    throw e;
+  }
   if (copied !== end - start) {
+    md5.abort();
     await releasePart(ctx.store, version, blocks);
     throw new S3Error('InternalError', `copy source read returned ${copied} of ${end - start} bytes`);
   }
-  const plainMd5 = md5.digest('hex');
+  let plainMd5: string;
+  try {
+    plainMd5 = (await md5.digest()).md5.toString('hex');
+  } catch (e) {
+    await releasePart(ctx.store, version, blocks);
+    throw e;
+  }
   const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: sseKey ? sseCEtag(sseKey, plainMd5) : plainMd5, size: copied }, iv);
   const headers: Record<string, string> = { ...keyHeaders(sseKey) };
   if (src.bucket.versioning.v !== null) headers['x-amz-copy-source-version-id'] = versionIdOf(src.version);

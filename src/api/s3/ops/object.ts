@@ -1,5 +1,4 @@
 // S3 object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
-import { createHash } from 'node:crypto';
 import type { S3Ctx } from '../context.ts';
 import { readSmallBody, requireBucket, requireKey, sendEmpty, sendXml } from '../context.ts';
 import { S3Error } from '../errors.ts';
@@ -26,6 +25,7 @@ import { deleteDecider } from '../authz/per-key.ts';
 import { checkKeyFor, keyHeaders, keyMatches, newRecord, requestKey, sseCEtag } from '../sse-c.ts';
 import { cryptStream } from '../../../model/sse-c-cipher.ts';
 import { currentTrace, mark, startTrace, withTrace, TRACE_PUT } from '../../../util/trace.ts';
+import { hashPool, STREAM_OFFLOAD_BYTES } from '../../../util/hash-pool.ts';
 
 /** S3's single-PUT maximum, the default of limits.object_bytes_max (the store's setting applies). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -331,10 +331,13 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
   if (!sameBytes) {
     const plain = await ctx.store.readData(sv, 0, meta.size, srcKey?.key);
     // The ETag of bytes stored again (sse-c.ts sseCEtag): from their MD5, hashed on the way.
-    const md5 = createHash('md5');
+    // In a hash worker for a large object (back-pressure: ready()).
+    const md5 = hashPool().stream(['md5'], meta.size >= STREAM_OFFLOAD_BYTES);
     const hashed = (async function* () {
       for await (const c of plain as AsyncIterable<Buffer>) {
         md5.update(c);
+        const w = md5.ready();
+        if (w) await w;
         yield c;
       }
     })();
@@ -343,10 +346,11 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
     try {
       data = await ctx.store.writeData(dstKey ? cryptStream(hashed, dstKey.key, v.ssec!.iv!) : hashed, v.uuid);
       if (data.size !== meta.size) throw new S3Error('InternalError', `copy source read returned ${data.size} of ${meta.size} bytes`);
-      const plainMd5 = md5.digest('hex');
+      const plainMd5 = (await md5.digest()).md5.toString('hex');
       v.meta.etag = dstKey ? sseCEtag(dstKey, plainMd5) : plainMd5;
       existing = (await ctx.store.objects.get(b.id, key)) ?? null;
     } catch (e) {
+      md5.abort();
       await ctx.store.releaseRefs(v.uuid, data?.blocks ?? Store.landedBlocks(e)).catch(() => {});
       throw e;
     }
