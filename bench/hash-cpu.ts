@@ -4,7 +4,7 @@
 //   ./node_modules/.bin/node bench/hash-cpu.ts [--n N] [--workers 0,-1] [--prof DIR]
 // --prof: the server's V8 CPU profiles (--cpu-prof) in DIR/workers<w> (sum them with bench/cpu-top.ts).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startNode } from '../test/lib/node.ts';
 import { FastPrng } from '../test/lib/files.ts';
@@ -27,6 +27,21 @@ function threadCpuMs(pid: number, tid: number): number {
   return (Number(f[11]) + Number(f[12])) * tickMs;
 }
 
+/** CPU ms of every thread of the process by thread name (comm), to see where moved work went. */
+function byThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+      out.set(name, (out.get(name) ?? 0) + threadCpuMs(pid, Number(tid)));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
 const big = new FastPrng(7).bytes(64 * MiB);
 for (const w of modes) {
   const prof = profDir ? `--cpu-prof --cpu-prof-dir=${profDir}/workers${w}` : '';
@@ -40,12 +55,15 @@ for (const w of modes) {
     const l0 = loadString();
     const m0 = threadCpuMs(node.pid, node.pid);
     const p0 = cpuMs(node.pid);
+    const b0 = byThread(node.pid);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) await client.send(new PutObjectCommand({ Bucket: 'hash-cpu', Key: `big-${i}`, Body: big, ContentLength: big.length }));
     const wall = (performance.now() - t0) / 1000;
     const main = (threadCpuMs(node.pid, node.pid) - m0) / n;
     const all = (cpuMs(node.pid) - p0) / n;
-    console.log(`hash_workers=${w}: ${n} x PUT 64MiB, main thread ${main.toFixed(0)} ms/PUT, process ${all.toFixed(0)} ms/PUT, ${((n * 64) / wall).toFixed(1)} MiB/s [${l0} → ${loadString()}]`);
+    const b1 = byThread(node.pid);
+    const threads = [...b1].map(([k, v]) => [k, (v - (b0.get(k) ?? 0)) / n] as const).filter(([, v]) => v >= 5).sort((a, b) => b[1] - a[1]);
+    console.log(`hash_workers=${w}: ${n} x PUT 64MiB, main thread ${main.toFixed(0)} ms/PUT, process ${all.toFixed(0)} ms/PUT, ${((n * 64) / wall).toFixed(1)} MiB/s [${l0} → ${loadString()}]\n  per thread (ms/PUT): ${threads.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   } finally {
     client.destroy();
     await node.stop();
