@@ -245,8 +245,13 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     // Convergence: every node connected and owing nothing, with no repair command.
     let convergeMs: number | undefined;
     let convergeProblem: string | undefined;
+    // One budget for both waits (60 s more than the debt wait alone): reconnecting is part of
+    // converging, and a peer's redial back-off (up to 75 s) could outlast a separate 60 s wait,
+    // which then skipped the debt check altogether (seed 16180, 2026-12-02).
+    const budgetMs = 60_000 + (o.convergeTimeoutMs ?? 60_000);
     try {
-      await c.waitConnected(c.nodes, 60_000);
+      await c.waitConnected(c.nodes, budgetMs);
+      log(`every node sees every other up ${secs(history.now() - healedAt)} after healing`);
       await waitFor(
         'no replication debt on any node',
         async () => {
@@ -254,7 +259,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
           if (bad.length) throw new Error(bad.join('; '));
           return true;
         },
-        o.convergeTimeoutMs ?? 60_000,
+        Math.max(1000, budgetMs - (history.now() - healedAt)),
         200,
       );
       convergeMs = history.now() - healedAt;
