@@ -190,14 +190,27 @@ export class HashPool {
   }
 
   /** The worker with the fewest jobs, started (or restarted after a crash) when needed. */
-  private pick(): Slot {
+  /** Undefined when no worker could be started (the caller hashes inline). */
+  private pick(): Slot | undefined {
     let best: Slot | undefined;
     for (let i = 0; i < this.size; i++) {
       let s = this.slots[i];
-      if (!s || s.dead) s = this.slots[i] = new Slot(this, i);
+      if (!s || s.dead) {
+        try {
+          s = this.slots[i] = new Slot(this, i);
+        } catch (e) {
+          log.error({ err: (e as Error).message, worker: i }, 'hash worker could not start; hashing inline');
+          continue;
+        }
+      }
       if (!best || s.jobs.size < best.jobs.size) best = s;
     }
-    return best!;
+    return best;
+  }
+
+  /** Starts the workers now rather than on the first large hash (a thread takes tens of ms to boot). */
+  warm(): void {
+    if (this.offloadable()) this.pick();
   }
 
   id(): number {
@@ -221,10 +234,10 @@ export class HashPool {
   /** One digest of `data`. The caller keeps `data` (it is copied, never transferred). Rejects with
    *  HashWorkerError if the worker dies meanwhile (the caller may hash inline then: see digestOrInline). */
   async digest(alg: HashAlg, data: Uint8Array): Promise<Buffer> {
-    if (data.length < this.inlineBelowBytes || !this.offloadable()) return createHash(alg).update(data).digest();
+    const slot = data.length < this.inlineBelowBytes || !this.offloadable() ? undefined : this.pick();
+    if (!slot) return createHash(alg).update(data).digest();
     const buf = this.buffer(data.length);
     new Uint8Array(buf, 0, data.length).set(data);
-    const slot = this.pick();
     const id = this.id();
     const reply = await new Promise<Reply>((resolve, reject) => {
       slot.send({ op: 'digest', id, alg, buf, len: data.length }, [buf], { id, resolve, reject });
@@ -245,8 +258,9 @@ export class HashPool {
 
   /** Hashers for one stream: on one worker when one is free enough (`offload`), else inline. */
   stream(algs: HashAlg[], offload = true): StreamHasher {
-    if (!offload || !this.offloadable()) return new InlineStream(algs);
-    const s = new PooledStream(this, this.pick(), algs);
+    const slot = offload && this.offloadable() ? this.pick() : undefined;
+    if (!slot) return new InlineStream(algs);
+    const s = new PooledStream(this, slot, algs);
     this.streams.add(s);
     return s;
   }
@@ -415,6 +429,7 @@ export function acquireHashPool(limits: HashPoolLimits): () => Promise<void> {
     shared = undefined;
   }
   shared ??= new HashPool({ workers: limits.hash_workers, queueMax: limits.hash_queue_max });
+  shared.warm();
   users++;
   let released = false;
   return async () => {
