@@ -58,3 +58,24 @@ test('a hash worker dying mid-body errors that body (a 500), not the process', a
     await release();
   }
 });
+
+test('a body that fails half-way drops its worker stream (nothing left in the worker)', async () => {
+  const release = acquireHashPool({ hash_workers: 1, hash_queue_max: 64 });
+  try {
+    const pool = hashPool();
+    const data = randomBytes(2 * 1024 * 1024);
+    const src = new Readable({ read() {} });
+    const d = decodeBody(auth({ kind: 'unsigned' }), { 'content-length': String(data.length) }, src);
+    const settled = collectSettled(d.stream);
+    src.push(data.subarray(0, 1024 * 1024));
+    await new Promise((r) => setImmediate(r));
+    src.destroy(new Error('client went away'));
+    s3err('IncompleteBody')((await settled).error);
+    assert.equal((pool as unknown as { streams: Set<unknown> }).streams.size, 0);
+    // What was sent is answered; nothing stays pending.
+    while (pool.pending > 0) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(pool.pending, 0);
+  } finally {
+    await release();
+  }
+});
