@@ -53,7 +53,7 @@ export class ResyncQueue {
   /** Queued blocks, written in the same transaction as the entries (a rolled-back enqueue counts
    *  nothing); older databases count the tree once (it may hold a million). */
   private readonly count: Tree<number>;
-  /** Called after an enqueue (the worker wakes up instead of waiting for its period). */
+  /** Called once an enqueue is committed (the worker wakes up instead of waiting for its period). */
   onEnqueue: () => void = () => {};
 
   constructor(db: Db, clock: Clock, opts: ResyncQueueOptions = {}) {
@@ -72,7 +72,7 @@ export class ResyncQueue {
    *  retried at every enqueue. Works inside a transaction (a table hook) or opens its own. */
   enqueue(hash: Buffer, due = this.clock.now()): void {
     this.db.transaction(() => this.schedule(hash, due, false));
-    this.onEnqueue();
+    this.db.afterCommit(() => this.onEnqueue());
   }
 
   /** Schedules many blocks in one transaction (a sweep). */
@@ -81,7 +81,7 @@ export class ResyncQueue {
     this.db.transaction(() => {
       for (const h of hashes) this.schedule(h, due, false);
     });
-    this.onEnqueue();
+    this.db.afterCommit(() => this.onEnqueue());
   }
 
   /** The count (inside a transaction: counted from the tree once if an older release left none). */
@@ -169,7 +169,7 @@ export class ResyncQueue {
     this.db.transaction(() => {
       for (const h of hs) if (this.errs.get(h)) this.schedule(h, now, true);
     });
-    if (hs.length) this.onEnqueue();
+    if (hs.length) this.db.afterCommit(() => this.onEnqueue());
     return hs.length;
   }
 

@@ -3,6 +3,7 @@
 import { open, type RootDatabase, type Database } from 'lmdb';
 import { privateDir, privateFiles } from './private-files.ts';
 import { defaultLimits, type LimitsConfig } from '../config/config.ts';
+import { log } from '../util/log.ts';
 
 export type Key = Buffer;
 
@@ -23,6 +24,15 @@ export class DbKeyTooLongError extends Error {
 /** Throws DbKeyTooLongError if a key of `bytes` bytes cannot be stored (`what` names the tree). */
 export function checkKeyBytes(what: string, bytes: number): void {
   if (bytes > DB_KEY_BYTES_MAX) throw new DbKeyTooLongError(what, bytes);
+}
+
+/** Set by the simulated network (src/rpc/sim.ts), which runs a whole cluster in one event loop on
+ *  simulated time and expects a write to complete within the turns it lets pass: Db.write then
+ *  commits on the main thread, synchronously, as before lmdb-js's write thread took the commits
+ *  (and the event order stays the seeded one). Never set by a node. */
+let mainThreadCommits = false;
+export function commitOnMainThread(on: boolean): void {
+  mainThreadCommits = on;
 }
 
 export interface RangeOptions {
@@ -86,6 +96,8 @@ interface QueuedWrite {
   fn: () => unknown;
   writes: number;
   bytes: number;
+  /** When it was queued (Date.now()): a batch formed after a commit waits only what is left of its wait. */
+  at: number;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -113,6 +125,10 @@ export class Db {
       noSubdir: false,
       // With noSync off, a resolved transaction is on disk: that is what "acknowledged" means.
       noSync: opts.fsync === false,
+      // No overlapping sync (lmdb-js's default on Linux): with it, an async commit is visible, and
+      // its promise resolves, before its fsync; without it, the write thread's commit includes the
+      // fsync, so what a reader sees and what write() acknowledges is durable.
+      overlappingSync: false,
       // Named trees: each table has four (entries, replica queue, its counts, tombstones), plus
       // the block, resync, counter and node trees; 64 was passed when the queue counts moved to LMDB.
       maxDbs: 256,
@@ -151,16 +167,22 @@ export class Db {
    * the batch would make every caller pay for one bad one.) Reads inside fn see the writes of the
    * fns before it in the batch. A batch holds at most metadata_commit_writes_max writes and
    * metadata_commit_bytes_max bytes (one caller over a bound commits alone), and its first write
-   * waits at most metadata_commit_wait_ms (0: to the end of the current event-loop turn).
+   * waits at most metadata_commit_wait_ms (0: to the end of the current event-loop turn), or, when
+   * a commit is under way, until that commit is done (one batch in LMDB at a time: the next one
+   * fills meanwhile).
+   * The fns run on the main thread inside an lmdb-js async transaction; its commit and fsync run
+   * on lmdb-js's write thread, so the event loop goes on meanwhile. Until the promise resolves,
+   * reads outside a transaction see the store without the batch (as before its commit).
    */
   write<T>(fn: () => T, size: WriteSize = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the metadata store is closed'));
     return new Promise<T>((resolve, reject) => {
       const writes = Math.max(1, size.writes ?? 1);
       const bytes = Math.max(0, size.bytes ?? 0);
-      this.queue.push({ fn, writes, bytes, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, writes, bytes, at: Date.now(), resolve: resolve as (v: unknown) => void, reject });
       this.queuedWrites += writes;
       this.queuedBytes += bytes;
+      if (this.committing) return; // flushed when the commit under way is done
       const full = this.queuedWrites >= this.group.metadata_commit_writes_max || this.queuedBytes >= this.group.metadata_commit_bytes_max;
       if (full) this.scheduleFlush(0);
       else if (!this.flushTimer) this.scheduleFlush(this.group.metadata_commit_wait_ms);
@@ -186,9 +208,14 @@ export class Db {
     this.flushTimer = undefined;
   }
 
-  /** Commits the oldest queued writes that fit the bounds, then schedules the rest. */
+  /** The batch handed to LMDB and not yet durable (at most one), settled once its callers are answered. */
+  private committing?: Promise<void>;
+
+  /** Hands the oldest queued writes that fit the bounds to LMDB as one async transaction; the
+   *  rest wait for its commit. */
   private flush(): void {
     this.cancelFlush();
+    if (this.committing) return;
     const batch: QueuedWrite[] = [];
     let writes = 0;
     let bytes = 0;
@@ -201,40 +228,105 @@ export class Db {
     }
     this.queuedWrites -= writes;
     this.queuedBytes -= bytes;
-    if (this.queue.length > 0) this.scheduleFlush(0);
     if (batch.length === 0) return;
     const results: ({ ok: true; v: unknown } | { ok: false; e: unknown })[] = [];
+    const run = (): void => {
+      for (const w of batch) {
+        try {
+          // Nested inside a write transaction, lmdb-js runs this as an abortable child transaction.
+          const v = this.root.transactionSync(() => {
+            const r = w.fn();
+            if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') throw new Error('Db.write: fn must be synchronous');
+            return r;
+          });
+          results.push({ ok: true, v });
+        } catch (e) {
+          results.push({ ok: false, e });
+        }
+      }
+    };
+    const done = (e?: { failed: unknown }): void => {
+      if (!e && results.length !== batch.length) e = { failed: new Error('Db.write: the batch did not run in its transaction') };
+      if (e) {
+        // The commit itself failed (a full map, an I/O error): nothing of the batch is stored.
+        for (const w of batch) w.reject(e.failed);
+        return;
+      }
+      this.groupStats.commits++;
+      this.groupStats.writes += writes;
+      this.groupStats.callers += batch.length;
+      this.groupStats.largestWrites = Math.max(this.groupStats.largestWrites, writes);
+      this.groupStats.largestBytes = Math.max(this.groupStats.largestBytes, bytes);
+      batch.forEach((w, i) => {
+        const r = results[i]!;
+        if (r.ok) w.resolve(r.v);
+        else w.reject(r.e);
+      });
+    };
+    if (mainThreadCommits) {
+      let failed: { failed: unknown } | undefined;
+      try {
+        this.transaction(run);
+      } catch (e) {
+        failed = { failed: e };
+      }
+      done(failed);
+      if (this.queue.length > 0) this.scheduleFlush(0);
+      return;
+    }
+    const after: (() => void)[] = [];
+    let commit: Promise<unknown>;
     try {
-      this.transaction(() => {
-        for (const w of batch) {
-          try {
-            // Nested inside a write transaction, lmdb-js runs this as an abortable child transaction.
-            const v = this.root.transactionSync(() => {
-              const r = w.fn();
-              if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') throw new Error('Db.write: fn must be synchronous');
-              return r;
-            });
-            results.push({ ok: true, v });
-          } catch (e) {
-            results.push({ ok: false, e });
-          }
+      // lmdb-js runs this callback on the main thread once its write thread holds a write
+      // transaction, then commits (fsync included) on that thread.
+      commit = this.root.transaction(() => {
+        this.depth++;
+        this.batchAfter = after;
+        try {
+          run();
+        } finally {
+          this.batchAfter = undefined;
+          this.depth--;
         }
       });
     } catch (e) {
-      // The commit itself failed (a full map, an I/O error): nothing of the batch is stored.
-      for (const w of batch) w.reject(e);
-      return;
+      commit = Promise.reject(e);
     }
-    this.groupStats.commits++;
-    this.groupStats.writes += writes;
-    this.groupStats.callers += batch.length;
-    this.groupStats.largestWrites = Math.max(this.groupStats.largestWrites, writes);
-    this.groupStats.largestBytes = Math.max(this.groupStats.largestBytes, bytes);
-    batch.forEach((w, i) => {
-      const r = results[i]!;
-      if (r.ok) w.resolve(r.v);
-      else w.reject(r.e);
+    this.committing = commit.then(
+      () => done(),
+      (e: unknown) => done({ failed: e }),
+    ).finally(() => {
+      this.runAfter(after);
+      this.committing = undefined;
+      if (this.queue.length === 0) return;
+      // Writes queued meanwhile: a full batch goes now, a partial one waits what is left of its wait.
+      const full = this.queuedWrites >= this.group.metadata_commit_writes_max || this.queuedBytes >= this.group.metadata_commit_bytes_max;
+      const left = this.group.metadata_commit_wait_ms - (Date.now() - this.queue[0]!.at);
+      this.scheduleFlush(full || this.closed ? 0 : left);
     });
+  }
+
+  /** Set while the fns of a batch run in an async transaction: afterCommit() defers to its commit. */
+  private batchAfter?: (() => void)[];
+  /**
+   * Runs cb once what the current transaction wrote is committed: at once outside a write()
+   * batch (a Db.transaction has committed when it returns), after the batch's commit inside one.
+   * For what tells other code to read the store (a worker's trigger, a cache drop): run from
+   * inside a write() fn, it would read the store before the batch is there (an empty resync queue,
+   * a cache refilled with the old entry). Runs after a failed commit too (a spurious wake-up).
+   */
+  afterCommit(cb: () => void): void {
+    if (this.batchAfter) this.batchAfter.push(cb);
+    else cb();
+  }
+  private runAfter(cbs: (() => void)[]): void {
+    for (const cb of cbs) {
+      try {
+        cb();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'metadata after-commit callback failed');
+      }
+    }
   }
 
   /** Nesting depth of transaction() calls: > 0 while one runs (checked by "inside a transaction" preconditions). */
@@ -250,7 +342,10 @@ export class Db {
   async close(): Promise<void> {
     // Writes already queued are committed (their callers wait for them), later ones refused.
     this.closed = true;
-    while (this.queue.length > 0) this.flush();
+    while (this.queue.length > 0 || this.committing) {
+      if (this.committing) await this.committing;
+      else this.flush();
+    }
     this.cancelFlush();
     await this.root.close();
   }

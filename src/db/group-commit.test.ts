@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Db, type GroupCommitLimits } from './db.ts';
@@ -190,4 +190,79 @@ test('crash: a child acks group-committed writes and is SIGKILLed; every acked w
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the event loop runs while a group commit waits for LMDB: another process holds the write lock until this one, mid-write, lets go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grenier-gc-'));
+  const release = join(dir, 'release');
+  const dbUrl = new URL('./db.ts', import.meta.url).href;
+  // The child takes LMDB's write lock (a synchronous transaction) and holds it until `release`
+  // exists; after 20 s it lets go anyway (so a blocked parent ends the test instead of hanging it)
+  // and says which happened.
+  const code = `
+    import { Db } from ${JSON.stringify(dbUrl)};
+    import { existsSync, writeSync } from 'node:fs';
+    const db = new Db(${JSON.stringify(dir)}, { fsync: true });
+    const t = db.tree('t');
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    db.transaction(() => {
+      t.put(Buffer.from('child'), 1);
+      writeSync(1, 'locked\\n');
+      const end = Date.now() + 20_000;
+      while (!existsSync(${JSON.stringify(release)}) && Date.now() < end) Atomics.wait(nap, 0, 0, 5);
+      writeSync(1, existsSync(${JSON.stringify(release)}) ? 'released by the parent\\n' : 'gave up waiting\\n');
+    });
+    await db.close();
+  `;
+  const db = new Db(dir, { fsync: true, limits: limits() });
+  try {
+    const t = db.tree<number>('t');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('locked')) resolve();
+      });
+      child.once('exit', (c) => reject(new Error(`child exited (${c}) before taking the lock: ${out}`)));
+    });
+    let written = false;
+    const w = db.write(() => t.put(Buffer.from('parent'), 2)).then(() => (written = true));
+    // Turns of this event loop while the write is pending: with a commit on the main thread, the
+    // flush would block in LMDB's lock and none of this would run until the child gave up.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(written, false, 'the write waits for the lock');
+    assert.equal(t.get(Buffer.from('parent')), undefined, 'and is not visible before its commit');
+    writeFileSync(release, '');
+    await w;
+    assert.equal(await exited, 0);
+    assert.match(out, /released by the parent/);
+    assert.equal(t.get(Buffer.from('parent')), 2);
+    assert.equal(t.get(Buffer.from('child')), 1);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('afterCommit from inside a write fn runs once the batch is committed: what it reads holds the write', async () => {
+  await withDb({}, async (db) => {
+    const t = db.tree<number>('t');
+    const seen: (number | undefined)[] = [];
+    let resolved = false;
+    const p = db.write(() => {
+      t.put(Buffer.from('a'), 1);
+      // What a hook does to tell other code to read the store (a worker's trigger, a cache drop).
+      db.afterCommit(() => seen.push(t.get(Buffer.from('a'))));
+      assert.deepEqual(seen, [], 'not inside the transaction');
+    }).then(() => (resolved = true));
+    await p;
+    assert.equal(resolved, true);
+    assert.deepEqual(seen, [1], 'run once, after the commit');
+    // Outside a batch it runs at once.
+    db.afterCommit(() => seen.push(2));
+    assert.deepEqual(seen, [1, 2]);
+  });
 });

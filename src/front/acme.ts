@@ -103,13 +103,15 @@ export class AcmeManager {
     this.worker = new Worker('acme-renewal', opts.checkIntervalMs, this.clock, () => this.pass());
     // Explicit requests (from any node's admin API) and, with auto certificates, new sites and
     // routes are handled now rather than at the next hourly pass.
+    // Triggered once the change is committed (Db.afterCommit), or the pass would read the old entries.
+    const trigger = () => store.db.afterCommit(() => this.worker.trigger());
     store.certs.local.onUpdate((before, after) => {
-      if (after.requested.v > (before?.requested.v ?? 0)) this.worker.trigger();
+      if (after.requested.v > (before?.requested.v ?? 0)) trigger();
     });
     if (opts.autoCertificates) {
-      store.routes.local.onUpdate(() => this.worker.trigger());
+      store.routes.local.onUpdate(() => trigger());
       store.buckets.local.onUpdate((b, a) => {
-        if (!b?.website.v && a.website.v) this.worker.trigger();
+        if (!b?.website.v && a.website.v) trigger();
       });
     }
   }

@@ -24,7 +24,8 @@ export class CertCache {
     this.key = sealKey;
     this.cache = new Lru({ maxEntries: Math.max(1, opts.capacity ?? 10_000) });
     this.now = opts.now ?? Date.now;
-    store.certs.local.onUpdate((_b, after) => this.cache.delete(after.host));
+    // Once committed (Db.afterCommit): a lookup before the commit would cache the old certificate again.
+    store.certs.local.onUpdate((_b, after) => store.db.afterCommit(() => this.cache.delete(after.host)));
   }
 
   /** The stored, unexpired certificate of a host (no decryption). */

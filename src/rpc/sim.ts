@@ -3,6 +3,7 @@
 import { pack, unpack } from 'msgpackr';
 import type { Clock } from '../util/time.ts';
 import { prng } from '../util/random.ts';
+import { commitOnMainThread } from '../db/db.ts';
 import { RemoteError, type CallOptions, type Handler, type NodeId, type PeerView, type Transport } from './transport.ts';
 
 export { prng };
@@ -49,6 +50,9 @@ export class SimNetwork {
     this.rand = prng(seed);
     this.opts = { minDelayMs: 1, maxDelayMs: 30, dropRate: 0, ...opts };
     this.clock = new SimClock(this);
+    // Simulated time lets a few event-loop turns pass per event: a commit on lmdb-js's write
+    // thread would land at a real-time instant, outside them and out of the seeded order.
+    commitOnMainThread(true);
   }
 
   schedule(afterMs: number, fire: () => void): void {

@@ -20,7 +20,7 @@ export interface RangeQuery {
 
 export class LocalTable<E> {
   readonly schema: TableSchema<E>;
-  private readonly db: Db;
+  readonly db: Db;
   private readonly tree: Tree<E>;
   private readonly hooks: UpdateHook<E>[] = [];
 

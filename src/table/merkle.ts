@@ -37,7 +37,13 @@ export class MerkleCache {
     this.table = table;
     // A write dirties only its bucket: anti-entropy asks for roots far more often than one
     // partition's entries all change, so re-hashing a whole partition per write was the cost.
-    table.onUpdate((_b, a) => this.touched(table.storageKeyOf(a)));
+    // Touched again once the write is committed: a summary read in between (the write thread
+    // commits while the event loop runs) re-hashed the bucket without it.
+    table.onUpdate((_b, a) => {
+      const k = table.storageKeyOf(a);
+      this.touched(k);
+      table.db.afterCommit(() => this.touched(k));
+    });
   }
 
   /** The entry at storage key `k` changed or went away (a removal runs no update hook: tombstone GC calls this). */

@@ -35,12 +35,13 @@ export class DeployResolver {
     this.store = store;
     this.current = new Lru({ maxEntries: Math.max(1, opts.maxSites ?? 100_000) });
     this.manifests = new Lru({ maxWeight: Math.max(1, opts.maxFiles ?? 1_000_000) });
-    // Runs in the transaction that changes the entry: the next request sees the new deploy.
-    siteTables(store).sites.local.onUpdate((before, after) => {
+    // Runs once the transaction that changes the entry is committed (a drop before it would let a
+    // request in between cache the old deploy again): the next request sees the new deploy.
+    siteTables(store).sites.local.onUpdate((before, after) => store.db.afterCommit(() => {
       this.current.delete(after.bucket);
       const keep = new Set([after.deploys.v.current, after.deploys.v.previous]);
       for (const id of [before?.deploys.v.current, before?.deploys.v.previous]) if (id && !keep.has(id)) this.manifests.delete(`${after.bucket}/${id}`);
-    });
+    }));
   }
 
   /** Cached manifests' total file count (for tests and metrics). */

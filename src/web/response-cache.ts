@@ -34,11 +34,13 @@ export class ResponseCache {
     this.entries = new Lru({ maxEntries, maxWeight: opts.maxBytes ?? 64 * 1024 * 1024, onEvict: (k, e) => this.unindex(k, e) });
     this.seen = new Lru({ maxEntries });
     this.maxAgeMs = opts.maxAgeMs ?? 5_000;
-    // Inside the write transactions: the next request after a local change never sees the old page.
-    store.objects.local.onUpdate((_b, after) => this.dropBucket(after.bucket));
-    store.buckets.local.onUpdate((_b, after) => this.dropBucket(after.id));
-    store.sites.local.onUpdate((_b, after) => this.dropBucket(after.bucket));
-    store.aliases.local.onUpdate(() => this.clear());
+    // Once the write transaction is committed (a drop before it would let a request in between
+    // cache the old page again): the next request after a local change never sees the old page.
+    const db = store.db;
+    store.objects.local.onUpdate((_b, after) => db.afterCommit(() => this.dropBucket(after.bucket)));
+    store.buckets.local.onUpdate((_b, after) => db.afterCommit(() => this.dropBucket(after.id)));
+    store.sites.local.onUpdate((_b, after) => db.afterCommit(() => this.dropBucket(after.bucket)));
+    store.aliases.local.onUpdate(() => db.afterCommit(() => this.clear()));
   }
 
   /** Only plain requests use the cache: ranges and preconditions other than If-None-Match are served fresh. */

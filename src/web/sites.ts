@@ -71,16 +71,18 @@ export class SiteResolver {
     this.store = store;
     this.suffix = rootSuffix(opts.rootDomain);
     this.cache = new Lru<string, Cached>({ maxEntries: opts.hostsCachedMax ?? HOSTS_CACHED_MAX, onEvict: (h, c) => this.unlink(h, c) });
-    store.buckets.local.onUpdate((_before, after) => this.dropBucket(after.id));
+    // Each drop runs once the write is committed (Db.afterCommit): a lookup in between would cache the old answer again.
+    const db = store.db;
+    store.buckets.local.onUpdate((_before, after) => db.afterCommit(() => this.dropBucket(after.id)));
     // The answer for `name` and for `name<suffix>` read the alias `name`.
-    store.aliases.local.onUpdate((_before, after) => this.dropName(after.name));
+    store.aliases.local.onUpdate((_before, after) => db.afterCommit(() => this.dropName(after.name)));
     // A site's domain is a host an admin gave its bucket (websiteForHost's adminGaveHost).
-    store.sites.local.onUpdate((before, after) => {
+    store.sites.local.onUpdate((before, after) => db.afterCommit(() => {
       this.dropBucket(after.bucket);
       if (before && before.bucket !== after.bucket) this.dropBucket(before.bucket);
-    });
+    }));
     // Website routes give the names they serve as hosts: routes are few and change rarely.
-    store.routes.local.onUpdate(() => this.clear());
+    store.routes.local.onUpdate(() => db.afterCommit(() => this.clear()));
   }
 
   /** Hosts whose answer is cached. */
