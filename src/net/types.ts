@@ -30,7 +30,7 @@ export interface NetOptions {
   pingIntervalMs?: number; // default 10 s; tests lower it
   gossipIntervalMs?: number; // default 30 s; peers are also exchanged on every new connection
   reconnectMinMs?: number; // default 1 s
-  reconnectMaxMs?: number; // default 60 s
+  reconnectMaxMs?: number; // default 10 s (the redial back-off's ceiling)
   handshakeTimeoutMs?: number; // TLS + hello, from accept, default 10 s
   pendingHandshakesMax?: number; // accepted sockets not yet authenticated, default 64
   connectionsPerIpMax?: number; // accepted sockets from one address, default 16
