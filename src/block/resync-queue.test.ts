@@ -205,6 +205,8 @@ test('the sweep finds what the queue never heard of; offloading a moved block go
     const mgr = new BlockManager(db, join(dir, 'data'), clock, { blockSize: 1024, compression: 'none', fsync: false });
     const d = Buffer.from('a block');
     await mgr.putLocal(sha256(d), d);
+    // Referenced here (a partition's block_ref entries stay on its old holders after a move).
+    db.transaction(() => mgr.refChanged(sha256(d).toString('hex'), 1));
     const remote = new Map<string, Buffer>();
     // The layout moved its partition away: the sweep queues it, the queue hands it over and deletes it.
     const { repl, calls } = fakeRepl(remote, 'me', false);
@@ -226,6 +228,7 @@ test('a hand-over keeps this copy until the new holder has a reference too (else
     const d = Buffer.from('a moved block');
     const hash = sha256(d);
     await mgr.putLocal(hash, d);
+    db.transaction(() => mgr.refChanged(hash.toString('hex'), 1));
     const remote = new Map<string, Buffer>();
     const refs = new Set<string>();
     const { repl, calls } = fakeRepl(remote, 'me', false, refs);
@@ -244,6 +247,40 @@ test('a hand-over keeps this copy until the new holder has a reference too (else
     assert.equal(again.offloaded, 1);
     assert.ok(!mgr.store.has(hash));
     assert.equal(calls.pushTo, 1, 'the holder already had the file: not sent twice');
+    await db.close();
+  }));
+
+test('a moved block nothing references here is handed only to a holder that needs it, never waited on, and left to the GC', () =>
+  withDir(async (dir) => {
+    const clock = fakeClock();
+    const db = new Db(join(dir, 'meta'));
+    const mgr = new BlockManager(db, join(dir, 'data'), clock, { blockSize: 1024, compression: 'none', fsync: false, gcDelayMs: 60_000 });
+    // Garbage here (its object deleted: refcount 0), and the new holder has no reference either.
+    const d = Buffer.from('a deleted object\'s block');
+    const hash = sha256(d);
+    await mgr.putLocal(hash, d);
+    const remote = new Map<string, Buffer>();
+    const refs = new Set<string>();
+    const { repl, calls } = fakeRepl(remote, 'me', false, refs);
+    assert.equal((await sweepPass(mgr, repl, 'me')).queued, 1);
+    const st = await resyncPass(mgr, repl, 'me');
+    assert.equal(st.missing, 0, 'garbage must not wait for references that never come (a block in error, for ever)');
+    assert.equal(mgr.resync.errorCount(), 0);
+    assert.equal(mgr.resync.length(), 0);
+    assert.equal(calls.pushTo, 0, 'nobody needs it: not sent');
+    clock.t += 61_000;
+    assert.equal(await mgr.gc(), 1, 'the GC reclaims it');
+    assert.ok(!mgr.store.has(hash));
+    // Unreferenced here but referenced by a holder that lacks the file: that holder gets it.
+    const e = Buffer.from('a block a holder needs');
+    const eh = sha256(e);
+    await mgr.putLocal(eh, e);
+    refs.add(eh.toString('hex'));
+    await sweepPass(mgr, repl, 'me');
+    const st2 = await resyncPass(mgr, repl, 'me');
+    assert.equal(st2.missing, 0);
+    assert.equal(calls.pushTo, 1);
+    assert.ok(remote.has(eh.toString('hex')));
     await db.close();
   }));
 
