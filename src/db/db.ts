@@ -4,6 +4,7 @@ import { open, type RootDatabase, type Database } from 'lmdb';
 import { privateDir, privateFiles } from './private-files.ts';
 import { defaultLimits, type LimitsConfig } from '../config/config.ts';
 import { log } from '../util/log.ts';
+import { commitsOnMainThread } from '../util/commit-mode.ts';
 
 export type Key = Buffer;
 
@@ -24,15 +25,6 @@ export class DbKeyTooLongError extends Error {
 /** Throws DbKeyTooLongError if a key of `bytes` bytes cannot be stored (`what` names the tree). */
 export function checkKeyBytes(what: string, bytes: number): void {
   if (bytes > DB_KEY_BYTES_MAX) throw new DbKeyTooLongError(what, bytes);
-}
-
-/** Set by the simulated network (src/rpc/sim.ts), which runs a whole cluster in one event loop on
- *  simulated time and expects a write to complete within the turns it lets pass: Db.write then
- *  commits on the main thread, synchronously, as before lmdb-js's write thread took the commits
- *  (and the event order stays the seeded one). Never set by a node. */
-let mainThreadCommits = false;
-export function commitOnMainThread(on: boolean): void {
-  mainThreadCommits = on;
 }
 
 export interface RangeOptions {
@@ -263,7 +255,7 @@ export class Db {
         else w.reject(r.e);
       });
     };
-    if (mainThreadCommits) {
+    if (commitsOnMainThread()) {
       let failed: { failed: unknown } | undefined;
       try {
         this.transaction(run);

@@ -3,7 +3,7 @@
 import { pack, unpack } from 'msgpackr';
 import type { Clock } from '../util/time.ts';
 import { prng } from '../util/random.ts';
-import { commitOnMainThread } from '../db/db.ts';
+import { commitOnMainThread } from '../util/commit-mode.ts';
 import { RemoteError, type CallOptions, type Handler, type NodeId, type PeerView, type Transport } from './transport.ts';
 
 export { prng };
