@@ -69,7 +69,10 @@ describe('net: asserted bounds', () => {
     const c = connOf(a, b.id);
     counters(c).recvBytes = -1; // the timer's release of the call's (empty) answer takes it below zero
     const call = a.call(b.id, 'never', null, { timeoutMs: 100 });
-    await assert.rejects(call, (e: Error & { code?: string }) => e.code === 'Timeout');
+    // Under load a ping's pong may reach the broken count before the timer does: the connection
+    // then closes from that socket event, and the call fails as ConnectionClosed. Either way the
+    // broken count closes the connection and nothing throws (this failed in CI at load 17).
+    await assert.rejects(call, (e: Error & { code?: string }) => e.code === 'Timeout' || e.code === 'ConnectionClosed');
     await waitFor('the broken connection closed', () => c.state === 'closed');
     assert.match(String(c.closeError?.message), /invariant broken: net: bytes of unfinished incoming messages never negative/);
   });
