@@ -6,6 +6,7 @@ import type { AccessKey } from './key.ts';
 import { bucketNameError } from './bucket.ts';
 import { rootSuffix, tenantBucketNameRefusal } from './hosts.ts';
 import { ModelError } from './errors.ts';
+import { SerialByKey } from '../util/serial-by-key.ts';
 import { createSite, type CreateSiteOptions, type SiteRef } from './site.ts';
 
 /** The largest allowance an admin may give one key (each site is a bucket in everywhere tables). */
@@ -63,26 +64,14 @@ export function allowanceRefusal(store: Store, k: AccessKey): string | undefined
   return undefined;
 }
 
-/** Per store, per key: the last self-service creation queued, so that one key's count check and
- *  its write never interleave with another creation of the same key on this node. */
-const creating = new WeakMap<Store, Map<string, Promise<void>>>();
+/** Per store: one key's self-service creations queued one at a time, so that a key's count check
+ *  and its write never interleave with another creation of the same key on this node. */
+const creating = new WeakMap<Store, SerialByKey>();
 
-/** Runs `f` after every creation already queued for `keyId` on this store has settled. */
-async function oneAtATime<T>(store: Store, keyId: string, f: () => Promise<T>): Promise<T> {
+function oneAtATime<T>(store: Store, keyId: string, f: () => Promise<T>): Promise<T> {
   let queue = creating.get(store);
-  if (!queue) creating.set(store, (queue = new Map()));
-  const run = (queue.get(keyId) ?? Promise.resolve()).then(f);
-  const tail = run.then(
-    () => {},
-    () => {},
-  );
-  queue.set(keyId, tail);
-  try {
-    return await run;
-  } finally {
-    // The last one out leaves nothing behind (the map holds only keys with creations queued).
-    if (queue.get(keyId) === tail) queue.delete(keyId);
-  }
+  if (!queue) creating.set(store, (queue = new SerialByKey()));
+  return queue.run(keyId, f);
 }
 
 /** Creates a site the key owns and counts it against its allowance (checked here, again, so an

@@ -1,21 +1,14 @@
 // Ending unfinished multipart uploads outside an S3 request: the expiry sweep (due entries of the
 // upload index only) and the admin CleanupIncompleteUploads; both abort as S3's Abort does.
 import type { Store } from './store.ts';
+import { SerialByKey } from '../util/serial-by-key.ts';
 import { uploadExpiryMs, uploadIndex, indexKey } from './upload-index.ts';
 
 /** Serialises the finishing steps of one upload on this node, so two Completes (or a Complete and
  *  an Abort) cannot both pass the "still open" check and merge different part lists into one version. */
-const finishing = new Map<string, Promise<unknown>>();
-export async function withUploadLock<T>(uploadId: string, fn: () => Promise<T>): Promise<T> {
-  const prev = finishing.get(uploadId) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  const tail = run.catch(() => {});
-  finishing.set(uploadId, tail);
-  try {
-    return await run;
-  } finally {
-    if (finishing.get(uploadId) === tail) finishing.delete(uploadId);
-  }
+const finishing = new SerialByKey();
+export function withUploadLock<T>(uploadId: string, fn: () => Promise<T>): Promise<T> {
+  return finishing.run(uploadId, fn);
 }
 
 /** Aborts an upload (caller holds its lock): the version turns 'aborted' (its parts leave the
