@@ -29,27 +29,19 @@ async function resyncOne(mgr: BlockManager, repl: BlockReplication, me: string, 
   // The partition moved away from this node (layout change): hand the block over, then drop it.
   if (holders.length === 0) throw new Error('no node holds this partition');
   let data: Buffer | undefined;
-  if (mgr.refcount(h) === 0) {
-    // Nothing references it here (its objects deleted, or never referenced on this node): only a
-    // holder that references it but lacks the file needs it; this copy is left to the GC (after
-    // block_gc_delay_secs). Waiting for the holders' references, as for a referenced block, would
-    // wait for ever on garbage and report it as a block in error (replication debt) meanwhile.
-    for (const n of holders) {
-      const [has] = await repl.has(n, [h]);
-      if (has) continue;
-      const [needs] = await repl.referenced(n, [h]);
-      if (!needs) continue;
-      data ??= await mgr.store.get(h);
-      await repl.pushTo(n, h, data);
-    }
-    return 'ok';
-  }
+  // Nothing referencing it here (its objects deleted, or never referenced on this node): only a
+  // holder that references it but lacks the file needs it, and this copy is left to the GC (after
+  // block_gc_delay_secs). Waiting for the holders' references, as for a referenced block, would
+  // wait for ever on garbage and report it as a block in error (replication debt) meanwhile.
+  const garbage = mgr.refcount(h) === 0;
   for (const n of holders) {
     const [has] = await repl.has(n, [h]);
     if (has) continue;
+    if (garbage && !(await repl.referenced(n, [h]))[0]) continue;
     data ??= await mgr.store.get(h);
     await repl.pushTo(n, h, data);
   }
+  if (garbage) return 'ok';
   // Drop this copy only once every holder also has a reference: a holder with the file but no
   // reference yet (its block_ref entries still on their way by anti-entropy) would let its GC
   // delete the block after block_gc_delay_secs, and with this copy gone it would be lost. Until
