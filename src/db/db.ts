@@ -175,8 +175,7 @@ export class Db {
       this.queuedWrites += writes;
       this.queuedBytes += bytes;
       if (this.committing) return; // flushed when the commit under way is done
-      const full = this.queuedWrites >= this.group.metadata_commit_writes_max || this.queuedBytes >= this.group.metadata_commit_bytes_max;
-      if (full) this.scheduleFlush(0);
+      if (this.queueFull()) this.scheduleFlush(0);
       else if (!this.flushTimer) this.scheduleFlush(this.group.metadata_commit_wait_ms);
     });
   }
@@ -198,6 +197,11 @@ export class Db {
   private cancelFlush(): void {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
+  }
+
+  /** Whether the queued writes fill a batch (one of the bounds reached): it goes at once. */
+  private queueFull(): boolean {
+    return this.queuedWrites >= this.group.metadata_commit_writes_max || this.queuedBytes >= this.group.metadata_commit_bytes_max;
   }
 
   /** The batch handed to LMDB and not yet durable (at most one), settled once its callers are answered. */
@@ -292,7 +296,7 @@ export class Db {
       this.committing = undefined;
       if (this.queue.length === 0) return;
       // Writes queued meanwhile: a full batch goes now, a partial one waits what is left of its wait.
-      const full = this.queuedWrites >= this.group.metadata_commit_writes_max || this.queuedBytes >= this.group.metadata_commit_bytes_max;
+      const full = this.queueFull();
       const left = this.group.metadata_commit_wait_ms - (Date.now() - this.queue[0]!.at);
       this.scheduleFlush(full || this.closed ? 0 : left);
     });
