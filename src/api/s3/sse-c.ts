@@ -107,12 +107,14 @@ export function keyHeaders(k: CustomerKey | undefined): Record<string, string> {
   return k ? { [`${MAIN}algorithm`]: SSE_C_ALGORITHM, [`${MAIN}key-md5`]: k.md5 } : {};
 }
 
-/** The ETag of data stored with customer key `k`, from the MD5 of its plaintext: not that MD5,
+/** The ETag of data stored with customer key `k` (none: the MD5 itself), from the MD5 of its plaintext: not that MD5,
  *  which anyone allowed to list the bucket (no key needed) could check a guess of the content
  *  against; AWS's SSE-C ETags are not the MD5 either. An HMAC under the customer key, so without
  *  the key it tells nothing; 32 hex digits like an MD5, since a multipart ETag is built from its
  *  parts' (multipart.ts); the same for the same bytes and key, so a part re-sent gets the ETag
  *  its first upload got and a copy under the same key keeps its source's. */
-export function sseCEtag(k: CustomerKey, plaintextMd5Hex: string): string {
+export function sseCEtag(k: CustomerKey | undefined, plaintextMd5Hex: string): string {
+  // Without a customer key the ETag is the plaintext MD5, as for any object.
+  if (!k) return plaintextMd5Hex;
   return createHmac('sha256', k.key).update('grenier sse-c etag\0').update(Buffer.from(plaintextMd5Hex, 'hex')).digest('hex').slice(0, 32);
 }

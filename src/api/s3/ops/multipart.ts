@@ -229,7 +229,7 @@ export async function UploadPart(ctx: S3Ctx): Promise<void> {
   const blocks = await writePart(ctx, b, version, sseKey ? cryptStream(body.stream, sseKey.key, iv!) : body.stream, replaced);
   const r = body.result();
   const p = await savePart(ctx, b, m, part, version, blocks, replaced, {
-    etag: sseKey ? sseCEtag(sseKey, r.md5Hex) : r.md5Hex,
+    etag: sseCEtag(sseKey, r.md5Hex),
     size: r.size,
     ...(Object.keys(r.checksums).length > 0 ? { checksums: r.checksums } : {}),
   }, iv);
@@ -288,7 +288,7 @@ export async function UploadPartCopy(ctx: S3Ctx): Promise<void> {
     await releasePart(ctx.store, version, blocks);
     throw e;
   }
-  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: sseKey ? sseCEtag(sseKey, plainMd5) : plainMd5, size: copied }, iv);
+  const p = await savePart(ctx, b, m, part, version, blocks, replaced, { etag: sseCEtag(sseKey, plainMd5), size: copied }, iv);
   const headers: Record<string, string> = { ...keyHeaders(sseKey) };
   if (src.bucket.versioning.v !== null) headers['x-amz-copy-source-version-id'] = versionIdOf(src.version);
   sendXml(ctx, 200, 'CopyPartResult', { ETag: `"${p.etag}"`, LastModified: isoDate(p.ts) }, headers);

@@ -119,7 +119,7 @@ async function putObject(ctx: S3Ctx): Promise<void> {
     if (r.size > maxBytes) throw tooLarge(maxBytes);
     await checkQuota(ctx.store, b, r.size, 1);
     const checksumHeaders = Object.entries(r.checksums).map(([alg, val]): [string, string] => [`x-amz-checksum-${alg}`, val]);
-    v.meta = { size: r.size, etag: sseKey ? sseCEtag(sseKey, r.md5Hex) : r.md5Hex, headers: [...headers, ...checksumHeaders] };
+    v.meta = { size: r.size, etag: sseCEtag(sseKey, r.md5Hex), headers: [...headers, ...checksumHeaders] };
     prev = data.inline ? undefined : await (existing ?? prefetchObject(ctx.store, b, key));
     mark('prev read');
   } catch (e) {
@@ -347,7 +347,7 @@ export async function CopyObject(ctx: S3Ctx): Promise<void> {
       data = await ctx.store.writeData(dstKey ? cryptStream(hashed, dstKey.key, v.ssec!.iv!) : hashed, v.uuid);
       if (data.size !== meta.size) throw new S3Error('InternalError', `copy source read returned ${data.size} of ${meta.size} bytes`);
       const plainMd5 = (await md5.digest()).md5.toString('hex');
-      v.meta.etag = dstKey ? sseCEtag(dstKey, plainMd5) : plainMd5;
+      v.meta.etag = sseCEtag(dstKey, plainMd5);
       existing = (await ctx.store.objects.get(b.id, key)) ?? null;
     } catch (e) {
       md5.abort();

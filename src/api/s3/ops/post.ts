@@ -135,7 +135,7 @@ async function post(ctx: S3Ctx, fctx: S3Ctx, b: Bucket, key: string, form: PostF
     // client still sending when the connection closes would see a reset, not the answer.
     if (!(await form.finish())) closeAfterAnswer(ctx.req, ctx.res);
     const plainMd5 = md5.digest('hex');
-    v.meta = { size: counted.size, etag: sseKey ? sseCEtag(sseKey, plainMd5) : plainMd5, headers: stored };
+    v.meta = { size: counted.size, etag: sseCEtag(sseKey, plainMd5), headers: stored };
     prev = await existing;
   } catch (e) {
     // Nothing points at these blocks yet: give the space back now.
